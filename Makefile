@@ -1,0 +1,24 @@
+# One command each: `make install`, `make run`, `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: install run test lint bench
+
+install:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	HF_HUB_OFFLINE=1 $(BIN)/switchboard prepare-model
+
+run:
+	HF_HUB_OFFLINE=1 $(BIN)/switchboard run
+
+test:
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
+
+lint:
+	$(BIN)/ruff check .
+
+bench:
+	HF_HUB_OFFLINE=1 $(BIN)/python -m bench.retrieval

@@ -1,0 +1,1 @@
+"""Slack listeners, one module per kind, each with register(app, services)."""

@@ -1,0 +1,222 @@
+"""Keeps the vector index in step with the knowledge store.
+
+The store logs every change that can affect search (see knowledge.migrations). This module
+replays that log into the faiss index: a published entry is (re)embedded if its text changed
+and added; anything else is removed. The saved index records the log cursor it reflects, so a
+crash between a SQLite commit and an index save is repaired by the replay at the next start,
+and changes made by another process (the CLI importing while the bot runs) show up in the
+next search.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from index.embedder import Embedder
+from index.vectors import EXACT_LIMIT, Manifest, VectorIndex
+from knowledge.errors import IndexUnusable
+from knowledge.models import Entry, EntryStatus
+from knowledge.store import ChangesPruned, Store
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (done, total)
+EMBED_CHUNK = 256
+ANSWER_WORDS = 48  # how much of the answer joins the question in the embedded text
+
+
+def embedding_text(question: str, answer: str) -> str:
+    """The text embedded for an entry: the question, then the opening of its answer.
+
+    Questions carry most of the signal; the answer's first words add the vocabulary a
+    paraphrase may use instead (measured in bench/retrieval.py). Long answers are cut early so
+    bulk embedding stays fast (cost grows with token count).
+    """
+    opening = " ".join(answer.split()[:ANSWER_WORDS])
+    return f"{question.strip()}\n{opening}" if opening else question.strip()
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+class EntryIndex:
+    """The searchable vectors of the published entries, always caught up with the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        directory: Path | None = None,
+        exact_limit: int = EXACT_LIMIT,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.directory = directory
+        self.exact_limit = exact_limit
+        self.vectors = VectorIndex.empty(embedder.dimension)
+        self.cursor = 0
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(
+        cls,
+        store: Store,
+        embedder: Embedder,
+        directory: Path | None,
+        progress: Progress | None = None,
+        exact_limit: int = EXACT_LIMIT,
+    ) -> EntryIndex:
+        """Load the saved index if it fits this database and model, else rebuild; then catch up."""
+        index = cls(store, embedder, directory, exact_limit)
+        if directory is not None and index._load():
+            index.sync(progress)
+            expected = len(store.searchable_ids())
+            if len(index.vectors) == expected:
+                return index
+            log.warning(
+                "index holds %d vectors but %d entries are published; rebuilding",
+                len(index.vectors),
+                expected,
+            )
+        index.rebuild(progress)
+        return index
+
+    def _load(self) -> bool:
+        if self.directory is None:
+            return False
+        try:
+            vectors, manifest = VectorIndex.load(
+                self.directory, self.embedder.model_name, self.embedder.dimension
+            )
+        except IndexUnusable as problem:
+            if (self.directory / "manifest.json").exists():
+                log.warning("not using the saved index: %s Rebuilding it.", problem)
+            return False
+        if manifest.database_id != self.store.database_id():
+            log.warning("the saved index belongs to another database; rebuilding it")
+            return False
+        self.vectors, self.cursor = vectors, manifest.cursor
+        return True
+
+    # -- keeping up --------------------------------------------------------------------------
+
+    def sync(self, progress: Progress | None = None) -> int:
+        """Apply every store change since the last one seen; return how many entries changed."""
+        with self._lock:
+            try:
+                changed, cursor = self.store.changed_since(self.cursor)
+            except ChangesPruned:
+                log.info("change log pruned past our cursor; reloading the saved index")
+                if not self._load():
+                    self.rebuild(progress)
+                    return len(self.vectors)
+                changed, cursor = self.store.changed_since(self.cursor)
+            if changed:
+                self._apply(sorted(changed), progress)
+            self.cursor = cursor
+            self._reshape_if_needed()
+            return len(changed)
+
+    def _apply(self, entry_ids: list[int], progress: Progress | None) -> None:
+        entries = self.store.get_entries(entry_ids)
+        live = [entries[i] for i in entry_ids if i in entries and entries[i].is_searchable]
+        self.vectors.remove(
+            i for i in entry_ids if i not in entries or not entries[i].is_searchable
+        )
+        for ids, vectors in self._embedded(live, progress):
+            self.vectors.add(ids, vectors)
+
+    def _embedded(
+        self, entries: list[Entry], progress: Progress | None
+    ) -> Iterable[tuple[np.ndarray, np.ndarray]]:
+        """(ids, vectors) in chunks, from the cache where the text is unchanged, else embedded."""
+        model = self.embedder.model_name
+        done = 0
+        for start in range(0, len(entries), EMBED_CHUNK):
+            chunk = entries[start : start + EMBED_CHUNK]
+            texts = {e.id: embedding_text(e.question, e.answer) for e in chunk}
+            hashes = {i: _text_hash(t) for i, t in texts.items()}
+            cached = self.store.cached_vectors(texts, model)
+            fresh = [i for i in texts if i not in cached or cached[i][0] != hashes[i]]
+            vectors = {
+                i: np.frombuffer(cached[i][1], dtype=np.float32) for i in texts if i not in fresh
+            }
+            if fresh:
+                made = self.embedder.embed([texts[i] for i in fresh])
+                self.store.save_vectors(
+                    model, ((i, hashes[i], v.tobytes()) for i, v in zip(fresh, made, strict=True))
+                )
+                vectors.update(zip(fresh, made, strict=True))
+            ids = np.array(list(texts), dtype=np.int64)
+            yield ids, np.stack([vectors[i] for i in texts])
+            done += len(chunk)
+            if progress:
+                progress(done, len(entries))
+
+    def _reshape_if_needed(self) -> None:
+        count = len(self.vectors)
+        wrong_kind = (self.vectors.kind == "flat" and count > self.exact_limit) or (
+            self.vectors.kind == "ivf" and count < self.exact_limit // 2
+        )
+        if wrong_kind:
+            ids = self.vectors.ids()
+            stored = self.vectors.vectors(ids.tolist())
+            matrix = np.stack([stored[i] for i in ids.tolist()])
+            self.vectors = VectorIndex.build(ids, matrix, self.exact_limit)
+
+    def rebuild(self, progress: Progress | None = None) -> None:
+        """Build the index afresh from the store (reusing cached embeddings where valid)."""
+        with self._lock:
+            cursor = self.store.change_cursor()
+            entries = list(self.store.iter_entries([EntryStatus.PUBLISHED]))
+            ids: list[np.ndarray] = []
+            vectors: list[np.ndarray] = []
+            for chunk_ids, chunk_vectors in self._embedded(entries, progress):
+                ids.append(chunk_ids)
+                vectors.append(chunk_vectors)
+            if ids:
+                self.vectors = VectorIndex.build(
+                    np.concatenate(ids), np.concatenate(vectors), self.exact_limit
+                )
+            else:
+                self.vectors = VectorIndex.empty(self.embedder.dimension)
+            self.cursor = cursor
+            self.sync(progress)
+
+    def checkpoint(self) -> None:
+        """Save the index and let the store forget the changes it now reflects."""
+        if self.directory is None:
+            return
+        with self._lock:
+            manifest = Manifest(
+                model=self.embedder.model_name,
+                dimension=self.embedder.dimension,
+                count=len(self.vectors),
+                kind=self.vectors.kind,
+                cursor=self.cursor,
+                database_id=self.store.database_id(),
+                file="",
+            )
+            self.vectors.save(self.directory, manifest)
+            self.store.prune_changes(self.cursor)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def nearest(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The k published entries nearest to one query vector, as (id, cosine), best first."""
+        with self._lock:
+            scores, ids = self.vectors.search(query.reshape(1, -1), k)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def similarity(self, query: np.ndarray, entry_ids: Iterable[int]) -> dict[int, float]:
+        """Cosine between one query vector and each of these entries (those in the index)."""
+        with self._lock:
+            stored = self.vectors.vectors(entry_ids)
+        return {i: float(np.dot(v, query)) for i, v in stored.items()}

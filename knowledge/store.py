@@ -1,0 +1,417 @@
+"""The knowledge store: entries in SQLite, their BM25 index, embedding cache and change log."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from knowledge.errors import InvalidInput, NotFound
+from knowledge.migrations import migrate
+from knowledge.models import (
+    Entry,
+    EntryDraft,
+    EntryKind,
+    EntryStatus,
+    Visibility,
+    format_time,
+    parse_time,
+    utcnow,
+)
+from knowledge.text import lexical_terms
+
+Clock = Callable[[], datetime]
+
+# Columns an edit may change, beyond status (which has its own verbs).
+EDITABLE = frozenset(
+    {"question", "answer", "kind", "answered_by", "tags", "source_url", "visibility", "status"}
+)
+
+
+class ChangesPruned(Exception):
+    """The change log no longer holds changes that far back; reload the saved index instead."""
+
+
+@dataclass
+class UpsertResult:
+    """What an upsert did, by entry id."""
+
+    created: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    unchanged: list[int] = field(default_factory=list)
+
+    @property
+    def written(self) -> list[int]:
+        return self.created + self.updated
+
+
+class Store:
+    """All reads and writes of the knowledge base go through here.
+
+    One SQLite connection (autocommit mode) guarded by a lock, so the bot's worker threads can
+    share it. Writes happen inside `transaction()`: one `BEGIN IMMEDIATE` ... `COMMIT`, so a
+    failure leaves nothing half done.
+    """
+
+    def __init__(self, db: Database, clock: Clock = utcnow) -> None:
+        self.db = db
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._depth = 0
+        migrate(db)
+
+    @classmethod
+    def open(cls, path: Path, clock: Clock = utcnow) -> Store:
+        """Open (creating if needed) the database file at `path` and bring its schema up to date."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            str(path), check_same_thread=False, timeout=30.0, isolation_level=None
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return cls(Database(conn), clock)
+
+    @classmethod
+    def in_memory(cls, clock: Clock = utcnow) -> Store:
+        db = Database(sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None))
+        db.execute("PRAGMA foreign_keys=ON")
+        return cls(db, clock)
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the block as one transaction (re-entrant: inner blocks join the outer one)."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self.db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self.db.conn.rollback()
+                raise
+            finally:
+                self._depth = 0
+            self.db.conn.commit()
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.db.query(sql, params))
+
+    # -- entries -----------------------------------------------------------------------------
+
+    def add_entry(self, draft: EntryDraft) -> Entry:
+        """Store a new entry and return it."""
+        with self.transaction():
+            entry_id = self._insert(draft, self.clock())
+        return self.get_entry(entry_id)
+
+    def upsert_entries(self, drafts: Iterable[EntryDraft]) -> UpsertResult:
+        """Create or update entries in one transaction.
+
+        An entry with an external id updates the entry holding that id; one without is created,
+        unless an entry with the very same question and answer exists already.
+        """
+        result = UpsertResult()
+        now = self.clock()
+        with self.transaction():
+            for draft in drafts:
+                existing = self._find_existing(draft)
+                if existing is None:
+                    result.created.append(self._insert(draft, now))
+                elif self._differs(existing, draft):
+                    self._update_from_draft(existing, draft, now)
+                    result.updated.append(existing.id)
+                else:
+                    result.unchanged.append(existing.id)
+        return result
+
+    def _find_existing(self, draft: EntryDraft) -> Entry | None:
+        if draft.external_id is not None:
+            rows = self._rows("SELECT * FROM entries WHERE external_id = ?", [draft.external_id])
+        else:
+            rows = self._rows(
+                "SELECT * FROM entries WHERE question = ? AND answer = ? LIMIT 1",
+                [draft.question, draft.answer],
+            )
+        return _entry(rows[0]) if rows else None
+
+    @staticmethod
+    def _differs(entry: Entry, draft: EntryDraft) -> bool:
+        return (
+            entry.question != draft.question
+            or entry.answer != draft.answer
+            or entry.kind is not draft.kind
+            or entry.answered_by != draft.answered_by
+            or entry.tags != draft.tags
+            or entry.source_url != draft.source_url
+            or entry.status is not draft.status
+            or entry.visibility != draft.visibility
+            or (draft.created_at is not None and entry.created_at != draft.created_at)
+        )
+
+    def _insert(self, draft: EntryDraft, now: datetime) -> int:
+        _check_text(draft.question, draft.answer)
+        cursor = self.db.execute(
+            "INSERT INTO entries (external_id, question, answer, kind, answered_by, tags, "
+            "source_url, status, visibility, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                draft.external_id,
+                draft.question,
+                draft.answer,
+                draft.kind.value,
+                draft.answered_by,
+                json.dumps(list(draft.tags)),
+                draft.source_url,
+                draft.status.value,
+                str(draft.visibility),
+                format_time(draft.created_at or now),
+                format_time(now),
+            ],
+        )
+        return int(cursor.lastrowid)
+
+    def _update_from_draft(self, entry: Entry, draft: EntryDraft, now: datetime) -> None:
+        changes: dict[str, Any] = {
+            "question": draft.question,
+            "answer": draft.answer,
+            "kind": draft.kind,
+            "answered_by": draft.answered_by,
+            "tags": draft.tags,
+            "source_url": draft.source_url,
+            "status": draft.status,
+            "visibility": draft.visibility,
+        }
+        if draft.created_at is not None:
+            self.db.execute(
+                "UPDATE entries SET created_at = ? WHERE id = ?",
+                [format_time(draft.created_at), entry.id],
+            )
+        self._write_changes(entry.id, changes, now)
+
+    def update_entry(self, entry_id: int, **changes: Any) -> Entry:
+        """Change some of an entry's fields (see EDITABLE) and return the updated entry."""
+        unknown = set(changes) - EDITABLE
+        if unknown:
+            raise InvalidInput(f"cannot edit {', '.join(sorted(unknown))}: not an entry field.")
+        with self.transaction():
+            current = self.get_entry(entry_id)
+            merged = replace(current, **changes)
+            _check_text(merged.question, merged.answer)
+            self._write_changes(entry_id, changes, self.clock())
+        return self.get_entry(entry_id)
+
+    def _write_changes(self, entry_id: int, changes: dict[str, Any], now: datetime) -> None:
+        columns = {name: _column_value(value) for name, value in changes.items()}
+        columns["updated_at"] = format_time(now)
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+        self.db.execute(
+            f"UPDATE entries SET {assignments} WHERE id = ?", [*columns.values(), entry_id]
+        )
+
+    def set_status(self, entry_id: int, status: EntryStatus) -> Entry:
+        """Move an entry to `status` (publishing, retiring or restoring it)."""
+        return self.update_entry(entry_id, status=status)
+
+    def get_entry(self, entry_id: int) -> Entry:
+        rows = self._rows("SELECT * FROM entries WHERE id = ?", [entry_id])
+        if not rows:
+            raise NotFound(f"There is no entry #{entry_id}.")
+        return _entry(rows[0])
+
+    def get_entries(self, entry_ids: Iterable[int]) -> dict[int, Entry]:
+        """The entries with these ids that exist, by id."""
+        ids = list(dict.fromkeys(entry_ids))
+        found: dict[int, Entry] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._rows(f"SELECT * FROM entries WHERE id IN ({marks})", chunk):
+                found[row["id"]] = _entry(row)
+        return found
+
+    def iter_entries(self, statuses: Iterable[EntryStatus] | None = None) -> Iterator[Entry]:
+        """Every entry (optionally only those in `statuses`), oldest id first, in pages."""
+        wanted = [s.value for s in statuses] if statuses is not None else None
+        last = 0
+        while True:
+            where = "id > ?"
+            params: list[Any] = [last]
+            if wanted is not None:
+                where += f" AND status IN ({','.join('?' * len(wanted))})"
+                params += wanted
+            page = self._rows(f"SELECT * FROM entries WHERE {where} ORDER BY id LIMIT 1000", params)
+            if not page:
+                return
+            for row in page:
+                yield _entry(row)
+            last = page[-1]["id"]
+
+    def count_by_status(self) -> dict[EntryStatus, int]:
+        counts = {status: 0 for status in EntryStatus}
+        for row in self._rows("SELECT status, count(*) AS n FROM entries GROUP BY status"):
+            counts[EntryStatus(row["status"])] = row["n"]
+        return counts
+
+    def count_by_kind(self) -> dict[str, int]:
+        rows = self._rows("SELECT kind, count(*) AS n FROM entries GROUP BY kind ORDER BY kind")
+        return {row["kind"]: row["n"] for row in rows}
+
+    # -- lexical search ----------------------------------------------------------------------
+
+    def lexical_search(self, query: str, limit: int) -> list[tuple[int, float]]:
+        """Published entries matching any of the query's words, best BM25 first.
+
+        Scores are positive (higher is better). Words are OR-ed: natural questions rarely
+        share every word with their answer.
+        """
+        terms = lexical_terms(query)
+        if not terms or limit <= 0:
+            return []
+        expression = " OR ".join(f'"{term}"' for term in terms)
+        rows = self._rows(
+            "SELECT entries.id AS id, -bm25(entries_fts, 1.0, 0.35, 0.5) AS score "
+            "FROM entries_fts JOIN entries ON entries.id = entries_fts.rowid "
+            "WHERE entries_fts MATCH ? AND entries.status = 'published' "
+            "ORDER BY bm25(entries_fts, 1.0, 0.35, 0.5) LIMIT ?",
+            [expression, limit],
+        )
+        return [(row["id"], float(row["score"])) for row in rows]
+
+    # -- embedding cache ---------------------------------------------------------------------
+
+    def cached_vectors(self, entry_ids: Iterable[int], model: str) -> dict[int, tuple[str, bytes]]:
+        """The cached (text hash, vector bytes) of these entries made by `model`."""
+        ids = list(entry_ids)
+        found: dict[int, tuple[str, bytes]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self._rows(
+                "SELECT entry_id, text_hash, vector FROM entry_vectors "
+                f"WHERE model = ? AND entry_id IN ({','.join('?' * len(chunk))})",
+                [model, *chunk],
+            )
+            found.update({r["entry_id"]: (r["text_hash"], r["vector"]) for r in rows})
+        return found
+
+    def save_vectors(self, model: str, rows: Iterable[tuple[int, str, bytes]]) -> None:
+        """Cache (entry id, text hash, vector bytes) rows made by `model`."""
+        with self.transaction():
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO entry_vectors(entry_id, model, text_hash, vector) "
+                "VALUES (?, ?, ?, ?)",
+                [(entry_id, model, text_hash, blob) for entry_id, text_hash, blob in rows],
+            )
+
+    def clear_vector_cache(self) -> None:
+        """Forget every cached embedding (the next rebuild re-embeds everything)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM entry_vectors")
+
+    def searchable_ids(self) -> list[int]:
+        return [r["id"] for r in self._rows("SELECT id FROM entries WHERE status = 'published'")]
+
+    # -- change log --------------------------------------------------------------------------
+
+    def change_cursor(self) -> int:
+        """The sequence number of the latest change that can affect search (0: none yet)."""
+        rows = self._rows("SELECT seq FROM sqlite_sequence WHERE name = 'index_changes'")
+        return int(rows[0]["seq"]) if rows else 0
+
+    def changed_since(self, cursor: int) -> tuple[set[int], int]:
+        """Ids of entries changed after `cursor`, and the cursor that covers them.
+
+        Raises ChangesPruned when the log was pruned past `cursor`.
+        """
+        with self._lock:
+            if cursor < self._pruned_through():
+                raise ChangesPruned(cursor)
+            rows = self._rows(
+                "SELECT seq, entry_id FROM index_changes WHERE seq > ? ORDER BY seq", [cursor]
+            )
+        if not rows:
+            return set(), max(cursor, self.change_cursor())
+        return {r["entry_id"] for r in rows}, rows[-1]["seq"]
+
+    def prune_changes(self, through: int) -> None:
+        """Forget changes up to `through` (an index saved at that cursor no longer needs them)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM index_changes WHERE seq <= ?", [through])
+            self.db.execute(
+                "INSERT INTO meta(key, value) VALUES ('changes_pruned_through', ?) "
+                "ON CONFLICT(key) DO UPDATE SET "
+                "value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                [str(through)],
+            )
+
+    def database_id(self) -> str:
+        """A random id made when the database was created, so an index can tell it belongs here."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('database_id', ?)",
+                [uuid.uuid4().hex],
+            )
+        return self._rows("SELECT value FROM meta WHERE key = 'database_id'")[0]["value"]
+
+    def _pruned_through(self) -> int:
+        rows = self._rows("SELECT value FROM meta WHERE key = 'changes_pruned_through'")
+        return int(rows[0]["value"]) if rows else 0
+
+
+def _check_text(question: str, answer: str) -> None:
+    if not question.strip():
+        raise InvalidInput("The question is empty: every entry needs a question.")
+    if not answer.strip():
+        raise InvalidInput("The answer is empty: every entry needs an answer.")
+
+
+def _column_value(value: Any) -> Any:
+    if isinstance(value, (EntryKind, EntryStatus)):
+        return value.value
+    if isinstance(value, Visibility):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return json.dumps(list(value))
+    return value
+
+
+def _entry(row: dict[str, Any]) -> Entry:
+    return Entry(
+        id=row["id"],
+        question=row["question"],
+        answer=row["answer"],
+        kind=EntryKind(row["kind"]),
+        answered_by=row["answered_by"],
+        tags=tuple(json.loads(row["tags"])),
+        source_url=row["source_url"],
+        status=EntryStatus(row["status"]),
+        visibility=Visibility.parse(row["visibility"]),
+        external_id=row["external_id"],
+        created_at=parse_time(row["created_at"]),
+        updated_at=parse_time(row["updated_at"]),
+        verified_by=row["verified_by"],
+        verified_at=parse_time(row["verified_at"]) if row["verified_at"] else None,
+        usage_count=row["usage_count"],
+        helpful_count=row["helpful_count"],
+        not_helpful_count=row["not_helpful_count"],
+    )

@@ -1,0 +1,1 @@
+"""Switchboard's wiring: settings, the services they build, and the command line."""

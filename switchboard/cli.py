@@ -1,0 +1,271 @@
+"""The `switchboard` command line: import, export, stats, reindex, search, and running the bot.
+
+Each command opens the services, calls one domain method, and turns a SwitchboardError into a
+one-line CLI error. Commands that need no model never load it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from knowledge.errors import ImportRejected, SwitchboardError
+from switchboard.settings import Settings
+
+console = Console(stderr=True)
+
+
+@contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Show Switchboard's own errors as one clear message and exit 1, without a traceback."""
+    try:
+        yield
+    except ImportRejected as rejected:
+        raise click.ClickException(str(rejected)) from None
+    except SwitchboardError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def load_settings() -> Settings:
+    with friendly_errors():
+        return Settings.from_env(os.environ)
+
+
+@contextmanager
+def open_services(settings: Settings, label: str = "Embedding") -> Iterator[object]:
+    from switchboard.services import Services
+
+    with friendly_errors():
+        services = Services(settings)
+        try:
+            with progress_bar(label) as progress:
+                services.progress = progress
+                yield services
+        finally:
+            services.close()
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[object]:
+    """A rich progress bar fed by (done, total) callbacks; silent when stderr is not a terminal."""
+    bar = Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    task = bar.add_task(label, total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+@click.group()
+@click.version_option(package_name="switchboard")
+def main() -> None:
+    """Switchboard: answers from your team's knowledge, and the right expert when there are none."""
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Import the good rows even if some are bad.")
+def import_(path: Path, skip_invalid: bool) -> None:
+    """Import entries from a .jsonl or .csv file, or a folder of Markdown files.
+
+    Rows with an `id` update the entry imported with that id before. A file with bad rows
+    imports nothing unless --skip-invalid is given.
+    """
+    from knowledge.importing import read_entries
+
+    settings = load_settings()
+    with friendly_errors():
+        parsed = read_entries(path)
+        for warning in parsed.warnings:
+            console.print(f"[yellow]warning:[/] {warning}")
+        if parsed.problems and not skip_invalid:
+            raise ImportRejected(parsed.problems)
+    for problem in parsed.problems:
+        console.print(f"[yellow]skipped[/] {problem}")
+    with open_services(settings) as services:
+        result = services.store.upsert_entries(parsed.drafts)
+        _ = services.entry_index  # embeds and indexes what changed
+    click.echo(
+        f"Imported {len(parsed.rows)} row(s) from {path}: {len(result.created)} new, "
+        f"{len(result.updated)} updated, {len(result.unchanged)} unchanged"
+        + (f", {len(parsed.problems)} skipped." if parsed.problems else ".")
+    )
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+def export(path: Path) -> None:
+    """Export every entry as JSONL (the same format `import` reads)."""
+    from knowledge.importing import write_jsonl
+    from knowledge.store import Store
+
+    settings = load_settings()
+    with friendly_errors():
+        store = Store.open(settings.database_path)
+        try:
+            count = write_jsonl(store.iter_entries(), path)
+        finally:
+            store.close()
+    click.echo(f"Exported {count} entries to {path}.")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def stats(as_json: bool) -> None:
+    """How many entries there are, by status and kind, and the state of the search index."""
+    from index.vectors import read_manifest
+    from knowledge.store import Store
+
+    settings = load_settings()
+    with friendly_errors():
+        store = Store.open(settings.database_path)
+        try:
+            by_status = {s.value: n for s, n in store.count_by_status().items()}
+            by_kind = store.count_by_kind()
+            cursor = store.change_cursor()
+        finally:
+            store.close()
+        manifest = read_manifest(settings.index_dir)
+    index = None
+    if manifest is not None:
+        index = {
+            "vectors": manifest.count,
+            "kind": manifest.kind,
+            "model": manifest.model,
+            "pending_changes": max(cursor - manifest.cursor, 0),
+        }
+    figures = {
+        "database": str(settings.database_path),
+        "entries": sum(by_status.values()),
+        "by_status": by_status,
+        "by_kind": by_kind,
+        "index": index,
+    }
+    if as_json:
+        click.echo(json.dumps(figures, indent=2))
+        return
+    table = Table(title=f"Switchboard knowledge ({settings.database_path})")
+    table.add_column("")
+    table.add_column("entries", justify="right")
+    for status, count in by_status.items():
+        table.add_row(status.replace("_", " "), f"{count:,}")
+    for kind, count in by_kind.items():
+        table.add_row(f"kind: {kind.replace('_', ' ')}", f"{count:,}")
+    Console().print(table)
+    if index is None:
+        click.echo(
+            "Search index: not built yet (it is built at the first search, or by `reindex`)."
+        )
+    else:
+        pending = index["pending_changes"]
+        click.echo(
+            f"Search index: {index['vectors']:,} vectors ({index['kind']}, {index['model']}); "
+            + (f"{pending} change(s) to apply at next start." if pending else "up to date.")
+        )
+
+
+@main.command()
+@click.option("--full", is_flag=True, help="Re-embed every entry instead of reusing embeddings.")
+def reindex(full: bool) -> None:
+    """Rebuild the search index from the database."""
+    settings = load_settings()
+    with open_services(settings) as services:
+        if full:
+            services.store.clear_vector_cache()
+        services.entry_index.rebuild(services.progress)
+        count = len(services.entry_index.vectors)
+    click.echo(f"Rebuilt the search index: {count} published entries.")
+
+
+@main.command()
+@click.argument("query", required=False)
+@click.option(
+    "--k",
+    "k",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="How many hits to show.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per query.")
+def search(query: str | None, k: int, as_json: bool) -> None:
+    """Search the knowledge base. With no QUERY, answer each line of standard input."""
+    settings = load_settings()
+    queries = [query] if query is not None else (line.rstrip("\n") for line in sys.stdin)
+    with open_services(settings, "Loading index") as services:
+        engine = services.search
+        for text in queries:
+            if not text.strip():
+                continue
+            hits = engine.search(text, k=k)
+            if as_json:
+                click.echo(
+                    json.dumps(
+                        {
+                            "query": text,
+                            "hits": [
+                                {
+                                    "id": h.entry.id,
+                                    "external_id": h.entry.external_id,
+                                    "question": h.entry.question,
+                                    "score": round(h.score, 4),
+                                    "tier": h.tier.value,
+                                }
+                                for h in hits
+                            ],
+                        },
+                        ensure_ascii=False,
+                    )
+                )
+            else:
+                _print_hits(text, hits)
+
+
+def _print_hits(query: str, hits: list) -> None:
+    table = Table(title=query, title_justify="left", show_lines=False)
+    for column in ("#", "score", "tier", "question", "answer"):
+        table.add_column(column, overflow="fold")
+    for rank, hit in enumerate(hits, 1):
+        answer = " ".join(hit.entry.answer.split())
+        table.add_row(
+            str(rank),
+            f"{hit.score:.3f}",
+            hit.tier.value,
+            hit.entry.question,
+            answer[:160] + ("…" if len(answer) > 160 else ""),
+        )
+    Console().print(table if hits else f"[dim]{query}: nothing published yet.[/]")
+
+
+@main.command("prepare-model")
+def prepare_model() -> None:
+    """Export the packaged model to ONNX once (run by `make install`; no download)."""
+    from index.embedder import prepare_onnx_model
+
+    settings = load_settings()
+    with friendly_errors():
+        path = prepare_onnx_model(settings.model_cache)
+    click.echo(f"Model ready: {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Switchboard's configuration: the one place that reads the environment.
+
+Every setting is documented in README.md ("Configuration"). `Settings.from_env(os.environ)` is
+called once by the entry points; everything else receives the frozen result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.errors import SwitchboardError
+
+
+class SettingsError(SwitchboardError):
+    """A setting is missing or malformed; the message names it and says how to fix it."""
+
+
+EMBEDDER_BACKENDS = ("onnx", "torch")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything Switchboard can be configured with."""
+
+    home: Path
+    model_cache: Path = Path.home() / ".cache" / "switchboard"
+    embedder_backend: str = "onnx"
+    answer_threshold: float | None = None
+    suggest_threshold: float | None = None
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_base_url: str | None = None
+    port: int = 3000
+    log_level: str = "INFO"
+
+    @property
+    def database_path(self) -> Path:
+        return self.home / "switchboard.db"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read and validate every setting; raise SettingsError naming the first bad one."""
+
+        def text(name: str) -> str | None:
+            value = environ.get(name, "").strip()
+            return value or None
+
+        backend = (text("SWITCHBOARD_EMBEDDER") or "onnx").lower()
+        if backend not in EMBEDDER_BACKENDS:
+            raise SettingsError(
+                f"SWITCHBOARD_EMBEDDER={backend!r} is not supported: "
+                f"use one of {', '.join(EMBEDDER_BACKENDS)}."
+            )
+        answer = _fraction(environ, "SWITCHBOARD_ANSWER_THRESHOLD")
+        suggest = _fraction(environ, "SWITCHBOARD_SUGGEST_THRESHOLD")
+        if answer is not None and suggest is not None and suggest > answer:
+            raise SettingsError(
+                "SWITCHBOARD_SUGGEST_THRESHOLD must not be above SWITCHBOARD_ANSWER_THRESHOLD "
+                f"(got {suggest} > {answer})."
+            )
+        base_url = text("SLACK_API_BASE_URL")
+        if base_url is not None:
+            if not base_url.startswith(("http://", "https://")):
+                raise SettingsError(
+                    f"SLACK_API_BASE_URL={base_url!r} must be an http(s) URL, "
+                    "e.g. https://slack.com/api/."
+                )
+            if not base_url.endswith("/"):
+                base_url += "/"
+        return cls(
+            home=Path(text("SWITCHBOARD_HOME") or ".switchboard").expanduser(),
+            model_cache=Path(
+                text("SWITCHBOARD_MODEL_CACHE") or Path.home() / ".cache" / "switchboard"
+            ).expanduser(),
+            embedder_backend=backend,
+            answer_threshold=answer,
+            suggest_threshold=suggest,
+            slack_bot_token=text("SLACK_BOT_TOKEN"),
+            slack_app_token=text("SLACK_APP_TOKEN"),
+            slack_signing_secret=text("SLACK_SIGNING_SECRET"),
+            slack_api_base_url=base_url,
+            port=_port(environ),
+            log_level=(text("SWITCHBOARD_LOG_LEVEL") or "INFO").upper(),
+        )
+
+
+def _fraction(environ: Mapping[str, str], name: str) -> float | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number: use a score such as 0.6.") from None
+    if not 0.0 <= value <= 2.0:
+        raise SettingsError(f"{name}={raw!r} is out of range: search scores lie in 0..2.")
+    return value
+
+
+def _port(environ: Mapping[str, str]) -> int:
+    raw = environ.get("PORT", "").strip() or "3000"
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SettingsError(f"PORT={raw!r} is not a TCP port: use a number from 1 to 65535.")
+    return int(raw)
