@@ -144,7 +144,7 @@ def tier_report(rows: list[dict], thresholds: Thresholds) -> dict:
 
 
 def calibrate(
-    rows: list[dict], precision: float = 0.9, suggest_precision: float = 0.5
+    rows: list[dict], precision: float = 0.9, suggest_precision: float = 0.6
 ) -> Thresholds:
     """The lowest thresholds whose tiers reach the target precisions."""
 

@@ -42,7 +42,7 @@ def embedding_text(question: str, answer: str) -> str:
     return f"{question.strip()}\n{opening}" if opening else question.strip()
 
 
-def _text_hash(text: str) -> str:
+def text_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
@@ -142,7 +142,7 @@ class EntryIndex:
         for start in range(0, len(entries), EMBED_CHUNK):
             chunk = entries[start : start + EMBED_CHUNK]
             texts = {e.id: embedding_text(e.question, e.answer) for e in chunk}
-            hashes = {i: _text_hash(t) for i, t in texts.items()}
+            hashes = {i: text_hash(t) for i, t in texts.items()}
             cached = self.store.cached_vectors(texts, model)
             fresh = [i for i in texts if i not in cached or cached[i][0] != hashes[i]]
             vectors = {

@@ -39,8 +39,8 @@ class Tier(StrEnum):
 class Thresholds:
     """Fused-score cut-offs for the tiers (defaults calibrated in docs/benchmarks.md)."""
 
-    answer: float = 0.74
-    suggest: float = 0.52
+    answer: float = 0.76
+    suggest: float = 0.55
 
     def __post_init__(self) -> None:
         if self.suggest > self.answer:
@@ -61,7 +61,7 @@ class Thresholds:
 class Fusion:
     """How dense and lexical evidence are combined (see the module docstring)."""
 
-    weight: float = 0.25
+    weight: float = 0.5
     saturation: float = 8.0
 
     def score(self, cosine: float, bm25: float) -> float:

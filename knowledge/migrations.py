@@ -46,6 +46,8 @@ def _entries(db: Database) -> None:
     )
     db.execute("CREATE INDEX entries_status ON entries(status)")
     db.execute("CREATE INDEX entries_answered_by ON entries(answered_by)")
+    # Rows imported without an id are matched to existing entries by their exact text.
+    db.execute("CREATE INDEX entries_question ON entries(question)")
     # BM25 over question, answer and tags, kept in step with `entries` by triggers (the same
     # shape sqlite-utils' enable_fts makes, written out so the migration stays one transaction).
     db.execute(
@@ -110,10 +112,79 @@ def _entry_vectors(db: Database) -> None:
     )
 
 
+def _questions(db: Database) -> None:
+    # Every question asked, stored before anything else happens to it. (channel, message_ts)
+    # is unique so a retried or doubly-delivered Slack event cannot create a second question.
+    db.execute(
+        """
+        CREATE TABLE questions (
+            id INTEGER PRIMARY KEY,
+            asker TEXT NOT NULL,
+            channel TEXT,
+            channel_kind TEXT NOT NULL DEFAULT 'public',
+            thread_ts TEXT,
+            message_ts TEXT,
+            source TEXT NOT NULL,
+            text TEXT NOT NULL,
+            context TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            first_reply_at TEXT,
+            answered_at TEXT,
+            solved_at TEXT,
+            reply_channel TEXT,
+            reply_ts TEXT,
+            tier TEXT,
+            best_entry_id INTEGER REFERENCES entries(id) ON DELETE SET NULL,
+            best_score REAL,
+            source_link TEXT,
+            error TEXT,
+            UNIQUE (channel, message_ts)
+        )
+        """
+    )
+    db.execute("CREATE INDEX questions_thread ON questions(channel, thread_ts)")
+    db.execute("CREATE INDEX questions_asker ON questions(asker, created_at)")
+    db.execute("CREATE INDEX questions_created ON questions(created_at)")
+    # What the bot showed for each question, best first.
+    db.execute(
+        """
+        CREATE TABLE question_hits (
+            question_id INTEGER NOT NULL REFERENCES questions(id) ON DELETE CASCADE,
+            rank INTEGER NOT NULL,
+            entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+            score REAL NOT NULL,
+            tier TEXT NOT NULL,
+            PRIMARY KEY (question_id, rank)
+        )
+        """
+    )
+    # One row per (question, entry, person, verdict): a double click cannot count twice.
+    db.execute(
+        """
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            question_id INTEGER NOT NULL REFERENCES questions(id) ON DELETE CASCADE,
+            entry_id INTEGER NOT NULL DEFAULT 0,
+            user TEXT NOT NULL,
+            verdict TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (question_id, entry_id, user, verdict)
+        )
+        """
+    )
+    # Slack deliveries already handled (event ids, view submissions), so retries and replays
+    # are recognised across restarts.
+    db.execute(
+        "CREATE TABLE handled_deliveries (key TEXT PRIMARY KEY, created_at TEXT NOT NULL)"
+    )
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_entries", _entries),
     Migration("0002_index_changes", _index_changes),
     Migration("0003_entry_vectors", _entry_vectors),
+    Migration("0004_questions", _questions),
 ]
 
 
