@@ -139,6 +139,7 @@ def _questions(db: Database) -> None:
             best_score REAL,
             source_link TEXT,
             error TEXT,
+            reply_claimed_at TEXT,
             UNIQUE (channel, message_ts)
         )
         """
@@ -175,9 +176,7 @@ def _questions(db: Database) -> None:
     )
     # Slack deliveries already handled (event ids, view submissions), so retries and replays
     # are recognised across restarts.
-    db.execute(
-        "CREATE TABLE handled_deliveries (key TEXT PRIMARY KEY, created_at TEXT NOT NULL)"
-    )
+    db.execute("CREATE TABLE handled_deliveries (key TEXT PRIMARY KEY, created_at TEXT NOT NULL)")
 
 
 MIGRATIONS: list[Migration] = [

@@ -113,7 +113,8 @@ class Store:
                 self._depth = 0
             self.db.conn.commit()
 
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of a read-only query, as dicts."""
         with self._lock:
             return list(self.db.query(sql, params))
 
@@ -147,9 +148,9 @@ class Store:
 
     def _find_existing(self, draft: EntryDraft) -> Entry | None:
         if draft.external_id is not None:
-            rows = self._rows("SELECT * FROM entries WHERE external_id = ?", [draft.external_id])
+            rows = self.query("SELECT * FROM entries WHERE external_id = ?", [draft.external_id])
         else:
-            rows = self._rows(
+            rows = self.query(
                 "SELECT * FROM entries WHERE question = ? AND answer = ? LIMIT 1",
                 [draft.question, draft.answer],
             )
@@ -234,7 +235,7 @@ class Store:
         return self.update_entry(entry_id, status=status)
 
     def get_entry(self, entry_id: int) -> Entry:
-        rows = self._rows("SELECT * FROM entries WHERE id = ?", [entry_id])
+        rows = self.query("SELECT * FROM entries WHERE id = ?", [entry_id])
         if not rows:
             raise NotFound(f"There is no entry #{entry_id}.")
         return _entry(rows[0])
@@ -246,7 +247,7 @@ class Store:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for row in self._rows(f"SELECT * FROM entries WHERE id IN ({marks})", chunk):
+            for row in self.query(f"SELECT * FROM entries WHERE id IN ({marks})", chunk):
                 found[row["id"]] = _entry(row)
         return found
 
@@ -260,7 +261,7 @@ class Store:
             if wanted is not None:
                 where += f" AND status IN ({','.join('?' * len(wanted))})"
                 params += wanted
-            page = self._rows(f"SELECT * FROM entries WHERE {where} ORDER BY id LIMIT 1000", params)
+            page = self.query(f"SELECT * FROM entries WHERE {where} ORDER BY id LIMIT 1000", params)
             if not page:
                 return
             for row in page:
@@ -269,12 +270,12 @@ class Store:
 
     def count_by_status(self) -> dict[EntryStatus, int]:
         counts = {status: 0 for status in EntryStatus}
-        for row in self._rows("SELECT status, count(*) AS n FROM entries GROUP BY status"):
+        for row in self.query("SELECT status, count(*) AS n FROM entries GROUP BY status"):
             counts[EntryStatus(row["status"])] = row["n"]
         return counts
 
     def count_by_kind(self) -> dict[str, int]:
-        rows = self._rows("SELECT kind, count(*) AS n FROM entries GROUP BY kind ORDER BY kind")
+        rows = self.query("SELECT kind, count(*) AS n FROM entries GROUP BY kind ORDER BY kind")
         return {row["kind"]: row["n"] for row in rows}
 
     # -- lexical search ----------------------------------------------------------------------
@@ -289,7 +290,7 @@ class Store:
         if not terms or limit <= 0:
             return []
         expression = " OR ".join(f'"{term}"' for term in terms)
-        rows = self._rows(
+        rows = self.query(
             "SELECT entries.id AS id, -bm25(entries_fts, 1.0, 0.35, 0.5) AS score "
             "FROM entries_fts JOIN entries ON entries.id = entries_fts.rowid "
             "WHERE entries_fts MATCH ? AND entries.status = 'published' "
@@ -306,7 +307,7 @@ class Store:
         found: dict[int, tuple[str, bytes]] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            rows = self._rows(
+            rows = self.query(
                 "SELECT entry_id, text_hash, vector FROM entry_vectors "
                 f"WHERE model = ? AND entry_id IN ({','.join('?' * len(chunk))})",
                 [model, *chunk],
@@ -329,13 +330,13 @@ class Store:
             self.db.execute("DELETE FROM entry_vectors")
 
     def searchable_ids(self) -> list[int]:
-        return [r["id"] for r in self._rows("SELECT id FROM entries WHERE status = 'published'")]
+        return [r["id"] for r in self.query("SELECT id FROM entries WHERE status = 'published'")]
 
     # -- change log --------------------------------------------------------------------------
 
     def change_cursor(self) -> int:
         """The sequence number of the latest change that can affect search (0: none yet)."""
-        rows = self._rows("SELECT seq FROM sqlite_sequence WHERE name = 'index_changes'")
+        rows = self.query("SELECT seq FROM sqlite_sequence WHERE name = 'index_changes'")
         return int(rows[0]["seq"]) if rows else 0
 
     def changed_since(self, cursor: int) -> tuple[set[int], int]:
@@ -346,7 +347,7 @@ class Store:
         with self._lock:
             if cursor < self._pruned_through():
                 raise ChangesPruned(cursor)
-            rows = self._rows(
+            rows = self.query(
                 "SELECT seq, entry_id FROM index_changes WHERE seq > ? ORDER BY seq", [cursor]
             )
         if not rows:
@@ -371,10 +372,10 @@ class Store:
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('database_id', ?)",
                 [uuid.uuid4().hex],
             )
-        return self._rows("SELECT value FROM meta WHERE key = 'database_id'")[0]["value"]
+        return self.query("SELECT value FROM meta WHERE key = 'database_id'")[0]["value"]
 
     def _pruned_through(self) -> int:
-        rows = self._rows("SELECT value FROM meta WHERE key = 'changes_pruned_through'")
+        rows = self.query("SELECT value FROM meta WHERE key = 'changes_pruned_through'")
         return int(rows[0]["value"]) if rows else 0
 
 
