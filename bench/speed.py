@@ -65,12 +65,17 @@ def embedding(questions: list[dict]) -> dict:
     bulk = [" ".join(f"{q['title']} {q['body']}".split()[:55]) for q in questions[200:712]]
     out = {}
     for name, model in (("torch", torch), ("onnx", onnx)):
-        single = [timed(lambda t=t: model.embed([t]), 1)[0] for t in short]
+        single = [timed(lambda t=t, m=model: m.embed([t]), 1)[0] for t in short]
         start = time.perf_counter()
         model.embed(bulk)
         elapsed = time.perf_counter() - start
-        out[name] = {"one_question_ms_p50": pct(single, 50), "bulk_texts_per_s": len(bulk) / elapsed}
-    out["onnx_speedup_one"] = out["torch"]["one_question_ms_p50"] / out["onnx"]["one_question_ms_p50"]
+        out[name] = {
+            "one_question_ms_p50": pct(single, 50),
+            "bulk_texts_per_s": len(bulk) / elapsed,
+        }
+    out["onnx_speedup_one"] = (
+        out["torch"]["one_question_ms_p50"] / out["onnx"]["one_question_ms_p50"]
+    )
     out["onnx_speedup_bulk"] = out["onnx"]["bulk_texts_per_s"] / out["torch"]["bulk_texts_per_s"]
     return out
 
@@ -78,10 +83,18 @@ def embedding(questions: list[dict]) -> dict:
 def startup(questions: list[dict]) -> dict:
     home = Path(tempfile.mkdtemp())
     kb = home / "kb.jsonl"
-    kb.write_text("".join(json.dumps({"question": q["title"], "answer": q["body"] or "-"}) + "\n"
-                          for q in questions[:300]))
-    env = {**os.environ, "SWITCHBOARD_HOME": str(home / "sb"), "HF_HUB_OFFLINE": "1",
-           "SWITCHBOARD_MODEL_CACHE": str(MODEL_CACHE)}
+    kb.write_text(
+        "".join(
+            json.dumps({"question": q["title"], "answer": q["body"] or "-"}) + "\n"
+            for q in questions[:300]
+        )
+    )
+    env = {
+        **os.environ,
+        "SWITCHBOARD_HOME": str(home / "sb"),
+        "HF_HUB_OFFLINE": "1",
+        "SWITCHBOARD_MODEL_CACHE": str(MODEL_CACHE),
+    }
     exe = str(Path(sys.executable).with_name("switchboard"))
     subprocess.run([exe, "import", str(kb)], env=env, check=True, capture_output=True)
 
@@ -94,7 +107,11 @@ def startup(questions: list[dict]) -> dict:
     for name, args, extra in (
         ("stats (no model)", ("stats",), {}),
         ("search, onnx", ("search", "restore a backup", "--json"), {}),
-        ("search, torch", ("search", "restore a backup", "--json"), {"SWITCHBOARD_EMBEDDER": "torch"}),
+        (
+            "search, torch",
+            ("search", "restore a backup", "--json"),
+            {"SWITCHBOARD_EMBEDDER": "torch"},
+        ),
     ):
         out[name] = statistics.median(run(*args, **extra) for _ in range(3))
     out["torch_over_onnx"] = out["search, torch"] / out["search, onnx"]
@@ -105,8 +122,20 @@ def import_speed(questions: list[dict], embedder) -> dict:
     rows = questions[1000:3000]
     folder = Path(tempfile.mkdtemp())
     path = folder / "import.jsonl"
-    path.write_text("".join(json.dumps({"id": str(q["question_id"]) + q["site"], "question": q["title"],
-                                        "answer": q["body"] or "-", "tags": q["tags"]}) + "\n" for q in rows))
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": str(q["question_id"]) + q["site"],
+                    "question": q["title"],
+                    "answer": q["body"] or "-",
+                    "tags": q["tags"],
+                }
+            )
+            + "\n"
+            for q in rows
+        )
+    )
     parsed = read_entries(path)
     texts = [embedding_text(d.question, d.answer) for d in parsed.drafts]
     start = time.perf_counter()
@@ -134,22 +163,30 @@ def search_speed(entries: int, queries: int, embedder, questions: list[dict]) ->
     bare = [timed(lambda t=t: embedder.embed([t]), 1)[0] for t in texts]
     full = [timed(lambda t=t: search.search(t, k=5), 1)[0] for t in texts]
     vectors = embedder.embed(texts)
-    rank_only = [timed(lambda t=t, v=v: search.rank(t, v, 5), 1)[0] for t, v in zip(texts, vectors, strict=True)]
+    rank_only = [
+        timed(lambda t=t, v=v: search.rank(t, v, 5), 1)[0]
+        for t, v in zip(texts, vectors, strict=True)
+    ]
     lexical = [timed(lambda t=t: store.lexical_search(t, 50), 1)[0] for t in texts]
     dense = [timed(lambda v=v: index.nearest(v, 50), 1)[0] for v in vectors]
     return {
-        "entries": entries, "index_kind": index.vectors.kind, "fill_s": fill_s,
+        "entries": entries,
+        "index_kind": index.vectors.kind,
+        "fill_s": fill_s,
         "rss_mib_added": rss_mib() - before,
         "bare_embed_ms": {"p50": pct(bare, 50), "p95": pct(bare, 95)},
         "search_ms": {"p50": pct(full, 50), "p95": pct(full, 95), "p99": pct(full, 99)},
-        "rank_only_ms_p50": pct(rank_only, 50), "bm25_ms_p50": pct(lexical, 50),
+        "rank_only_ms_p50": pct(rank_only, 50),
+        "bm25_ms_p50": pct(lexical, 50),
         "vectors_ms_p50": pct(dense, 50),
         "ratio_p50": pct(full, 50) / pct(bare, 50),
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--json", type=Path, default=Path("bench/out/speed.json"))
@@ -157,24 +194,47 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     questions = real_questions()
     embedder = onnx_embedder()
-    report = {"embedding": embedding(questions), "startup_s": startup(questions),
-              "import": import_speed(questions, embedder),
-              "search": search_speed(args.entries, args.queries, embedder, questions)}
+    report = {
+        "embedding": embedding(questions),
+        "startup_s": startup(questions),
+        "import": import_speed(questions, embedder),
+        "search": search_speed(args.entries, args.queries, embedder, questions),
+    }
     console.print_json(data=report)
     table = Table(title="Speed (ratios against a baseline measured in the same run)")
     for column in ("measure", "value", "baseline", "ratio"):
         table.add_column(column)
     e, s, i, q = report["embedding"], report["startup_s"], report["import"], report["search"]
-    table.add_row("embed one question, onnx (ms p50)", f"{e['onnx']['one_question_ms_p50']:.2f}",
-                  f"torch {e['torch']['one_question_ms_p50']:.2f}", f"{e['onnx_speedup_one']:.1f}x faster")
-    table.add_row("bulk embedding, onnx (texts/s)", f"{e['onnx']['bulk_texts_per_s']:.0f}",
-                  f"torch {e['torch']['bulk_texts_per_s']:.0f}", f"{e['onnx_speedup_bulk']:.2f}x")
-    table.add_row("start-up to first answer, onnx (s)", f"{s['search, onnx']:.2f}",
-                  f"torch {s['search, torch']:.2f}", f"{s['torch_over_onnx']:.1f}x faster")
-    table.add_row("import 2,000 real questions (s)", f"{i['import_s']:.2f}",
-                  f"bare embedding {i['bare_embedding_s']:.2f}", f"{i['ratio']:.2f}")
-    table.add_row(f"search at {q['entries']:,} ({q['index_kind']}), p50 ms", f"{q['search_ms']['p50']:.2f}",
-                  f"bare embedding {q['bare_embed_ms']['p50']:.2f}", f"{q['ratio_p50']:.2f}")
+    table.add_row(
+        "embed one question, onnx (ms p50)",
+        f"{e['onnx']['one_question_ms_p50']:.2f}",
+        f"torch {e['torch']['one_question_ms_p50']:.2f}",
+        f"{e['onnx_speedup_one']:.1f}x faster",
+    )
+    table.add_row(
+        "bulk embedding, onnx (texts/s)",
+        f"{e['onnx']['bulk_texts_per_s']:.0f}",
+        f"torch {e['torch']['bulk_texts_per_s']:.0f}",
+        f"{e['onnx_speedup_bulk']:.2f}x",
+    )
+    table.add_row(
+        "start-up to first answer, onnx (s)",
+        f"{s['search, onnx']:.2f}",
+        f"torch {s['search, torch']:.2f}",
+        f"{s['torch_over_onnx']:.1f}x faster",
+    )
+    table.add_row(
+        "import 2,000 real questions (s)",
+        f"{i['import_s']:.2f}",
+        f"bare embedding {i['bare_embedding_s']:.2f}",
+        f"{i['ratio']:.2f}",
+    )
+    table.add_row(
+        f"search at {q['entries']:,} ({q['index_kind']}), p50 ms",
+        f"{q['search_ms']['p50']:.2f}",
+        f"bare embedding {q['bare_embed_ms']['p50']:.2f}",
+        f"{q['ratio_p50']:.2f}",
+    )
     console.print(table)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2))

@@ -59,7 +59,10 @@ class SyntheticBase:
             drafts = [EntryDraft(self.text(10) + "?", self.text(40)) for _ in range(size)]
             ids = store.upsert_entries(drafts).created
             vectors = self.vectors(size)
-            store.save_vectors(model, (
-                (i, text_hash(embedding_text(d.question, d.answer)), v.tobytes())
-                for i, d, v in zip(ids, drafts, vectors, strict=True)
-            ))
+            store.save_vectors(
+                model,
+                (
+                    (i, text_hash(embedding_text(d.question, d.answer)), v.tobytes())
+                    for i, d, v in zip(ids, drafts, vectors, strict=True)
+                ),
+            )

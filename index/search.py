@@ -139,15 +139,24 @@ class HybridSearch:
             dense.update(self.entries.similarity(vector, missing))
         ranked = fuse(dense, lexical, self.fusion)
         hits: list[Hit] = []
-        entries = self.store.get_entries(i for i, _ in ranked[: pool * 2])
-        for entry_id, score in ranked:
-            entry = entries.get(entry_id)
-            if entry is None or not entry.is_searchable or (visible and not visible(entry)):
-                continue
-            tier = self.thresholds.tier(score)
-            hits.append(
-                Hit(entry, score, dense.get(entry_id, 0.0), lexical.get(entry_id, 0.0), tier)
-            )
-            if len(hits) == k:
-                break
+        batch = max(2 * k, 10)  # usually the first batch holds all k; filters may need more
+        for start in range(0, len(ranked), batch):
+            chunk = ranked[start : start + batch]
+            entries = self.store.get_entries(i for i, _ in chunk)
+            for entry_id, score in chunk:
+                entry = entries.get(entry_id)
+                if entry is None or not entry.is_searchable or (visible and not visible(entry)):
+                    continue
+                tier = self.thresholds.tier(score)
+                hits.append(
+                    Hit(
+                        entry,
+                        score,
+                        dense.get(entry_id, 0.0),
+                        lexical.get(entry_id, 0.0),
+                        tier,
+                    )
+                )
+                if len(hits) == k:
+                    return hits
         return hits

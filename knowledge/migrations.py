@@ -48,28 +48,29 @@ def _entries(db: Database) -> None:
     db.execute("CREATE INDEX entries_answered_by ON entries(answered_by)")
     # Rows imported without an id are matched to existing entries by their exact text.
     db.execute("CREATE INDEX entries_question ON entries(question)")
-    # BM25 over question, answer and tags, kept in step with `entries` by triggers (the same
-    # shape sqlite-utils' enable_fts makes, written out so the migration stays one transaction).
+    # BM25 over the published entries' question, answer and tags, kept in step with
+    # `entries` by triggers (written out rather than sqlite-utils' enable_fts so that only
+    # published entries are in it, and so the migration stays one transaction).
     db.execute(
         "CREATE VIRTUAL TABLE entries_fts USING fts5(question, answer, tags, "
         "content=entries, content_rowid=id, tokenize='porter unicode61 remove_diacritics 2')"
     )
-    db.execute(
-        "CREATE TRIGGER entries_fts_ai AFTER INSERT ON entries BEGIN "
+    add = (
         "INSERT INTO entries_fts(rowid, question, answer, tags) "
-        "VALUES (new.id, new.question, new.answer, new.tags); END"
+        "SELECT new.id, new.question, new.answer, new.tags WHERE new.status = 'published';"
     )
-    db.execute(
-        "CREATE TRIGGER entries_fts_ad AFTER DELETE ON entries BEGIN "
+    remove = (
         "INSERT INTO entries_fts(entries_fts, rowid, question, answer, tags) "
-        "VALUES ('delete', old.id, old.question, old.answer, old.tags); END"
+        "SELECT 'delete', old.id, old.question, old.answer, old.tags "
+        "WHERE old.status = 'published';"
     )
+    # One trigger per event, removal before addition (SQLite leaves the order of several
+    # triggers on one event undefined, and FTS must delete the old text before the new).
+    db.execute(f"CREATE TRIGGER entries_fts_ai AFTER INSERT ON entries BEGIN {add} END")
+    db.execute(f"CREATE TRIGGER entries_fts_ad AFTER DELETE ON entries BEGIN {remove} END")
     db.execute(
-        "CREATE TRIGGER entries_fts_au AFTER UPDATE OF question, answer, tags ON entries BEGIN "
-        "INSERT INTO entries_fts(entries_fts, rowid, question, answer, tags) "
-        "VALUES ('delete', old.id, old.question, old.answer, old.tags); "
-        "INSERT INTO entries_fts(rowid, question, answer, tags) "
-        "VALUES (new.id, new.question, new.answer, new.tags); END"
+        "CREATE TRIGGER entries_fts_au AFTER UPDATE OF question, answer, tags, status "
+        f"ON entries BEGIN {remove} {add} END"
     )
 
 

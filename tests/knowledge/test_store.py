@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from knowledge.errors import InvalidInput, NotFound
 from knowledge.models import EntryDraft, EntryKind, EntryStatus, Visibility
@@ -141,3 +143,36 @@ def test_iter_entries_pages_through_everything(store: Store) -> None:
     store.upsert_entries([draft(f"Q{n}?", f"A{n}.") for n in range(2500)])
     assert sum(1 for _ in store.iter_entries()) == 2500
     assert sum(1 for _ in store.iter_entries([EntryStatus.RETIRED])) == 0
+
+
+ops = st.lists(
+    st.tuples(
+        st.sampled_from(["add", "edit", "status", "delete"]),
+        st.integers(0, 5),
+        st.sampled_from(list(EntryStatus)),
+        st.sampled_from(["refund policy", "vpn access", "password reset", "invoice export"]),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops)
+def test_bm25_index_holds_exactly_the_published_entries(operations: list) -> None:
+    store = Store.in_memory()
+    for op, slot, status, words in operations:
+        ids = [e.id for e in store.iter_entries()]
+        target = ids[slot % len(ids)] if ids else None
+        if op == "add" or target is None:
+            store.add_entry(draft(f"How about {words}?", f"About {words}.", status=status))
+        elif op == "edit":
+            store.update_entry(target, question=f"What about {words}?", tags=(words.split()[0],))
+        elif op == "status":
+            store.set_status(target, status)
+        else:
+            with store.transaction():
+                store.db.execute("DELETE FROM entries WHERE id = ?", [target])
+    store.db.execute("INSERT INTO entries_fts(entries_fts) VALUES ('integrity-check')")
+    published = {e.id for e in store.iter_entries([EntryStatus.PUBLISHED])}
+    found = {i for i, _ in store.lexical_search("refund vpn password invoice about", 100)}
+    assert found == published
