@@ -180,11 +180,18 @@ def _questions(db: Database) -> None:
     db.execute("CREATE TABLE handled_deliveries (key TEXT PRIMARY KEY, created_at TEXT NOT NULL)")
 
 
+def _delivery_questions(db: Database) -> None:
+    # Which question a delivery (a slash command, shortcut or modal submission, identified by its
+    # trigger or view id) created, so a replay finds the same question instead of a new one.
+    db.execute("ALTER TABLE handled_deliveries ADD COLUMN question_id INTEGER")
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_entries", _entries),
     Migration("0002_index_changes", _index_changes),
     Migration("0003_entry_vectors", _entry_vectors),
     Migration("0004_questions", _questions),
+    Migration("0005_delivery_questions", _delivery_questions),
 ]
 
 

@@ -115,8 +115,12 @@ class QuestionBook:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def receive(self, ask: AskInput) -> tuple[Question, bool]:
-        """Store a question; (question, True) if new, (the earlier one, False) if a repeat."""
+    def receive(self, ask: AskInput, delivery_key: str | None = None) -> tuple[Question, bool]:
+        """Store a question; (question, True) if new, (the earlier one, False) if a repeat.
+
+        A repeat is the same message (channel and ts) or the same `delivery_key` (e.g. a slash
+        command's trigger id) seen before, across restarts.
+        """
         text = ask.text.strip()[:MAX_QUESTION_CHARS]
         if not text:
             raise InvalidInput("The question is empty: type what you want to know.")
@@ -124,6 +128,13 @@ class QuestionBook:
             if ask.message_ts is not None:
                 earlier = self._find(
                     "channel = ? AND message_ts = ?", [ask.channel, ask.message_ts]
+                )
+                if earlier is not None:
+                    return earlier, False
+            if delivery_key is not None:
+                earlier = self._find(
+                    "id = (SELECT question_id FROM handled_deliveries WHERE key = ?)",
+                    [delivery_key],
                 )
                 if earlier is not None:
                     return earlier, False
@@ -144,7 +155,14 @@ class QuestionBook:
                     ask.source_link,
                 ],
             )
-        return self.get(int(cursor.lastrowid)), True
+            question_id = int(cursor.lastrowid)
+            if delivery_key is not None:
+                self.store.db.execute(
+                    "INSERT OR REPLACE INTO handled_deliveries(key, created_at, question_id) "
+                    "VALUES (?, ?, ?)",
+                    [delivery_key, format_time(self.store.clock()), question_id],
+                )
+        return self.get(question_id), True
 
     def claim_delivery(self, key: str) -> bool:
         """True the first time `key` (a Slack event id, say) is seen; False for any repeat."""
@@ -182,6 +200,25 @@ class QuestionBook:
             context = f"{current.context}\n{addition}".strip()[-MAX_QUESTION_CHARS:]
             self.store.db.execute(
                 "UPDATE questions SET context = ? WHERE id = ?", [context, question_id]
+            )
+        return self.get(question_id)
+
+    def edit_text(self, question_id: int, text: str) -> Question:
+        """The asker edited their question: keep the new wording."""
+        new_text = text.strip()[:MAX_QUESTION_CHARS]
+        if not new_text:
+            raise InvalidInput("The question is empty: type what you want to know.")
+        with self.store.transaction():
+            self.store.db.execute(
+                "UPDATE questions SET text = ? WHERE id = ?", [new_text, question_id]
+            )
+        return self.get(question_id)
+
+    def set_source_link(self, question_id: int, link: str) -> Question:
+        """Where the question came from (e.g. the permalink of a shortcut's message)."""
+        with self.store.transaction():
+            self.store.db.execute(
+                "UPDATE questions SET source_link = ? WHERE id = ?", [link, question_id]
             )
         return self.get(question_id)
 

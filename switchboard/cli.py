@@ -256,6 +256,39 @@ def _print_hits(query: str, hits: list) -> None:
     Console().print(table if hits else f"[dim]{query}: nothing published yet.[/]")
 
 
+@main.command()
+def run() -> None:
+    """Run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT)."""
+    import time
+
+    from bot.runner import run as run_bot
+    from switchboard import logs
+    from switchboard.services import Services
+
+    settings = load_settings()
+    with friendly_errors():
+        mode = settings.slack_mode()
+        logs.configure(settings.log_level, settings.log_format)
+        services = Services(settings)
+        started = time.monotonic()
+
+        def health() -> dict:
+            from knowledge.models import EntryStatus
+
+            by_status = services.store.count_by_status()
+            return {"mode": mode, "published_entries": by_status[EntryStatus.PUBLISHED],
+                    "indexed": len(services.entry_index.vectors),
+                    "uptime_s": round(time.monotonic() - started, 1)}
+
+        try:
+            run_bot(services.search, mode=mode, token=settings.slack_bot_token,
+                    app_token=settings.slack_app_token,
+                    signing_secret=settings.slack_signing_secret,
+                    base_url=settings.slack_api_base_url, port=settings.port, health=health)
+        finally:
+            services.close()
+
+
 @main.command("prepare-model")
 def prepare_model() -> None:
     """Export the packaged model to ONNX once (run by `make install`; no download)."""

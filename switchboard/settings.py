@@ -35,6 +35,7 @@ class Settings:
     slack_api_base_url: str | None = None
     port: int = 3000
     log_level: str = "INFO"
+    log_format: str = "json"
 
     @property
     def database_path(self) -> Path:
@@ -87,8 +88,36 @@ class Settings:
             slack_signing_secret=text("SLACK_SIGNING_SECRET"),
             slack_api_base_url=base_url,
             port=_port(environ),
-            log_level=(text("SWITCHBOARD_LOG_LEVEL") or "INFO").upper(),
+            log_level=_log_level(environ),
+            log_format=_choice(environ, "SWITCHBOARD_LOG_FORMAT", ("json", "text"), "json"),
         )
+
+    def slack_mode(self) -> str:
+        """"socket" or "http", after checking the Slack settings the bot needs to start."""
+        token = self.slack_bot_token
+        if not token:
+            raise SettingsError(
+                "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) from your "
+                "Slack app's OAuth & Permissions page."
+            )
+        if not token.startswith("xoxb-"):
+            raise SettingsError(
+                "SLACK_BOT_TOKEN is not a bot token: it must start with xoxb- (see OAuth & "
+                "Permissions in your Slack app)."
+            )
+        if self.slack_app_token:
+            if not self.slack_app_token.startswith("xapp-"):
+                raise SettingsError(
+                    "SLACK_APP_TOKEN is not an app-level token: it must start with xapp- (Basic "
+                    "Information > App-Level Tokens, with the connections:write scope)."
+                )
+            return "socket"
+        if not self.slack_signing_secret:
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET is not set: HTTP mode needs it (Basic Information > App "
+                "Credentials). Or set SLACK_APP_TOKEN to use Socket Mode instead."
+            )
+        return "http"
 
 
 def _fraction(environ: Mapping[str, str], name: str) -> float | None:
@@ -102,6 +131,18 @@ def _fraction(environ: Mapping[str, str], name: str) -> float | None:
     if not 0.0 <= value <= 2.0:
         raise SettingsError(f"{name}={raw!r} is out of range: search scores lie in 0..2.")
     return value
+
+
+def _log_level(environ: Mapping[str, str]) -> str:
+    return _choice(environ, "SWITCHBOARD_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
+
+
+def _choice(environ: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = environ.get(name, "").strip() or default
+    for option in allowed:
+        if raw.lower() == option.lower():
+            return option
+    raise SettingsError(f"{name}={raw!r} is not supported: use one of {', '.join(allowed)}.")
 
 
 def _port(environ: Mapping[str, str]) -> int:

@@ -18,6 +18,8 @@ from index.search import HybridSearch
 from knowledge.importing import read_entries
 from knowledge.store import Store
 
+pytest_plugins = ["tests.slackfake.pytest_plugin"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 MODEL_CACHE = Path(
     os.environ.get("SWITCHBOARD_MODEL_CACHE", Path.home() / ".cache" / "switchboard")

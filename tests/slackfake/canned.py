@@ -17,7 +17,8 @@ from .workspace import Response, Workspace
 HANDLED = (
     "auth.test", "team.info", "chat.postMessage", "chat.postEphemeral", "chat.update",
     "chat.delete", "chat.getPermalink", "conversations.open", "conversations.info",
-    "conversations.history", "conversations.replies", "users.info", "users.list", "dnd.info",
+    "conversations.history", "conversations.replies", "conversations.members", "users.info",
+    "users.list", "dnd.info",
     "usergroups.list", "usergroups.users.list", "views.open", "views.push", "views.update",
     "views.publish", "reactions.add",
 )
@@ -214,6 +215,14 @@ class CannedSlack(Workspace):
         page, cursor = _page([head, *replies], args, default=1000)
         return {"ok": True, "messages": page, "has_more": bool(cursor),
                 "response_metadata": {"next_cursor": cursor}}
+
+    def _h_conversations_members(self, args: dict[str, Any]) -> Response:
+        """Members from the channel's ``members`` list (set with add_channel(members=[...]))."""
+        channel = self.channels.get(self._channel_id(str(args["channel"])))
+        if channel is None:
+            return _error("channel_not_found")
+        members, cursor = _page(list(channel.get("members", [])), args)
+        return {"ok": True, "members": members, "response_metadata": {"next_cursor": cursor}}
 
     def _h_users_info(self, args: dict[str, Any]) -> Response:
         user = self.users.get(str(args["user"]))

@@ -1,0 +1,191 @@
+"""Answering a question in Slack: search, post the card, remember what was shown.
+
+The question is already stored when we get here (the listeners store it before anything else).
+A claim makes sure only one worker answers it (Slack retries, parallel deliveries), and a failed
+post is recorded against the question and, where possible, the asker is told in a direct
+message instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.blocks.answer import AnswerCard, CardHit, answer_blocks, answer_text
+from bot.outbox import DirectMessage, Outbox, PostFailed, error_code, send
+from bot.people import People
+from index.search import HybridSearch, Tier
+from knowledge.models import Entry
+from knowledge.questions import Question, QuestionBook, ShownHit, Verdict
+from knowledge.visibility import Audience, can_see
+
+log = logging.getLogger(__name__)
+SHOWN = 4  # the best answer and up to three more suggestions
+
+
+@dataclass(frozen=True)
+class Posted:
+    question: Question
+    card: AnswerCard | None
+
+
+@dataclass(frozen=True)
+class CardMessage:
+    """Where a card already is, for updating it in place."""
+
+    channel: str | None
+    ts: str | None
+    response_url: str | None = None  # ephemeral cards can only be replaced through this
+
+    @property
+    def ephemeral(self) -> bool:
+        return self.ts is None
+
+
+class Answerer:
+    """Everything between 'a question is stored' and 'the card is in Slack'."""
+
+    def __init__(self, questions: QuestionBook, search: HybridSearch, people: People,
+                 routing_available: bool = False) -> None:
+        self.questions = questions
+        self.search = search
+        self.people = people
+        self.routing_available = routing_available
+
+    def answer(self, client: WebClient, question: Question, outbox: Outbox,
+               note: str | None = None) -> Posted:
+        """Answer a stored question once into `outbox` (repeats and races do nothing)."""
+        if not self.questions.claim_reply(question.id):
+            log.info("question already answered or being answered",
+                     extra={"question_id": question.id})
+            return Posted(question, None)
+        try:
+            card = self.fresh_card(question, outbox)
+            if note:
+                card = replace(card, notes=(*card.notes, note))
+            ts = outbox.post(answer_text(card), answer_blocks(card))
+        except PostFailed as failed:
+            self._failed(client, question, outbox, card, failed.code)
+            return Posted(self.questions.get(question.id), None)
+        except BaseException:
+            self.questions.release_reply(question.id)
+            raise
+        done = self._record(question, card, outbox.channel, ts)
+        log.info("answered", extra={"question_id": question.id, "tier": card.tier,
+                                    "hits": len(card.hits), "channel": outbox.channel})
+        return Posted(done, card)
+
+    def answer_again(self, question: Question, outbox: Outbox) -> Posted:
+        """Post a new card for a question that has changed (a follow-up in its thread)."""
+        card = self.fresh_card(question, outbox)
+        try:
+            ts = outbox.post(answer_text(card), answer_blocks(card))
+        except PostFailed as failed:
+            log.warning("could not answer a follow-up", extra={"question_id": question.id,
+                                                               "error": failed.code})
+            return Posted(question, None)
+        return Posted(self._record(question, card, outbox.channel, ts), card)
+
+    def refresh(self, client: WebClient, question: Question, outbox: Outbox) -> Posted:
+        """Search again and update the card already posted for `question` in place."""
+        card = self.fresh_card(question, outbox)
+        try:
+            client.chat_update(channel=question.reply_channel, ts=question.reply_ts,
+                               text=answer_text(card), blocks=answer_blocks(card))
+        except (SlackApiError, SlackClientError) as error:
+            log.warning("could not update an answer", extra={"question_id": question.id,
+                                                             "error": error_code(error)})
+            return Posted(question, None)
+        return Posted(self._record(question, card, None, None), card)
+
+    def fresh_card(self, question: Question, outbox: Outbox) -> AnswerCard:
+        """Search for the question (with any follow-ups) and build its card."""
+        audience = Audience(
+            user=question.asker, channel=outbox.channel, private=outbox.private,
+            member_of=lambda channel: self.people.is_member(question.asker, channel),
+        )
+        hits = self.search.search(question.full_text, k=SHOWN,
+                                  visible=lambda entry: can_see(entry.visibility, audience))
+        useful = [h for h in hits if h.tier is not Tier.NONE]
+        tier = useful[0].tier.value if useful else Tier.NONE.value
+        card_hits = tuple(self._card_hit(h.entry, h.tier.value, h.score) for h in useful)
+        return AnswerCard(question.id, question.full_text, tier, card_hits,
+                          routing_available=self.routing_available,
+                          echo_question=outbox.echo_question, about_url=question.source_link)
+
+    def stored_card(self, question_id: int, expanded: bool = False,
+                    echo_question: bool = False) -> AnswerCard:
+        """The card as it was shown, rebuilt from the database (for updates after clicks).
+
+        It shows the asker's own verdict, if they gave one: other people's clicks are counted
+        but do not take the buttons away from the asker.
+        """
+        question = self.questions.get(question_id)
+        shown = self.questions.shown_hits(question_id)
+        entries = self.search.store.get_entries(h.entry_id for h in shown)
+        hits = tuple(self._card_hit(entries[h.entry_id], h.tier, h.score)
+                     for h in shown if h.entry_id in entries)
+        card = AnswerCard(question.id, question.full_text, question.tier or "none", hits,
+                          expanded=expanded, routing_available=self.routing_available,
+                          echo_question=echo_question, about_url=question.source_link)
+        mine = [verdict for _, user, verdict in self.questions.verdicts(question_id)
+                if user == question.asker]
+        if mine:
+            card = card.with_verdict(mine[-1].value, self.people.name(question.asker) or "you")
+        return card
+
+    def update_card(self, client: WebClient, where: CardMessage, card: AnswerCard) -> None:
+        """Show `card` in place of the one at `where` (a channel message or an ephemeral one)."""
+        try:
+            if where.ephemeral:
+                if where.response_url:
+                    send(where.response_url, text=answer_text(card), blocks=answer_blocks(card),
+                         replace_original=True)
+            else:
+                client.chat_update(channel=where.channel, ts=where.ts, text=answer_text(card),
+                                   blocks=answer_blocks(card))
+        except (PostFailed, SlackApiError, SlackClientError) as error:
+            code = error.code if isinstance(error, PostFailed) else error_code(error)
+            log.warning("could not update a card", extra={"question_id": card.question_id,
+                                                          "error": code})
+
+    def give_feedback(self, question_id: int, user: str, verdict: Verdict,
+                      entry_id: int | None) -> bool:
+        """Record a verdict once; True if it was new."""
+        return self.questions.record_feedback(question_id, user, verdict, entry_id)
+
+    def _record(self, question: Question, card: AnswerCard, channel: str | None,
+                ts: str | None) -> Question:
+        shown = [ShownHit(h.entry_id, h.score, h.tier) for h in card.hits]
+        return self.questions.record_reply(question.id, shown, card.tier, channel, ts)
+
+    def _card_hit(self, entry: Entry, tier: str, score: float) -> CardHit:
+        return CardHit(
+            entry_id=entry.id, question=entry.question, answer=entry.answer, tier=tier,
+            answered_by=self.people.name(entry.answered_by), created_at=entry.created_at,
+            verified_by=self.people.name(entry.verified_by), source_url=entry.source_url,
+            score=score,
+        )
+
+    def _failed(self, client: WebClient, question: Question, outbox: Outbox, card: AnswerCard,
+                code: str) -> None:
+        log.warning("could not post an answer", extra={
+            "question_id": question.id, "channel": outbox.channel, "error": code})
+        self.questions.record_failure(question.id, code)
+        if isinstance(outbox, DirectMessage):
+            return  # nowhere else to tell them
+        fallback = DirectMessage(client, question.asker)
+        private = self.fresh_card(question, fallback)  # visibility for a private reply
+        note = (f"I couldn't reply where you asked (Slack said `{code}`), so here is my answer "
+                "privately. To get answers in that channel, invite me with `/invite @Switchboard`.")
+        private = replace(private, notes=(*private.notes, note))
+        try:
+            ts = fallback.post(answer_text(private), answer_blocks(private))
+        except PostFailed as again:
+            log.warning("could not tell the asker either", extra={
+                "question_id": question.id, "error": again.code})
+            return
+        self._record(question, private, fallback.channel, ts)

@@ -1,0 +1,105 @@
+"""Builds the Bolt app: one Web API client (retries, SLACK_API_BASE_URL), the listeners, logging.
+
+Every listener is split in two (Bolt's lazy listeners): a quick part that stores what arrived
+and acknowledges Slack well inside its 3 seconds, and a lazy part, run on a worker thread,
+that searches and replies.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.answering import Answerer
+from bot.deps import BotDeps
+from bot.listeners import actions, commands, events, shortcuts, views
+from bot.people import People
+from bot.slack_client import web_client
+from index.search import HybridSearch
+from knowledge.questions import QuestionBook
+
+log = logging.getLogger(__name__)
+WORKERS = 8
+
+
+class WorkerPool(ThreadPoolExecutor):
+    """The threads lazy listeners run on, counting the work in flight (for /healthz, for a
+    graceful shutdown, and for tests and benchmarks that wait for the bot to be idle)."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(max_workers=workers, thread_name_prefix="switchboard")
+        self._in_flight = 0
+        self._changed = threading.Condition()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        with self._changed:
+            self._in_flight += 1
+        try:
+            future = super().submit(fn, *args, **kwargs)
+        except BaseException:
+            self._finished(None)
+            raise
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, _: Future | None) -> None:
+        with self._changed:
+            self._in_flight -= 1
+            self._changed.notify_all()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no work is queued or running; False if `timeout` ran out first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._in_flight == 0, timeout)
+
+
+@dataclass
+class BotApp:
+    """The Bolt app and what it runs on, so a runner can drain and close it."""
+
+    app: App
+    deps: BotDeps
+    executor: WorkerPool
+
+    def drain(self) -> None:
+        """Let the answers already being worked on finish (graceful shutdown)."""
+        self.executor.shutdown(wait=True, cancel_futures=False)
+
+
+def build_app(search: HybridSearch, *, token: str, signing_secret: str | None,
+              base_url: str | None = None, client: WebClient | None = None,
+              socket_mode: bool = False, workers: int = WORKERS) -> BotApp:
+    """The app for one workspace. `auth.test` is called once here: a bad token fails now."""
+    client = client or web_client(token, base_url)
+    executor = WorkerPool(workers)
+    app = App(
+        client=client,
+        signing_secret=signing_secret,
+        request_verification_enabled=not socket_mode,
+        process_before_response=True,  # the quick part runs before the 200; the rest is lazy
+        listener_executor=executor,
+        logger=logging.getLogger("slack_bolt"),
+    )
+    questions = QuestionBook(search.store)
+    people = People(client)
+    deps = BotDeps(answerer=Answerer(questions, search, people), questions=questions,
+                   people=people)
+    for module in (events, commands, actions, shortcuts, views):
+        module.register(app, deps)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error("listener failed", exc_info=error,
+                  extra={"payload_type": body.get("type"), "event_id": body.get("event_id")})
+
+    return BotApp(app, deps, executor)

@@ -1,0 +1,204 @@
+"""The answer card: the best answer, where it came from, a few more suggestions, and buttons.
+
+Pure: data in, blocks out. Everything echoed is escaped (see bot.slack_text) and trimmed to
+Block Kit's limits, so a card can always be posted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from bot import ids
+from bot.slack_text import escape, safe_answer, trim
+
+PREVIEW_CHARS = 600
+SECTION_CHARS = 2_900  # under Block Kit's 3,000 for a section's text
+MAX_EXPANDED_SECTIONS = 6
+MAX_SUGGESTIONS = 3
+
+INTRO = {
+    "answer": "Here's the answer from our knowledge base:",
+    "suggest": "I'm not sure I have the exact answer, but these might help:",
+    "none": "I couldn't find this in our knowledge base yet.",
+}
+
+
+@dataclass(frozen=True)
+class CardHit:
+    """One entry as the card shows it."""
+
+    entry_id: int
+    question: str
+    answer: str
+    tier: str
+    score: float = 0.0
+    answered_by: str | None = None  # a display name, never a mention
+    created_at: datetime | None = None
+    verified_by: str | None = None
+    source_url: str | None = None
+
+
+@dataclass(frozen=True)
+class AnswerCard:
+    """Everything the card shows for one question."""
+
+    question_id: int
+    question: str
+    tier: str
+    hits: tuple[CardHit, ...] = ()
+    expanded: bool = False
+    verdict: str | None = None  # "solved", "not_helpful" or "ask_expert", once chosen
+    verdict_by: str | None = None  # display name of who chose it
+    routing_available: bool = False
+    echo_question: bool = False  # repeat the question (the asker's words aren't shown nearby)
+    about_url: str | None = None  # the message the question is about (message shortcut)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def with_verdict(self, verdict: str, by: str) -> AnswerCard:
+        return replace(self, verdict=verdict, verdict_by=by)
+
+
+def answer_text(card: AnswerCard) -> str:
+    """The notification / fallback text of the card."""
+    if card.tier == "none" or not card.hits:
+        return INTRO["none"]
+    best = card.hits[0]
+    return trim(f"{INTRO[card.tier]} {escape(best.question)}", 300)
+
+
+def answer_blocks(card: AnswerCard) -> list[dict]:
+    blocks: list[dict] = [_section(f"*{INTRO[card.tier if card.hits else 'none']}*")]
+    if card.echo_question or card.tier == "none" or not card.hits:
+        asked = f"You asked: “{_one_line(card.question, 280)}”"
+        if card.about_url and _is_web_link(card.about_url):
+            asked += f" (about <{card.about_url}|this message>)"
+        blocks.append(_context(asked))
+    if card.hits and card.tier != "none":
+        best, *others = card.hits
+        blocks += _best(card, best)
+        if others:
+            blocks.append({"type": "divider"})
+            blocks.append(_section("*Related answers:*"))
+            blocks += [_suggestion(card.question_id, hit) for hit in others[:MAX_SUGGESTIONS]]
+    blocks += [_context(trim(escape(note), 2_900)) for note in card.notes]
+    blocks += _feedback(card)
+    return blocks
+
+
+def _best(card: AnswerCard, hit: CardHit) -> list[dict]:
+    title = _linked(hit.question, hit.source_url)
+    body = safe_answer(hit.answer)
+    out: list[dict] = []
+    if card.expanded or len(body) <= PREVIEW_CHARS:
+        chunks = _chunks(body, SECTION_CHARS, MAX_EXPANDED_SECTIONS)
+        out.append(_section(f"{title}\n{chunks[0]}"))
+        out += [_section(chunk) for chunk in chunks[1:]]
+    else:
+        out.append(
+            {
+                **_section(f"{title}\n{trim(body, PREVIEW_CHARS)}"),
+                "accessory": _button("Show more", ids.SHOW_MORE,
+                                     f"{card.question_id}:{hit.entry_id}"),
+            }
+        )
+    out.append(_context(_provenance(hit)))
+    return out
+
+
+def _suggestion(question_id: int, hit: CardHit) -> dict:
+    snippet = trim(" ".join(safe_answer(hit.answer).split()), 180)
+    return _section(f"• {_linked(hit.question, hit.source_url)}\n{snippet}")
+
+
+def _provenance(hit: CardHit) -> str:
+    parts = []
+    if hit.answered_by:
+        parts.append(f"Answered by {escape(hit.answered_by)}")
+    if hit.created_at:
+        parts.append(hit.created_at.strftime("%-d %b %Y"))
+    parts.append(f":white_check_mark: Verified by {escape(hit.verified_by)}" if hit.verified_by
+                 else "Not verified yet")
+    if hit.source_url and _is_web_link(hit.source_url):
+        parts.append(f"<{hit.source_url}|Source>")
+    return trim(" · ".join(parts), 2_900)
+
+
+def _feedback(card: AnswerCard) -> list[dict]:
+    if card.verdict == "not_helpful":  # still let them ask a person
+        expert = _button("Ask an expert", ids.ASK_EXPERT, f"{card.question_id}:0")
+        return [_context(_verdict_text(card)),
+                {"type": "actions", "block_id": ids.FEEDBACK_BLOCK, "elements": [expert]}]
+    if card.verdict is not None:
+        return [_context(_verdict_text(card))]
+    buttons = []
+    if card.hits and card.tier != "none":
+        best = card.hits[0].entry_id
+        buttons += [
+            {**_button("This solved it", ids.SOLVED, f"{card.question_id}:{best}"),
+             "style": "primary"},
+            _button("Not helpful", ids.NOT_HELPFUL, f"{card.question_id}:{best}"),
+        ]
+    buttons.append(_button("Ask an expert", ids.ASK_EXPERT, f"{card.question_id}:0"))
+    return [{"type": "actions", "block_id": ids.FEEDBACK_BLOCK, "elements": buttons}]
+
+
+def _verdict_text(card: AnswerCard) -> str:
+    who = escape(card.verdict_by or "someone")
+    if card.verdict == "solved":
+        return f":white_check_mark: Marked as solved by {who}. Thanks, that helps the next person."
+    if card.verdict == "not_helpful":
+        return f":memo: {who} marked this as not helpful. Thanks, we'll use that to improve it."
+    if card.routing_available:
+        return f":raising_hand: {who} asked for an expert. I'm finding the right people now."
+    return (f":raising_hand: {who} asked for an expert. That request is recorded; expert routing "
+            "isn't switched on yet, so please ask in your team's help channel meanwhile.")
+
+
+def _is_web_link(url: str) -> bool:
+    return url.startswith(("https://", "http://")) and not any(c in url for c in "<>| ")
+
+
+def _one_line(text: str, limit: int) -> str:
+    return trim(escape(" ".join(text.split())), limit)
+
+
+def _linked(question: str, url: str | None) -> str:
+    title = trim(escape(" ".join(question.split())), 300)
+    return f"*<{url}|{title}>*" if url and _is_web_link(url) else f"*{title}*"
+
+
+def _chunks(text: str, size: int, most: int) -> list[str]:
+    """Split text into at most `most` pieces of at most `size` characters, on line breaks."""
+    pieces: list[str] = []
+    rest = text
+    while rest and len(pieces) < most:
+        if len(rest) <= size:
+            pieces.append(rest)
+            return pieces
+        cut = rest.rfind("\n", 0, size)
+        cut = cut if cut > size // 2 else rest.rfind(" ", 0, size)
+        cut = cut if cut > size // 2 else size
+        piece = trim(rest, size, "") if cut == size else rest[:cut]
+        pieces.append(piece)
+        rest = rest[len(piece):].lstrip()
+    if rest:
+        pieces[-1] = trim(pieces[-1], size - 40) + " _(continued in the source)_"
+    return pieces or [""]
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text or " "}}
+
+
+def _context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text or " "}]}
+
+
+def _button(label: str, action_id: str, value: str) -> dict:
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label, "emoji": True},
+        "action_id": action_id,
+        "value": value,
+    }

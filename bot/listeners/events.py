@@ -1,0 +1,180 @@
+"""Events: @mentions, DMs, follow-ups in a question's thread, edits, deletions, App Home.
+
+Each event has a quick part, run before Slack gets its 200 (a new question is stored there, so
+nothing asked is lost), and a lazy part that searches and replies. Slack's retries and the
+double delivery of a mention (as `app_mention` and as `message`) are recognised through SQLite.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.blocks.home import RecentQuestion, home_view
+from bot.deps import BotDeps
+from bot.outbox import PostFailed, ThreadReply
+from bot.parse import MessageIn, message_deletion, message_edit, message_in
+from bot.slack_text import question_from_message
+from knowledge.questions import AskInput, Question, QuestionSource, QuestionStatus
+
+log = logging.getLogger(__name__)
+HELP = ("Hi! Ask me a question and I'll look for the answer in what colleagues have answered "
+        "before, e.g. _@Switchboard can we refund an annual plan after 30 days?_ "
+        "You can also DM me, type `/ask …`, or use *Ask Switchboard* on any message.")
+CLOSED = (QuestionStatus.SOLVED, QuestionStatus.WITHDRAWN)
+CHANNEL_KIND = {"channel": "public", "group": "private", "im": "im", "mpim": "mpim"}
+
+
+@dataclass(frozen=True)
+class NewQuestion:
+    ask: AskInput
+    message: MessageIn
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    question: Question
+    text: str
+    message: MessageIn
+
+
+@dataclass(frozen=True)
+class Help:
+    message: MessageIn
+
+
+def register(app: App, deps: BotDeps) -> None:
+    def store(event: dict[str, Any], context: dict[str, Any]) -> None:
+        """Before the 200: store a new question or a follow-up's extra context."""
+        if event.get("subtype") in ("message_changed", "message_deleted"):
+            return
+        what = classify(deps, event, context.get("bot_user_id"))
+        if isinstance(what, NewQuestion):
+            deps.questions.receive(what.ask)
+        elif isinstance(what, FollowUp) and deps.questions.claim_delivery(
+            f"followup:{what.message.channel}:{what.message.ts}"
+        ):
+            deps.questions.add_context(what.question.id, what.text)
+
+    def reply(event: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
+        """After the 200: search and answer, or apply an edit or a deletion."""
+        if event.get("subtype") == "message_changed":
+            handle_edit(deps, client, event, context.get("bot_user_id"))
+        elif event.get("subtype") == "message_deleted":
+            handle_deletion(deps, client, event)
+        else:
+            handle_message(deps, client, event, context.get("bot_user_id"))
+
+    app.event("app_mention")(ack=store, lazy=[reply])
+    app.event("message")(ack=store, lazy=[reply])
+
+    def noop() -> None:
+        pass
+
+    def home(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") == "home":
+            publish_home(deps, client, event["user"])
+
+    app.event("app_home_opened")(ack=noop, lazy=[home])
+
+
+def classify(deps: BotDeps, event: dict[str, Any],
+             bot_user_id: str | None) -> NewQuestion | FollowUp | Help | None:
+    """What a message event means for us (None: not for us, e.g. chatter or a bot's post)."""
+    message = message_in(event, bot_user_id)
+    if message is None:
+        return None
+    if event.get("type") == "message" and message.mentions_bot and not message.is_dm:
+        return None  # the app_mention event for the same message handles it
+    if message.thread_ts:
+        question = deps.questions.in_thread(message.channel, message.thread_ts)
+        if (question is not None and question.asker == message.user
+                and question.status not in CLOSED and question.message_ts != message.ts):
+            text = question_from_message(message.text, bot_user_id)
+            return FollowUp(question, text, message) if text else None
+    if not (message.mentions_bot or message.is_dm):
+        return None  # ordinary channel chatter
+    text = question_from_message(message.text, bot_user_id)
+    if not text:
+        return Help(message)
+    thread = message.thread_ts or (None if message.is_dm else message.ts)
+    ask = AskInput(asker=message.user, text=text, channel=message.channel,
+                   channel_kind=CHANNEL_KIND.get(message.channel_type, "public"),
+                   message_ts=message.ts, thread_ts=thread,
+                   source=QuestionSource.DM if message.is_dm else QuestionSource.MENTION)
+    return NewQuestion(ask, message)
+
+
+def handle_message(deps: BotDeps, client: WebClient, event: dict[str, Any],
+                   bot_user_id: str | None) -> None:
+    what = classify(deps, event, bot_user_id)
+    if isinstance(what, NewQuestion):
+        question, _ = deps.questions.receive(what.ask)  # stored already: this finds it
+        outbox = ThreadReply(client, what.message.channel, what.ask.thread_ts,
+                             private=what.message.is_dm)
+        deps.answerer.answer(client, question, outbox)
+    elif isinstance(what, FollowUp):
+        message = what.message
+        if not deps.questions.claim_delivery(f"followup-answer:{message.channel}:{message.ts}"):
+            return  # the same follow-up, delivered again
+        question = deps.questions.get(what.question.id)
+        outbox = ThreadReply(client, message.channel, message.thread_ts, private=message.is_dm)
+        deps.answerer.answer_again(question, outbox)
+    elif isinstance(what, Help):
+        message = what.message
+        if deps.questions.claim_delivery(f"help:{message.channel}:{message.ts}"):
+            thread = message.thread_ts or (None if message.is_dm else message.ts)
+            try:
+                ThreadReply(client, message.channel, thread).post(HELP, [])
+            except PostFailed as failed:
+                log.warning("could not post help", extra={"channel": message.channel,
+                                                          "error": failed.code})
+
+
+def handle_edit(deps: BotDeps, client: WebClient, event: dict[str, Any],
+                bot_user_id: str | None) -> None:
+    """The asker edited their question: answer the new text in the same card."""
+    edit = message_edit(event)
+    if edit is None:
+        return
+    question = deps.questions.by_message(edit.channel, edit.ts)
+    if (question is None or question.status in CLOSED or question.reply_ts is None
+            or question.asker != edit.user):
+        return
+    text = question_from_message(edit.new_text, bot_user_id)
+    if not text or text == question.text:
+        return
+    if not deps.questions.claim_delivery(f"edit:{edit.channel}:{edit.ts}:{edit.edited_ts}"):
+        return
+    updated = deps.questions.edit_text(question.id, text)
+    outbox = ThreadReply(client, question.reply_channel or edit.channel, question.thread_ts,
+                         private=question.channel_kind == "im")
+    deps.answerer.refresh(client, updated, outbox)
+
+
+def handle_deletion(deps: BotDeps, client: WebClient, event: dict[str, Any]) -> None:
+    """The asker deleted their question: withdraw it and remove our answer."""
+    deletion = message_deletion(event)
+    if deletion is None:
+        return
+    question = deps.questions.by_message(deletion.channel, deletion.ts)
+    if question is None or question.status is QuestionStatus.WITHDRAWN:
+        return
+    deps.questions.withdraw(question.id)
+    log.info("question withdrawn", extra={"question_id": question.id})
+    if question.reply_channel and question.reply_ts:
+        try:
+            client.chat_delete(channel=question.reply_channel, ts=question.reply_ts)
+        except Exception as error:  # already gone, or no longer allowed: nothing to undo
+            log.info("could not delete the answer", extra={"question_id": question.id,
+                                                           "error": str(error)[:200]})
+
+
+def publish_home(deps: BotDeps, client: WebClient, user: str) -> None:
+    recent = [RecentQuestion(q.text, q.status.value, q.created_at)
+              for q in deps.questions.recent_for(user, limit=10)]
+    client.views_publish(user_id=user, view=home_view(recent))

@@ -1,0 +1,67 @@
+"""The "Ask Switchboard" message shortcut: the message's text becomes the question.
+
+The answer comes in a DM (the message may be someone else's, in a busy channel), with a link
+back to the message it is about.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot import ids
+from bot.deps import BotDeps
+from bot.outbox import DirectMessage, PostFailed, error_code, send
+from bot.parse import ShortcutAsk, shortcut_ask
+from bot.slack_text import question_from_message
+from knowledge.questions import AskInput, QuestionSource
+
+log = logging.getLogger(__name__)
+NO_TEXT = ("That message has no text I can look up. Try `/ask` and type the question instead.")
+
+
+def ask_input(shortcut: ShortcutAsk, bot_user_id: str | None) -> AskInput:
+    return AskInput(asker=shortcut.user, text=question_from_message(shortcut.text, bot_user_id),
+                    source=QuestionSource.SHORTCUT, channel=shortcut.channel,
+                    channel_kind="im" if shortcut.channel.startswith("D") else "public")
+
+
+def register(app: App, deps: BotDeps) -> None:
+    def store(body: dict[str, Any], ack: Ack, context: dict[str, Any]) -> None:
+        shortcut = shortcut_ask(body)
+        ask = ask_input(shortcut, context.get("bot_user_id"))
+        if ask.text:
+            deps.questions.receive(ask, f"shortcut:{shortcut.trigger_id}")
+        ack()
+
+    def answer(body: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
+        shortcut = shortcut_ask(body)
+        ask = ask_input(shortcut, context.get("bot_user_id"))
+        if not ask.text:
+            if body.get("response_url"):
+                try:
+                    send(body["response_url"], text=NO_TEXT, response_type="ephemeral")
+                except PostFailed as failed:
+                    log.info("could not explain an empty shortcut", extra={"error": failed.code})
+            return
+        question, _ = deps.questions.receive(ask, f"shortcut:{shortcut.trigger_id}")
+        if question.source_link is None:
+            link = permalink(client, shortcut.channel, shortcut.message_ts)
+            if link:
+                question = deps.questions.set_source_link(question.id, link)
+        deps.answerer.answer(client, question, DirectMessage(client, shortcut.user))
+
+    app.shortcut(ids.ASK_SHORTCUT)(ack=store, lazy=[answer])
+
+
+def permalink(client: WebClient, channel: str, ts: str) -> str | None:
+    """A link to the message, or None when Slack won't give one (e.g. the bot can't see it)."""
+    try:
+        return client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
+    except (SlackApiError, SlackClientError) as error:
+        log.info("no permalink", extra={"channel": channel, "error": error_code(error)})
+        return None

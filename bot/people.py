@@ -1,0 +1,78 @@
+"""Who people are in Slack: display names (to show without pinging) and channel membership.
+
+Answers are cached for a while; a failed lookup falls back to showing the raw value.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+log = logging.getLogger(__name__)
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+TTL_SECONDS = 600
+
+
+class People:
+    """Looks people and memberships up through the Web API, with a small cache."""
+
+    def __init__(self, client: WebClient, clock=time.monotonic) -> None:
+        self.client = client
+        self.clock = clock
+        self._names: dict[str, tuple[float, str]] = {}
+        self._members: dict[str, tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def name(self, who: str | None) -> str | None:
+        """A display name for a Slack user id; anything else (an imported name) as it is."""
+        if not who or not SLACK_USER_ID.match(who):
+            return who
+        cached = self._fresh(self._names, who)
+        if cached is not None:
+            return cached
+        try:
+            user = self.client.users_info(user=who)["user"]
+        except SlackApiError as error:
+            log.info("users.info failed for %s: %s", who, error.response.get("error"))
+            with self._lock:  # not a user we can see (or a name that looks like an id)
+                self._names[who] = (self.clock(), who)
+            return who
+        profile = user.get("profile") or {}
+        name = profile.get("display_name") or profile.get("real_name") or user.get("real_name")
+        name = name or user.get("name") or who
+        with self._lock:
+            self._names[who] = (self.clock(), name)
+        return name
+
+    def is_member(self, user: str, channel: str) -> bool:
+        """Whether `user` is in `channel` (False when the bot cannot see the channel)."""
+        members = self._fresh(self._members, channel)
+        if members is None:
+            members = frozenset()
+            try:
+                cursor = None
+                while True:
+                    page = self.client.conversations_members(channel=channel, cursor=cursor,
+                                                             limit=1000)
+                    members |= frozenset(page.get("members") or [])
+                    cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                    if not cursor:
+                        break
+            except SlackApiError as error:
+                log.info("conversations.members failed for %s: %s", channel,
+                         error.response.get("error"))
+            with self._lock:
+                self._members[channel] = (self.clock(), members)
+        return user in members
+
+    def _fresh(self, cache: dict, key: str):
+        with self._lock:
+            entry = cache.get(key)
+        if entry is None or self.clock() - entry[0] > TTL_SECONDS:
+            return None
+        return entry[1]
