@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app import BotApp, build_app
 from bot.server import SlackHTTPServer
+from bot.slack_client import web_client
 from index.search import HybridSearch
 from knowledge.errors import SwitchboardError
 
@@ -31,10 +32,12 @@ class StartupError(SwitchboardError):
 
 def start_app(search: HybridSearch, *, token: str, signing_secret: str | None,
               base_url: str | None, socket_mode: bool) -> BotApp:
+    client = web_client(token, base_url)
     try:
-        return build_app(search, token=token, signing_secret=signing_secret, base_url=base_url,
+        client.auth_test()  # fails here with Slack's own reason (invalid_auth, ...)
+        return build_app(search, token=token, signing_secret=signing_secret, client=client,
                          socket_mode=socket_mode)
-    except (BoltError, SlackApiError, SlackClientError) as error:
+    except (BoltError, SlackApiError, SlackClientError, OSError) as error:
         raise StartupError(
             f"Slack did not accept SLACK_BOT_TOKEN ({_reason(error)}): check the token, or "
             "SLACK_API_BASE_URL if you set it."
