@@ -9,6 +9,7 @@ message instead.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from slack_sdk import WebClient
@@ -49,11 +50,15 @@ class Answerer:
     """Everything between 'a question is stored' and 'the card is in Slack'."""
 
     def __init__(self, questions: QuestionBook, search: HybridSearch, people: People,
-                 routing_available: bool = False) -> None:
+                 on_unanswered: Callable[[Question], None] | None = None) -> None:
         self.questions = questions
         self.search = search
         self.people = people
-        self.routing_available = routing_available
+        self.on_unanswered = on_unanswered  # expert routing, when it is switched on
+
+    @property
+    def routing_available(self) -> bool:
+        return self.on_unanswered is not None
 
     def answer(self, client: WebClient, question: Question, outbox: Outbox,
                note: str | None = None) -> Posted:
@@ -64,8 +69,14 @@ class Answerer:
             return Posted(question, None)
         try:
             card = self.fresh_card(question, outbox)
-            if note:
-                card = replace(card, notes=(*card.notes, note))
+        except Exception:  # a bug or a broken index: say so rather than stay silent
+            log.exception("search failed", extra={"question_id": question.id})
+            self.questions.record_failure(question.id, "search_failed")
+            self._apologise(question, outbox)
+            return Posted(self.questions.get(question.id), None)
+        if note:
+            card = replace(card, notes=(*card.notes, note))
+        try:
             ts = outbox.post(answer_text(card), answer_blocks(card))
         except PostFailed as failed:
             self._failed(client, question, outbox, card, failed.code)
@@ -76,6 +87,11 @@ class Answerer:
         done = self._record(question, card, outbox.channel, ts)
         log.info("answered", extra={"question_id": question.id, "tier": card.tier,
                                     "hits": len(card.hits), "channel": outbox.channel})
+        if card.tier == "none" and self.on_unanswered is not None:
+            try:
+                self.on_unanswered(done)
+            except Exception:  # the answer card is out; routing must not take it down
+                log.exception("routing failed", extra={"question_id": question.id})
         return Posted(done, card)
 
     def answer_again(self, question: Question, outbox: Outbox) -> Posted:
@@ -169,6 +185,15 @@ class Answerer:
             verified_by=self.people.name(entry.verified_by), source_url=entry.source_url,
             score=score,
         )
+
+    def _apologise(self, question: Question, outbox: Outbox) -> None:
+        text = (f"Sorry, something went wrong while I was looking this up. Your question is saved "
+                f"(#{question.id}); please try again in a minute.")
+        try:
+            outbox.post(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+        except PostFailed as failed:
+            log.warning("could not apologise", extra={"question_id": question.id,
+                                                      "error": failed.code})
 
     def _failed(self, client: WebClient, question: Question, outbox: Outbox, card: AnswerCard,
                 code: str) -> None:

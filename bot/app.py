@@ -19,10 +19,13 @@ from slack_sdk import WebClient
 from bot.answering import Answerer
 from bot.deps import BotDeps
 from bot.listeners import actions, commands, events, shortcuts, views
+from bot.listeners import routing as routing_listeners
 from bot.people import People
+from bot.routing import ExpertRouter
 from bot.slack_client import web_client
 from index.search import HybridSearch
 from knowledge.questions import QuestionBook
+from knowledge.routing import RoutingPolicy
 
 log = logging.getLogger(__name__)
 WORKERS = 8
@@ -70,6 +73,7 @@ class BotApp:
     app: App
     deps: BotDeps
     executor: WorkerPool
+    router: ExpertRouter | None = None
 
     def drain(self) -> None:
         """Let the answers already being worked on finish (graceful shutdown)."""
@@ -78,7 +82,8 @@ class BotApp:
 
 def build_app(search: HybridSearch, *, token: str, signing_secret: str | None,
               base_url: str | None = None, client: WebClient | None = None,
-              socket_mode: bool = False, workers: int = WORKERS) -> BotApp:
+              socket_mode: bool = False, workers: int = WORKERS,
+              routing: RoutingPolicy | None = None) -> BotApp:
     """The app for one workspace. `auth.test` is called once here: a bad token fails now."""
     client = client or web_client(token, base_url)
     executor = WorkerPool(workers)
@@ -91,15 +96,22 @@ def build_app(search: HybridSearch, *, token: str, signing_secret: str | None,
         logger=logging.getLogger("slack_bolt"),
     )
     questions = QuestionBook(search.store)
-    people = People(client)
-    deps = BotDeps(answerer=Answerer(questions, search, people), questions=questions,
-                   people=people)
+    people = People(client, wall_clock=lambda: search.store.clock().timestamp())
+    router = None
+    if routing is not None:
+        router = ExpertRouter(client, search, questions, people, routing)
+    answerer = Answerer(questions, search, people,
+                        on_unanswered=router.request if router else None)
+    deps = BotDeps(answerer=answerer, questions=questions, people=people,
+                   on_expert_requested=router.request if router else None)
     for module in (events, commands, actions, shortcuts, views):
         module.register(app, deps)
+    if router is not None:
+        routing_listeners.register(app, deps, router)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
         log.error("listener failed", exc_info=error,
                   extra={"payload_type": body.get("type"), "event_id": body.get("event_id")})
 
-    return BotApp(app, deps, executor)
+    return BotApp(app, deps, executor, router)

@@ -18,3 +18,19 @@ ASK_SHORTCUT = "ask_switchboard"
 
 # Block ids on the answer card.
 FEEDBACK_BLOCK = "answer_feedback"
+
+# Expert routing: the request DM's buttons (value: route id), modals, the answer post's buttons
+# (value: question id), the fallback channel's button (value: question id).
+EXPERT_ANSWER = "expert_answer"
+EXPERT_PASS = "expert_pass"
+EXPERT_SNOOZE = "expert_snooze"
+EXPERT_ANSWER_MODAL = "expert_answer_modal"
+EXPERT_ANSWER_BLOCK = "expert_answer_text"
+EXPERT_ANSWER_INPUT = "expert_answer_input"
+EXPERT_PASS_MODAL = "expert_pass_modal"
+EXPERT_PASS_BLOCK = "expert_pass_colleague"
+EXPERT_PASS_INPUT = "expert_pass_user"
+ANSWER_SOLVED = "expert_answer_solved"
+ANSWER_MORE = "expert_answer_more"
+FALLBACK_ANSWER = "fallback_answer"
+SAVE_AS_ANSWER = "save_as_answer"

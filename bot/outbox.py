@@ -40,6 +40,8 @@ class Outbox(Protocol):
 
 
 def _post(client: WebClient, **kwargs) -> str:
+    if not kwargs.get("blocks"):
+        kwargs.pop("blocks", None)  # text only
     try:
         return client.chat_postMessage(**kwargs, unfurl_links=False, unfurl_media=False)["ts"]
     except (SlackApiError, SlackClientError) as error:

@@ -21,12 +21,56 @@ TTL_SECONDS = 600
 class People:
     """Looks people and memberships up through the Web API, with a small cache."""
 
-    def __init__(self, client: WebClient, clock=time.monotonic) -> None:
+    def __init__(self, client: WebClient, clock=time.monotonic, wall_clock=time.time) -> None:
         self.client = client
         self.clock = clock
+        self.wall_clock = wall_clock
         self._names: dict[str, tuple[float, str]] = {}
+        self._profiles: dict[str, tuple[float, dict]] = {}
         self._members: dict[str, tuple[float, frozenset[str]]] = {}
         self._lock = threading.Lock()
+
+    def profile(self, user: str) -> dict | None:
+        """users.info's user object (cached), or None when Slack does not know them."""
+        cached = self._fresh(self._profiles, user)
+        if cached is not None:
+            return cached or None
+        try:
+            found = self.client.users_info(user=user)["user"]
+        except SlackApiError as error:
+            log.info("users.info failed for %s: %s", user, error.response.get("error"))
+            found = {}
+        with self._lock:
+            self._profiles[user] = (self.clock(), found)
+        return found or None
+
+    def forget(self, user: str) -> None:
+        """Drop what is cached about someone (e.g. after Slack said their account is gone)."""
+        with self._lock:
+            self._profiles.pop(user, None)
+            self._names.pop(user, None)
+
+    def in_dnd(self, user: str) -> bool:
+        """Whether Slack's Do Not Disturb is on for `user` now (False if we cannot tell)."""
+        try:
+            status = self.client.dnd_info(user=user)
+        except SlackApiError as error:
+            log.info("dnd.info failed for %s: %s", user, error.response.get("error"))
+            return False
+        if status.get("snooze_enabled"):
+            return True
+        start, end = status.get("next_dnd_start_ts"), status.get("next_dnd_end_ts")
+        now = self.wall_clock()
+        return bool(status.get("dnd_enabled") and start and end and start <= now < end)
+
+    def permalink(self, channel: str | None, ts: str | None) -> str | None:
+        if not channel or not ts:
+            return None
+        try:
+            return self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
+        except SlackApiError as error:
+            log.info("no permalink for %s/%s: %s", channel, ts, error.response.get("error"))
+            return None
 
     def name(self, who: str | None) -> str | None:
         """A display name for a Slack user id; anything else (an imported name) as it is."""

@@ -18,10 +18,12 @@ from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app import BotApp, build_app
+from bot.scheduler import Scheduler
 from bot.server import SlackHTTPServer
 from bot.slack_client import web_client
 from index.search import HybridSearch
 from knowledge.errors import SwitchboardError
+from knowledge.routing import RoutingPolicy
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +33,13 @@ class StartupError(SwitchboardError):
 
 
 def start_app(search: HybridSearch, *, token: str, signing_secret: str | None,
-              base_url: str | None, socket_mode: bool) -> BotApp:
+              base_url: str | None, socket_mode: bool,
+              routing: RoutingPolicy | None = None) -> BotApp:
     client = web_client(token, base_url)
     try:
         client.auth_test()  # fails here with Slack's own reason (invalid_auth, ...)
         return build_app(search, token=token, signing_secret=signing_secret, client=client,
-                         socket_mode=socket_mode)
+                         socket_mode=socket_mode, routing=routing)
     except (BoltError, SlackApiError, SlackClientError, OSError) as error:
         raise StartupError(
             f"Slack did not accept SLACK_BOT_TOKEN ({_reason(error)}): check the token, or "
@@ -52,13 +55,15 @@ def _reason(error: Exception) -> str:
 
 def run(search: HybridSearch, *, mode: str, token: str, app_token: str | None,
         signing_secret: str | None, base_url: str | None, port: int,
-        health: Callable[[], dict[str, Any]], stop: threading.Event | None = None) -> None:
+        health: Callable[[], dict[str, Any]], stop: threading.Event | None = None,
+        routing: RoutingPolicy | None = None) -> None:
     """Serve until `stop` is set (by SIGTERM/SIGINT when run from the main thread)."""
     stop = stop or threading.Event()
     started = time.perf_counter()
     search.search("warm up", k=1)  # load the model and the index now, not on the first question
     bot = start_app(search, token=token, signing_secret=signing_secret, base_url=base_url,
-                    socket_mode=mode == "socket")
+                    socket_mode=mode == "socket", routing=routing)
+    scheduler = Scheduler(bot.router).start() if bot.router is not None else None
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
@@ -86,5 +91,7 @@ def run(search: HybridSearch, *, mode: str, token: str, app_token: str | None,
         server.shutdown()
         server.server_close()
     log.info("stopping: finishing the answers in progress")
+    if scheduler is not None:
+        scheduler.stop()
     bot.drain()
     log.info("stopped")

@@ -186,12 +186,83 @@ def _delivery_questions(db: Database) -> None:
     db.execute("ALTER TABLE handled_deliveries ADD COLUMN question_id INTEGER")
 
 
+def _experts(db: Database) -> None:
+    # Topics people declare (or an admin declares for them), Slack user groups mapped to topics
+    # with their members as last seen, and each person's routing preferences and state.
+    db.execute(
+        "CREATE TABLE expert_topics (user TEXT NOT NULL, topic TEXT NOT NULL, "
+        "created_at TEXT NOT NULL, PRIMARY KEY (user, topic))"
+    )
+    db.execute(
+        "CREATE TABLE group_topics (group_id TEXT NOT NULL, handle TEXT, topic TEXT NOT NULL, "
+        "PRIMARY KEY (group_id, topic))"
+    )
+    db.execute(
+        "CREATE TABLE group_members (group_id TEXT NOT NULL, user TEXT NOT NULL, "
+        "PRIMARY KEY (group_id, user))"
+    )
+    db.execute(
+        "CREATE TABLE expert_prefs (user TEXT PRIMARY KEY, away_until TEXT, daily_cap INTEGER, "
+        "tz TEXT, tz_offset INTEGER, deactivated INTEGER NOT NULL DEFAULT 0, "
+        "updated_at TEXT NOT NULL)"
+    )
+
+
+def _routes(db: Database) -> None:
+    # One row per (question, expert) asked: the UNIQUE pair is what makes routing idempotent.
+    db.execute(
+        """
+        CREATE TABLE routes (
+            id INTEGER PRIMARY KEY,
+            question_id INTEGER NOT NULL REFERENCES questions(id),
+            expert TEXT NOT NULL,
+            round INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            score REAL NOT NULL DEFAULT 0,
+            reasons TEXT NOT NULL DEFAULT '[]',
+            suggested_by TEXT,
+            asked_at TEXT NOT NULL,
+            responded_at TEXT,
+            snoozed_until TEXT,
+            dm_channel TEXT,
+            dm_ts TEXT,
+            UNIQUE (question_id, expert)
+        )
+        """
+    )
+    db.execute("CREATE INDEX routes_expert ON routes(expert, status)")
+    # The escalation ladder of each routed question: its round, state and next deadline.
+    db.execute(
+        """
+        CREATE TABLE ladders (
+            question_id INTEGER PRIMARY KEY REFERENCES questions(id),
+            round INTEGER NOT NULL DEFAULT 1,
+            state TEXT NOT NULL,
+            sla_minutes REAL NOT NULL,
+            next_at TEXT,
+            topic TEXT,
+            fallback_channel TEXT,
+            fallback_ts TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX ladders_due ON ladders(state, next_at)")
+    # The human answer a routed question got, and the entry it was captured into.
+    for column in ("expert_answer TEXT", "expert_answered_by TEXT", "expert_answered_at TEXT",
+                   "expert_answer_ts TEXT", "captured_entry_id INTEGER"):
+        db.execute(f"ALTER TABLE questions ADD COLUMN {column}")
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_entries", _entries),
     Migration("0002_index_changes", _index_changes),
     Migration("0003_entry_vectors", _entry_vectors),
     Migration("0004_questions", _questions),
     Migration("0005_delivery_questions", _delivery_questions),
+    Migration("0006_experts", _experts),
+    Migration("0007_routes", _routes),
 ]
 
 

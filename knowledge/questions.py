@@ -39,6 +39,7 @@ class QuestionStatus(StrEnum):
     SUGGESTED = "suggested"  # the bot showed what might help
     UNANSWERED = "unanswered"  # the bot found nothing useful
     EXPERT_REQUESTED = "expert_requested"  # the asker asked for a person
+    EXPERT_ANSWERED = "expert_answered"  # a person answered it
     SOLVED = "solved"  # the asker said an answer solved it
     FAILED = "failed"  # we could not reply (see `error`)
     WITHDRAWN = "withdrawn"  # the asker deleted the question
@@ -221,6 +222,39 @@ class QuestionBook:
                 "UPDATE questions SET source_link = ? WHERE id = ?", [link, question_id]
             )
         return self.get(question_id)
+
+    def record_expert_answer(self, question_id: int, expert: str, answer: str) -> bool:
+        """A person's answer; True for the first one (later ones do not replace it)."""
+        now = format_time(self.store.clock())
+        with self.store.transaction():
+            cursor = self.store.db.execute(
+                "UPDATE questions SET expert_answer = ?, expert_answered_by = ?, "
+                "expert_answered_at = ?, status = CASE WHEN status = 'solved' THEN status "
+                "ELSE 'expert_answered' END, first_reply_at = coalesce(first_reply_at, ?), "
+                "answered_at = coalesce(answered_at, ?) "
+                "WHERE id = ? AND expert_answered_by IS NULL",
+                [answer, expert, now, now, now, question_id],
+            )
+        return cursor.rowcount == 1
+
+    def set_expert_answer_post(self, question_id: int, ts: str | None,
+                               entry_id: int | None) -> None:
+        with self.store.transaction():
+            self.store.db.execute(
+                "UPDATE questions SET expert_answer_ts = coalesce(?, expert_answer_ts), "
+                "captured_entry_id = coalesce(?, captured_entry_id) WHERE id = ?",
+                [ts, entry_id, question_id],
+            )
+
+    def expert_answer(self, question_id: int) -> tuple[str, str, int | None] | None:
+        """(expert, answer, captured entry id) once a person answered."""
+        rows = self.store.query(
+            "SELECT expert_answered_by, expert_answer, captured_entry_id FROM questions "
+            "WHERE id = ?", [question_id])
+        if not rows or rows[0]["expert_answered_by"] is None:
+            return None
+        row = rows[0]
+        return row["expert_answered_by"], row["expert_answer"], row["captured_entry_id"]
 
     def record_reply(
         self,

@@ -284,9 +284,47 @@ def run() -> None:
             run_bot(services.search, mode=mode, token=settings.slack_bot_token,
                     app_token=settings.slack_app_token,
                     signing_secret=settings.slack_signing_secret,
-                    base_url=settings.slack_api_base_url, port=settings.port, health=health)
+                    base_url=settings.slack_api_base_url, port=settings.port, health=health,
+                    routing=settings.routing_policy())
         finally:
             services.close()
+
+
+@main.command()
+@click.argument("question", required=False)
+@click.option("--k", "k", default=5, show_default=True, type=click.IntRange(1, 50),
+              help="How many people to rank.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
+def route(question: str | None, k: int, as_json: bool) -> None:
+    """Show who would be asked about QUESTION (or each line of stdin); nothing is sent."""
+    from index.expertise import ExpertFinder
+
+    settings = load_settings()
+    questions = [question] if question is not None else [
+        line.strip() for line in sys.stdin if line.strip()]
+    with open_services(settings) as services:
+        finder = ExpertFinder(services.search)
+        for text in questions:
+            ranking = finder.rank(text, k=k)
+            if as_json:
+                click.echo(json.dumps({"query": text, "experts": [
+                    {"user": e.user, "score": round(e.score, 6), "reasons": list(e.reasons)}
+                    for e in ranking.experts]}, ensure_ascii=False))
+            else:
+                _print_experts(text, ranking)
+
+
+def _print_experts(text: str, ranking) -> None:
+    table = Table(title=f"Who to ask: {text}", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("person")
+    table.add_column("score", justify="right")
+    table.add_column("why")
+    for rank, expert in enumerate(ranking.experts, 1):
+        table.add_row(str(rank), expert.user, f"{expert.score:.3f}", "; ".join(expert.reasons))
+    if not ranking.experts:
+        table.add_row("", "nobody yet", "", "no one has answered anything similar")
+    Console().print(table)
 
 
 @main.command("prepare-model")

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.errors import SwitchboardError
+from knowledge.experts import AvailabilityRules
+from knowledge.routing import RoutingPolicy
 
 
 class SettingsError(SwitchboardError):
@@ -36,6 +38,15 @@ class Settings:
     port: int = 3000
     log_level: str = "INFO"
     log_format: str = "json"
+    routing: bool = True
+    route_to: int = 2
+    sla_minutes: float = 15.0
+    topic_sla: tuple[tuple[str, float], ...] = ()
+    fallback_channel: str | None = None
+    capture: str = "review"
+    work_hours: tuple[int, int] = (9, 18)
+    max_open: int = 3
+    daily_cap: int = 5
 
     @property
     def database_path(self) -> Path:
@@ -90,7 +101,26 @@ class Settings:
             port=_port(environ),
             log_level=_log_level(environ),
             log_format=_choice(environ, "SWITCHBOARD_LOG_FORMAT", ("json", "text"), "json"),
+            routing=_choice(environ, "SWITCHBOARD_ROUTING", ("on", "off"), "on") == "on",
+            route_to=_count(environ, "SWITCHBOARD_ROUTE_TO", 2, 1, 10),
+            sla_minutes=_minutes(environ, "SWITCHBOARD_SLA_MINUTES", 15.0),
+            topic_sla=_topic_slas(environ),
+            fallback_channel=_channel(environ),
+            capture=_choice(environ, "SWITCHBOARD_CAPTURE", ("review", "publish"), "review"),
+            work_hours=_hours(environ),
+            max_open=_count(environ, "SWITCHBOARD_MAX_OPEN", 3, 1, 100),
+            daily_cap=_count(environ, "SWITCHBOARD_DAILY_CAP", 5, 1, 1000),
         )
+
+    def routing_policy(self) -> RoutingPolicy | None:
+        """How expert routing behaves, or None when SWITCHBOARD_ROUTING=off."""
+        if not self.routing:
+            return None
+        rules = AvailabilityRules(work_start=self.work_hours[0], work_end=self.work_hours[1],
+                                  max_open=self.max_open, daily_cap=self.daily_cap)
+        return RoutingPolicy(route_to=self.route_to, sla_minutes=self.sla_minutes,
+                             topic_sla=self.topic_sla, fallback_channel=self.fallback_channel,
+                             publish_captured=self.capture == "publish", rules=rules)
 
     def slack_mode(self) -> str:
         """"socket" or "http", after checking the Slack settings the bot needs to start."""
@@ -131,6 +161,64 @@ def _fraction(environ: Mapping[str, str], name: str) -> float | None:
     if not 0.0 <= value <= 2.0:
         raise SettingsError(f"{name}={raw!r} is out of range: search scores lie in 0..2.")
     return value
+
+
+def _count(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise SettingsError(f"{name}={raw!r} is not a whole number from {low} to {high}.")
+    return int(raw)
+
+
+def _minutes(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 10_080:
+        raise SettingsError(f"{name}={raw!r} is not a number of minutes (more than 0, at most "
+                            "a week).")
+    return value
+
+
+def _topic_slas(environ: Mapping[str, str]) -> tuple[tuple[str, float], ...]:
+    raw = environ.get("SWITCHBOARD_TOPIC_SLAS", "").strip()
+    found: list[tuple[str, float]] = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        topic, _, minutes = part.partition("=")
+        try:
+            value = float(minutes)
+        except ValueError:
+            value = -1.0
+        if not topic.strip() or not 0 < value <= 10_080:
+            raise SettingsError(f"SWITCHBOARD_TOPIC_SLAS: {part!r} is not topic=minutes, e.g. "
+                                "billing=30,security=5.")
+        found.append((topic.strip().lower(), value))
+    return tuple(found)
+
+
+def _channel(environ: Mapping[str, str]) -> str | None:
+    raw = environ.get("SWITCHBOARD_FALLBACK_CHANNEL", "").strip()
+    if not raw:
+        return None
+    if raw[:1] not in ("C", "G") or not raw.isalnum() or raw.upper() != raw:
+        raise SettingsError(f"SWITCHBOARD_FALLBACK_CHANNEL={raw!r} is not a channel id: use "
+                            "the id (e.g. C0123ABC, from the channel's details), not its name.")
+    return raw
+
+
+def _hours(environ: Mapping[str, str]) -> tuple[int, int]:
+    raw = environ.get("SWITCHBOARD_WORK_HOURS", "").strip() or "9-18"
+    start, _, end = raw.partition("-")
+    if not (start.isdigit() and end.isdigit() and 0 <= int(start) < int(end) <= 24):
+        raise SettingsError(f"SWITCHBOARD_WORK_HOURS={raw!r} is not a local-time range such as "
+                            "9-18.")
+    return int(start), int(end)
 
 
 def _log_level(environ: Mapping[str, str]) -> str:

@@ -59,16 +59,26 @@ class AnswerCard:
         return replace(self, verdict=verdict, verdict_by=by)
 
 
+ROUTING_NOW = ("I couldn't find this in our knowledge base yet, so I'm asking the people most "
+               "likely to know.")
+
+
+def _intro(card: AnswerCard) -> str:
+    if card.tier == "none" or not card.hits:
+        return ROUTING_NOW if card.routing_available else INTRO["none"]
+    return INTRO[card.tier]
+
+
 def answer_text(card: AnswerCard) -> str:
     """The notification / fallback text of the card."""
     if card.tier == "none" or not card.hits:
-        return INTRO["none"]
+        return _intro(card)
     best = card.hits[0]
     return trim(f"{INTRO[card.tier]} {escape(best.question)}", 300)
 
 
 def answer_blocks(card: AnswerCard) -> list[dict]:
-    blocks: list[dict] = [_section(f"*{INTRO[card.tier if card.hits else 'none']}*")]
+    blocks: list[dict] = [_section(f"*{_intro(card)}*")]
     if card.echo_question or card.tier == "none" or not card.hits:
         asked = f"You asked: “{_one_line(card.question, 280)}”"
         if card.about_url and _is_web_link(card.about_url):
@@ -139,7 +149,10 @@ def _feedback(card: AnswerCard) -> list[dict]:
              "style": "primary"},
             _button("Not helpful", ids.NOT_HELPFUL, f"{card.question_id}:{best}"),
         ]
-    buttons.append(_button("Ask an expert", ids.ASK_EXPERT, f"{card.question_id}:0"))
+    if card.tier != "none" or not card.routing_available:  # else: already asking people
+        buttons.append(_button("Ask an expert", ids.ASK_EXPERT, f"{card.question_id}:0"))
+    if not buttons:
+        return []
     return [{"type": "actions", "block_id": ids.FEEDBACK_BLOCK, "elements": buttons}]
 
 

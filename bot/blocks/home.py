@@ -14,6 +14,7 @@ STATUS_LABEL = {
     "suggested": ":mag: suggestions shown",
     "unanswered": ":grey_question: not found yet",
     "expert_requested": ":raising_hand: expert requested",
+    "expert_answered": ":speech_balloon: answered by an expert",
     "solved": ":white_check_mark: solved",
     "failed": ":warning: could not reply",
     "withdrawn": ":wastebasket: withdrawn",

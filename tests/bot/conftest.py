@@ -16,6 +16,7 @@ from bot.app import BotApp, build_app
 from bot.server import SlackHTTPServer
 from index.search import HybridSearch
 from knowledge.questions import Question, QuestionBook
+from knowledge.routing import RoutingPolicy
 from tests.slackfake.pytest_plugin import BOT_TOKEN
 from tests.slackfake.server import Call, FakeSlack
 from tests.slackfake.signing import Payload
@@ -115,13 +116,13 @@ def make_bot(fake_slack: FakeSlack, faq_search: HybridSearch,
              slack_signing_secret: str) -> Iterator[Callable[..., Bot]]:
     started: list[Bot] = []
 
-    def make(search: HybridSearch | None = None) -> Bot:
+    def make(search: HybridSearch | None = None, routing: RoutingPolicy | None = None) -> Bot:
         search = search or faq_search
         fake_slack.add_user("U123", "asker", "Ada Asker")
         fake_slack.add_user("U456", "bystander", "Ben Bystander")
         fake_slack.add_channel("C123", "support", members=["U123", "U456"])
         app = build_app(search, token=BOT_TOKEN, signing_secret=slack_signing_secret,
-                        base_url=fake_slack.base_url)
+                        base_url=fake_slack.base_url, routing=routing)
         server = SlackHTTPServer(app.app, 0, lambda: {"indexed": len(search.entries.vectors)},
                                  host="127.0.0.1")
         server.start_in_thread()

@@ -34,7 +34,8 @@ def test_every_event_handled_is_subscribed_with_its_scope() -> None:
 def test_command_shortcut_and_interactivity() -> None:
     features = manifest["features"]
     assert [c["command"] for c in features["slash_commands"]] == ["/ask"]
-    assert [s["callback_id"] for s in features["shortcuts"]] == [ids.ASK_SHORTCUT]
+    assert [s["callback_id"] for s in features["shortcuts"]] == [ids.ASK_SHORTCUT,
+                                                                  ids.SAVE_AS_ANSWER]
     assert features["app_home"]["home_tab_enabled"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
 

@@ -259,3 +259,26 @@ def test_echoed_text_pings_nobody(bot: Bot) -> None:
         assert not mentions_someone(blocks_text(call.args["blocks"]))
         assert "@channel" not in blocks_text(call.args["blocks"]).replace("@\u2060", "")
         assert "<https://wiki.example.com|the wiki>" in blocks_text(call.args["blocks"])
+
+
+class BrokenModel:
+    """An embedder whose model file went bad after start-up."""
+
+    model_name = "sentence-transformers/all-MiniLM-L6-v2"
+    dimension = 384
+
+    def embed(self, texts):
+        raise RuntimeError("ONNX model file is corrupt")
+
+
+def test_a_failing_search_is_apologised_for_and_the_question_kept(make_bot, faq_search) -> None:
+    from index.search import HybridSearch
+
+    broken = HybridSearch(faq_search.store, faq_search.entries, BrokenModel())
+    bot = make_bot(broken)
+    bot.send(signing.app_mention(STRIKE))
+    bot.settle()
+    [call] = bot.posted("C123")
+    assert "something went wrong" in call.args["text"] and "#1" in call.args["text"]
+    question = bot.question(channel="C123")
+    assert question.status is QuestionStatus.FAILED and question.text == STRIKE

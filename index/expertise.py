@@ -1,0 +1,38 @@
+"""Who knows about a question: the question's nearest entries from the index, handed to the
+domain's ExpertRanker (so history is never re-embedded per question)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from index.search import HybridSearch
+from knowledge.experts import ExpertBook
+from knowledge.routing import ExpertRanker, ExpertScore, question_topics
+
+
+@dataclass(frozen=True)
+class Ranking:
+    experts: list[ExpertScore]
+    topics: list[str]  # the question's likely topics, most likely first
+
+    @property
+    def topic(self) -> str | None:
+        return self.topics[0] if self.topics else None
+
+
+class ExpertFinder:
+    def __init__(self, search: HybridSearch, ranker: ExpertRanker | None = None) -> None:
+        self.search = search
+        self.ranker = ranker or ExpertRanker(search.store)
+        self.experts = ExpertBook(search.store)
+
+    def rank(self, text: str, *, exclude: Iterable[str] = (), k: int = 5) -> Ranking:
+        vector = self.search.embedder.embed([text])[0]
+        self.search.entries.sync()
+        neighbours = self.search.entries.nearest(vector, self.ranker.weights.neighbours)
+        entries = self.search.store.get_entries(i for i, _ in neighbours[:5])
+        tags = [(entries[i].tags, s) for i, s in neighbours[:5] if i in entries]
+        topics = question_topics(tags, text, self.experts.all_topics())
+        ranked = self.ranker.rank(neighbours, topics=topics[:3], exclude=exclude, k=k)
+        return Ranking(ranked, topics)

@@ -1,0 +1,426 @@
+"""Expert routing end to end against the fake Slack: ask, nothing found, DM to the right expert,
+answer modal, answer in the thread, capture, the same question answered by the bot; escalation
+with a controlled clock, a restart in the middle of the ladder, double submissions, passing, a
+deactivated expert, "Save as answer" and redaction of customer details."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from index.entry_index import EntryIndex
+from index.search import HybridSearch
+from knowledge.importing import read_entries
+from knowledge.ladder import LadderState, Routes, RouteStatus
+from knowledge.models import EntryDraft, EntryKind, EntryStatus
+from knowledge.questions import QuestionStatus
+from knowledge.routing import RoutingPolicy
+from knowledge.store import Store
+from tests.bot.conftest import Bot, blocks_text, button_values
+from tests.slackfake import signing
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+BILLING = "Customer was charged twice for the same invoice, how do we refund the duplicate?"
+PARKING = "What is the parking policy at the Lisbon office?"
+EXPERTS = {"UERIN": "erin", "UOMAR": "omar", "ULEE": "lee", "UKIM": "kim"}
+HISTORY = [
+    ("UERIN", "Why was the customer charged twice this month?",
+     "A retried card payment can create a duplicate charge; refund the second one in Billing."),
+    ("UERIN", "How do I refund a duplicate payment on an invoice?",
+     "Open the invoice, pick the duplicate payment and choose Refund."),
+    ("UERIN", "Customer billed twice after upgrading their plan",
+     "Upgrades prorate; if both charges went through, refund the older one."),
+    ("UOMAR", "How do I refund a monthly subscription?",
+     "Refund from the subscription page; monthly plans refund pro rata."),
+    ("UOMAR", "Can I change the billing date of an invoice?",
+     "Yes, from the invoice settings, before it is finalised."),
+    ("ULEE", "How do I reset the router admin password?",
+     "Hold the reset button for ten seconds, then log in with the default password."),
+    ("ULEE", "The VPN connection drops every hour",
+     "Raise the idle timeout in the VPN profile to 8 hours."),
+    ("UKIM", "Where do I book a meeting room?", "Use the Rooms app in the calendar."),
+]
+
+
+class Clock:
+    """A clock the test moves by hand (a Tuesday, 10:00 UTC, to start with)."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, minutes: float) -> None:
+        self.now += timedelta(minutes=minutes)
+
+
+@dataclass
+class World:
+    bot: Bot
+    clock: Clock
+    store: Store
+    make: Callable[..., Bot]
+    policy: RoutingPolicy
+    folder: Path
+
+    @property
+    def router(self):
+        return self.bot.app.router
+
+    def restart(self) -> Bot:
+        """A new process on the same database: a new store, index, search and app."""
+        self.bot.server.shutdown()
+        self.bot.app.drain()
+        self.bot.search.entries.checkpoint()
+        store = Store.open(self.folder / "routing.db", clock=self.clock)
+        index = EntryIndex.open(store, self.bot.search.embedder, self.folder / "index")
+        self.bot = self.make(HybridSearch(store, index, self.bot.search.embedder), self.policy)
+        return self.bot
+
+
+@pytest.fixture
+def world(make_bot, embedder, tmp_path: Path) -> World:
+    clock = Clock()
+    store = Store.open(tmp_path / "routing.db", clock=clock)
+    store.upsert_entries(read_entries(FIXTURES / "stackfaq_sample.jsonl").drafts)
+    store.upsert_entries([EntryDraft(question=q, answer=a, answered_by=who, tags=("billing",)
+                                     if who in ("UERIN", "UOMAR") else ())
+                          for who, q, a in HISTORY])
+    search = HybridSearch(store, EntryIndex.open(store, embedder, tmp_path / "index"), embedder)
+    policy = RoutingPolicy(route_to=2, sla_minutes=15, fallback_channel="CFALL",
+                           publish_captured=True)
+    bot = make_bot(search, routing=policy)
+    for user, name in EXPERTS.items():
+        bot.fake.add_user(user, name, name.title(), tz="Europe/London", tz_offset=0)
+    bot.fake.add_channel("CFALL", "help-desk")
+    yield World(bot, clock, store, make_bot, policy, tmp_path)
+    store.close()
+
+
+def dm_card(bot: Bot, user: str) -> dict:
+    """The latest request DM to `user` (as the fake Slack stores it)."""
+    messages = [m for m in bot.fake.history.get(f"D{user}", [])
+                if " asked" in blocks_text(m.get("blocks"))]
+    assert messages, f"no request DM to {user}"
+    return messages[-1]
+
+
+def press(bot: Bot, user: str, action_id: str, value: str, channel: str, ts: str,
+          hook: str | None = None) -> str:
+    trigger = signing.new_trigger_id()
+    status, _ = bot.send(signing.block_actions(action_id, value, user_id=user, channel_id=channel,
+                                               message_ts=ts, trigger_id=trigger,
+                                               response_url=hook))
+    assert status == 200
+    bot.settle()
+    return trigger
+
+
+def answer_via_modal(bot: Bot, user: str, text: str, replay: bool = False) -> None:
+    card = dm_card(bot, user)
+    trigger = press(bot, user, "expert_answer", button_values(card["blocks"])["expert_answer"],
+                    f"D{user}", card["ts"])
+    opened = next(c for c in bot.fake.calls_to("views.open") if c.args["trigger_id"] == trigger)
+    submit = signing.view_submission(
+        "expert_answer_modal", {"expert_answer_text": {"expert_answer_input": text}},
+        user_id=user, private_metadata=opened.args["view"]["private_metadata"])
+    assert bot.send(submit)[0] == 200
+    if replay:
+        assert bot.send(submit)[0] == 200
+    bot.settle()
+
+
+def ask_and_request_expert(world: World, text: str = BILLING) -> tuple[dict, int]:
+    bot = world.bot
+    mention = signing.app_mention(text)
+    bot.send(mention)
+    bot.settle()
+    card = bot.posted("C123")[-1]
+    question = bot.question(message_ts=mention.data["event"]["ts"])
+    if question.tier != "none":
+        buttons = button_values(card.args["blocks"])
+        press(bot, "U123", "answer_ask_expert", buttons["answer_ask_expert"], "C123",
+              question.reply_ts)
+    return mention.data["event"], question.id
+
+
+def thread_texts(bot: Bot, ts: str) -> list[str]:
+    return [blocks_text(c.args.get("blocks")) or c.args.get("text", "")
+            for c in bot.posted("C123") if c.args.get("thread_ts") == ts]
+
+
+def test_the_whole_loop(world: World) -> None:
+    bot = world.bot
+    event, question_id = ask_and_request_expert(world)
+    # the two people who answered the most similar questions are asked, with reasons
+    routes = Routes(world.store).for_question(question_id)
+    assert [r.expert for r in routes] == ["UERIN", "UOMAR"]
+    card = dm_card(bot, "UERIN")
+    text = blocks_text(card["blocks"])
+    assert "charged twice" in text and "*asker* asked in <#C123>" in text
+    assert "similar question" in text
+    assert set(button_values(card["blocks"])) == {"expert_answer", "expert_pass",
+                                                  "expert_snooze"}
+    assert any("I've asked erin and omar" in t for t in thread_texts(bot, event["ts"]))
+
+    answer_via_modal(bot, "UERIN", "Refund the second charge from the invoice's Payments tab.")
+    posted = thread_texts(bot, event["ts"])
+    assert "<@U123> *erin* answered your question" in posted[-1]
+    assert "Payments tab" in posted[-1]
+    omar = bot.fake.find_message("DUOMAR", dm_card(bot, "UOMAR")["ts"])
+    assert "Answered by erin" in blocks_text(omar["blocks"])
+    question = bot.questions.get(question_id)
+    assert question.status is QuestionStatus.EXPERT_ANSWERED
+    ladder = Routes(world.store).ladder(question_id)
+    assert ladder.state is LadderState.ANSWERED
+
+    # captured: an expert answer by Erin, linked to the thread, published (policy), indexed
+    [entry] = [e for e in world.store.iter_entries() if e.kind is EntryKind.EXPERT_ANSWER]
+    assert entry.answered_by == "UERIN" and entry.status is EntryStatus.PUBLISHED
+    assert entry.source_url and "C123" in entry.source_url
+    # the same question again: the bot answers it itself
+    again = signing.app_mention(BILLING)
+    bot.send(again)
+    bot.settle()
+    reply = bot.posted("C123")[-1]
+    assert reply.args["thread_ts"] == again.data["event"]["ts"]
+    assert "Payments tab" in blocks_text(reply.args["blocks"])
+    assert bot.question(message_ts=again.data["event"]["ts"]).tier == "answer"
+
+
+def test_nothing_found_routes_at_once(world: World) -> None:
+    bot = world.bot
+    mention = signing.app_mention(PARKING)
+    bot.send(mention)
+    bot.settle()
+    first = bot.posted("C123")[0]
+    assert "asking the people most likely to know" in blocks_text(first.args["blocks"])
+    assert "answer_ask_expert" not in button_values(first.args["blocks"])
+    question = bot.question(message_ts=mention.data["event"]["ts"])
+    assert len(Routes(world.store).for_question(question.id)) == 2
+
+
+def test_escalation_ladder_with_a_controlled_clock(world: World) -> None:
+    bot = world.bot
+    event, question_id = ask_and_request_expert(world)
+    routes = Routes(world.store)
+    assert world.router.tick() == 0  # not due yet
+    world.clock.advance(16)
+    assert world.router.tick() == 1
+    assert [r.expert for r in routes.for_question(question_id)] == [
+        "UERIN", "UOMAR", "UKIM", "ULEE"] or len(routes.for_question(question_id)) == 4
+    assert any("No answer yet from erin and omar, so I've also asked" in t
+               for t in thread_texts(bot, event["ts"]))
+    world.clock.advance(16)
+    assert world.router.tick() == 1  # nobody left to ask: the fallback channel
+    [fallback] = bot.posted("CFALL")
+    assert "Can anyone help" in blocks_text(fallback.args["blocks"])
+    assert any("<#CFALL>" in t for t in thread_texts(bot, event["ts"]))
+    world.clock.advance(16)
+    assert world.router.tick() == 1
+    assert routes.ladder(question_id).state is LadderState.EXHAUSTED
+    assert any("nobody has answered yet" in t for t in thread_texts(bot, event["ts"]))
+    assert world.router.tick() == 0
+
+    # someone in the fallback channel answers after all
+    hook = bot.fake.response_url("fallback")
+    trigger = press(bot, "U456", "fallback_answer", str(question_id), "CFALL",
+                    bot.fake.history["CFALL"][-1]["ts"], hook)
+    opened = next(c for c in bot.fake.calls_to("views.open") if c.args["trigger_id"] == trigger)
+    bot.send(signing.view_submission(
+        "expert_answer_modal", {"expert_answer_text": {"expert_answer_input": "Refund it."}},
+        user_id="U456", private_metadata=opened.args["view"]["private_metadata"]))
+    bot.settle()
+    assert "*bystander* answered" in thread_texts(bot, event["ts"])[-1]
+    updated = bot.fake.find_message("CFALL", bot.fake.history["CFALL"][-1]["ts"])
+    assert "Answered by bystander" in blocks_text(updated["blocks"])
+
+
+def test_a_restart_in_the_middle_of_the_ladder_resumes_once(world: World) -> None:
+    _event, question_id = ask_and_request_expert(world)
+    world.clock.advance(16)
+    bot = world.restart()
+    assert bot.app.router.tick() == 1
+    assert bot.app.router.tick() == 0  # the same deadline never escalates twice
+    asked = [r.expert for r in Routes(bot.search.store).for_question(question_id)]
+    assert len(asked) == len(set(asked)) == 4
+
+
+def open_answer_modal(bot: Bot, user: str) -> str:
+    card = dm_card(bot, user)
+    trigger = press(bot, user, "expert_answer", button_values(card["blocks"])["expert_answer"],
+                    f"D{user}", card["ts"])
+    opened = next(c for c in bot.fake.calls_to("views.open") if c.args["trigger_id"] == trigger)
+    return opened.args["view"]["private_metadata"]
+
+
+def submit_answer(bot: Bot, user: str, metadata: str, text: str) -> signing.Payload:
+    payload = signing.view_submission(
+        "expert_answer_modal", {"expert_answer_text": {"expert_answer_input": text}},
+        user_id=user, private_metadata=metadata)
+    assert bot.send(payload)[0] == 200
+    return payload
+
+
+def test_double_submissions_post_one_answer(world: World) -> None:
+    bot = world.bot
+    event, question_id = ask_and_request_expert(world)
+    erin, omar = open_answer_modal(bot, "UERIN"), open_answer_modal(bot, "UOMAR")
+    first = submit_answer(bot, "UERIN", erin, "First answer.")
+    bot.send(first)  # the same submission, replayed
+    bot.settle()
+    submit_answer(bot, "UOMAR", omar, "A later answer.")  # both had the modal open
+    bot.settle()
+    posted = [t for t in thread_texts(bot, event["ts"]) if "answered your question" in t]
+    assert len(posted) == 1 and "First answer." in posted[0]
+    assert "Someone else answered this question just before you" in \
+        bot.fake.history["DUOMAR"][-1]["text"]
+    assert Routes(world.store).find(question_id, "UOMAR").status is RouteStatus.CLOSED
+    # a click on Omar's now-settled request says so
+    card = bot.fake.history["DUOMAR"][0]
+    hook = bot.fake.response_url("late")
+    press(bot, "UOMAR", "expert_answer", button_values(card["blocks"]).get(
+        "expert_answer", str(Routes(world.store).find(question_id, "UOMAR").id)),
+        "DUOMAR", card["ts"], hook)
+    assert "already settled" in bot.fake.calls_to("response_url")[-1].args["text"]
+    assert len([e for e in world.store.iter_entries() if e.kind is EntryKind.EXPERT_ANSWER]) == 1
+
+
+def test_pass_with_a_suggestion_asks_that_colleague(world: World) -> None:
+    bot = world.bot
+    _event, question_id = ask_and_request_expert(world)
+    card = dm_card(bot, "UERIN")
+    trigger = press(bot, "UERIN", "expert_pass", button_values(card["blocks"])["expert_pass"],
+                    "DUERIN", card["ts"])
+    opened = next(c for c in bot.fake.calls_to("views.open") if c.args["trigger_id"] == trigger)
+    bot.send(signing.view_submission(
+        "expert_pass_modal",
+        {"expert_pass_colleague": {"expert_pass_user": {"type": "users_select",
+                                                        "selected_user": "U456"}}},
+        user_id="UERIN", private_metadata=opened.args["view"]["private_metadata"]))
+    bot.settle()
+    routes = {r.expert: r for r in Routes(world.store).for_question(question_id)}
+    assert routes["UERIN"].status is RouteStatus.PASSED
+    assert routes["U456"].suggested_by == "UERIN"
+    assert "*erin* thought you could help" in blocks_text(dm_card(bot, "U456")["blocks"])
+
+
+def test_a_deactivated_expert_is_skipped_and_replaced(world: World) -> None:
+    bot = world.bot
+    _event, question_id = ask_and_request_expert(world)
+    bot.fake.users["UERIN"]["deleted"] = True
+    bot.app.deps.people.forget("UERIN")
+    # Omar passes: nobody is waiting any more, so the next round starts at once
+    card = dm_card(bot, "UOMAR")
+    trigger = press(bot, "UOMAR", "expert_pass", button_values(card["blocks"])["expert_pass"],
+                    "DUOMAR", card["ts"])
+    opened = next(c for c in bot.fake.calls_to("views.open") if c.args["trigger_id"] == trigger)
+    bot.send(signing.view_submission("expert_pass_modal", {}, user_id="UOMAR",
+                                     private_metadata=opened.args["view"]["private_metadata"]))
+    bot.settle()
+    routes = Routes(world.store).for_question(question_id)
+    assert [r.expert for r in routes][:2] == ["UERIN", "UOMAR"] and len(routes) == 4
+    assert routes[0].status is RouteStatus.FAILED  # she left: not waited for any more
+    # a new question never goes to Erin now
+    bot.send(signing.app_mention(PARKING))
+    bot.settle()
+    latest = max(r["id"] for r in world.store.query("SELECT id FROM questions"))
+    assert "UERIN" not in [r.expert for r in Routes(world.store).for_question(latest)]
+
+
+def test_a_dm_that_fails_moves_on_to_the_next_person(world: World) -> None:
+    bot = world.bot
+    bot.fake.error_next("conversations.open", "account_inactive")  # the first DM fails
+    mention = signing.app_mention(PARKING)
+    bot.send(mention)
+    bot.settle()
+    question = bot.question(message_ts=mention.data["event"]["ts"])
+    routes = Routes(world.store).for_question(question.id)
+    [failed] = [r for r in routes if r.status is RouteStatus.FAILED]
+    asked = [r for r in routes if r.status is RouteStatus.ASKED]
+    assert len(asked) == 2 and failed.expert not in {r.expert for r in asked}
+    assert world.router.experts.prefs(failed.expert).deactivated
+
+
+def test_save_as_answer_on_a_human_reply(world: World) -> None:
+    bot = world.bot
+    event, question_id = ask_and_request_expert(world)
+    reply = bot.fake.add_message("C123", {"user": "U456", "thread_ts": event["ts"],
+                                          "text": "Refund it from Billing > Payments. "
+                                                  "Customer email was jane.doe@example.com"})
+    hook = bot.fake.response_url("save")
+    bot.send(signing.message_shortcut("save_as_answer", reply, user_id="UKIM",
+                                      response_url=hook))
+    bot.settle()
+    assert "Only the person who asked" in bot.fake.calls_to("response_url")[-1].args["text"]
+    bot.send(signing.message_shortcut("save_as_answer", reply, user_id="U123"))
+    bot.settle()
+    question = bot.questions.get(question_id)
+    assert question.status is QuestionStatus.EXPERT_ANSWERED
+    [entry] = [e for e in world.store.iter_entries() if e.kind is EntryKind.EXPERT_ANSWER]
+    assert entry.answered_by == "U456"
+    assert "jane.doe@example.com" not in entry.answer and "[email]" in entry.answer
+    assert any("Saved bystander's reply as the answer" in t
+               for t in thread_texts(bot, event["ts"]))
+    # the experts still waiting are told
+    assert "Answered by bystander" in blocks_text(bot.fake.find_message(
+        "DUERIN", dm_card(bot, "UERIN")["ts"])["blocks"])
+
+
+def test_customer_details_are_redacted_before_capture(world: World) -> None:
+    bot = world.bot
+    text = (BILLING + " Card 4111 1111 1111 1111, customer jane.doe@example.com, "
+            "phone +44 20 7946 0958")
+    _event, _question_id = ask_and_request_expert(world, text)
+    answer_via_modal(bot, "UERIN", "Refund it; I emailed jane.doe@example.com already.")
+    [entry] = [e for e in world.store.iter_entries() if e.kind is EntryKind.EXPERT_ANSWER]
+    for secret in ("4111", "jane.doe", "7946"):
+        assert secret not in entry.question and secret not in entry.answer
+    dm = bot.fake.find_message("DUERIN", dm_card(bot, "UERIN")["ts"])
+    assert "redacted before saving" in blocks_text(dm["blocks"])
+
+
+def test_solved_and_ask_for_more_on_the_experts_answer(world: World) -> None:
+    bot = world.bot
+    event, question_id = ask_and_request_expert(world)
+    answer_via_modal(bot, "UERIN", "Refund the second charge.")
+    post = [m for m in bot.fake.history["C123"] if "answered your question" in
+            blocks_text(m.get("blocks"))][-1]
+    buttons = button_values(post["blocks"])
+    press(bot, "U123", "expert_answer_more", buttons["expert_answer_more"], "C123", post["ts"])
+    assert "asked for more detail" in blocks_text(dm_card(bot, "UERIN")["blocks"])
+    answer_via_modal(bot, "UERIN", "Also email the customer the refund receipt.")
+    assert "receipt" in thread_texts(bot, event["ts"])[-1]
+    press(bot, "U123", "expert_answer_solved", buttons["expert_answer_solved"], "C123",
+          post["ts"])
+    assert bot.questions.get(question_id).status is QuestionStatus.SOLVED
+    [entry] = [e for e in world.store.iter_entries() if e.kind is EntryKind.EXPERT_ANSWER]
+    assert entry.helpful_count == 1 and "receipt" in entry.answer
+
+
+def test_route_cli_json(world: World, model_cache, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from switchboard.cli import main
+
+    export = tmp_path / "kb.jsonl"
+    with export.open("w") as handle:
+        for who, q, a in HISTORY:
+            handle.write(json.dumps({"question": q, "answer": a, "answered_by": who}) + "\n")
+    env = {"SWITCHBOARD_HOME": str(tmp_path / "cli"), "SWITCHBOARD_MODEL_CACHE": str(model_cache)}
+    runner = CliRunner()
+    assert runner.invoke(main, ["import", str(export)], env=env).exit_code == 0
+    done = runner.invoke(main, ["route", "--json", "--k", "3"], env=env,
+                         input=f"{BILLING}\nthe vpn keeps disconnecting\n")
+    assert done.exit_code == 0, done.output
+    first, second = (json.loads(line) for line in done.output.splitlines())
+    assert first["query"] == BILLING and first["experts"][0]["user"] == "UERIN"
+    assert second["experts"][0]["user"] == "ULEE"
+    assert all(isinstance(r, str) for e in first["experts"] for r in e["reasons"])
+    assert "similar question" in first["experts"][0]["reasons"][0]

@@ -1,0 +1,167 @@
+"""Expert ranking, availability and the ladder's claims, on a real SQLite file (no model: the
+neighbours a search would find are given directly)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from knowledge.experts import AvailabilityRules, ExpertBook, ExpertPrefs, unavailable_because
+from knowledge.ladder import LadderState, Routes, RouteStatus
+from knowledge.models import EntryDraft
+from knowledge.questions import AskInput, QuestionBook, QuestionSource
+from knowledge.routing import ExpertRanker, RoutingPolicy, RoutingWeights, question_topics
+from knowledge.store import Store
+
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday
+
+
+def entries(store: Store, rows: list[tuple[str, str]]) -> list[int]:
+    return store.upsert_entries([EntryDraft(question=q, answer="a", answered_by=who)
+                                 for who, q in rows]).created
+
+
+def test_similar_answers_outweigh_popularity_but_popularity_breaks_ties(store: Store) -> None:
+    ids = entries(store, [("busy", f"general question {i}") for i in range(20)]
+                  + [("specialist", "how to refund twice"), ("specialist", "duplicate charge")])
+    ranker = ExpertRanker(store)
+    close = [(ids[-1], 0.92), (ids[-2], 0.88)] + [(i, 0.35) for i in ids[:5]]
+    ranked = ranker.rank(close)
+    assert [e.user for e in ranked] == ["specialist", "busy"]
+    assert "answered 2 similar questions" in ranked[0].reasons[0]
+    assert "duplicate charge" in ranked[0].reasons[0]
+    # with no similar evidence at all, the people who answer most come first
+    assert [e.user for e in ranker.rank([])] == ["busy", "specialist"]
+
+
+def test_the_asker_is_never_suggested(store: Store) -> None:
+    ids = entries(store, [("ada", "refunds"), ("ben", "refund policy")])
+    ranked = ExpertRanker(store).rank([(ids[0], 0.9), (ids[1], 0.8)], exclude=["ada"])
+    assert [e.user for e in ranked] == ["ben"]
+
+
+def test_ratings_and_recency_weigh_evidence(store: Store) -> None:
+    ids = entries(store, [("old", "refund question"), ("new", "refund question too")])
+    with store.transaction():
+        store.db.execute("UPDATE entries SET created_at = ? WHERE id = ?",
+                         ["2019-01-01T00:00:00Z", ids[0]])
+    near = [(ids[0], 0.9), (ids[1], 0.9)]
+    assert ExpertRanker(store).rank(near)[0].user == "new"  # equally similar, more recent
+    rated = entries(store, [("liked", "refund q"), ("disliked", "refund q2")])
+    with store.transaction():
+        store.db.execute("UPDATE entries SET helpful_count = 4 WHERE id = ?", [rated[0]])
+        store.db.execute("UPDATE entries SET not_helpful_count = 4 WHERE id = ?", [rated[1]])
+    ranked = ExpertRanker(store, RoutingWeights(popularity=0)).rank(
+        [(rated[1], 0.9), (rated[0], 0.9)])
+    assert [e.user for e in ranked] == ["liked", "disliked"]
+    assert "marked helpful 4 times" in ranked[0].reasons
+
+
+def test_declared_and_group_topics_count(store: Store) -> None:
+    ids = entries(store, [("ada", "anything")])
+    book = ExpertBook(store)
+    book.set_topics("UKIM", ["Billing", " billing ", "VPN"])
+    assert book.topics("UKIM") == ["billing", "vpn"]
+    book.map_group("S1", "netops", "vpn")
+    book.set_group_members("S1", ["ULEE"])
+    ranked = ExpertRanker(store).rank([(ids[0], 0.3)], topics=["vpn"])
+    users = {e.user: e for e in ranked}
+    assert {"UKIM", "ULEE"} <= set(users)
+    assert any("knows about vpn" in r for r in users["ULEE"].reasons)
+
+
+def test_question_topics_from_names_and_neighbours() -> None:
+    neighbours = [(("billing", "refunds"), 0.8), (("billing",), 0.7), (("vpn",), 0.3)]
+    assert question_topics(neighbours, "my VPN drops", ["vpn"])[:2] == ["vpn", "billing"]
+    assert question_topics(neighbours, "a refund", [])[0] == "billing"
+
+
+@pytest.mark.parametrize(("prefs", "extra", "why"), [
+    (ExpertPrefs("U1", deactivated=True), {}, "has left"),
+    (ExpertPrefs("U1", away_until=NOW + timedelta(days=2)), {}, "away until 26 Nov"),
+    (ExpertPrefs("U1"), {"in_dnd": True}, "Do Not Disturb"),
+    (ExpertPrefs("U1", tz_offset=-8 * 3600), {}, "outside working hours (Tue 02:00"),
+    (ExpertPrefs("U1", tz_offset=9 * 3600), {}, "outside working hours (Tue 19:00"),
+    (ExpertPrefs("U1"), {"open_routes": 3}, "already has 3 open questions"),
+    (ExpertPrefs("U1"), {"asked_today": 5}, "today's limit of 5"),
+    (ExpertPrefs("U1", daily_cap=1), {"asked_today": 1}, "today's limit of 1"),
+])
+def test_unavailable_because(prefs: ExpertPrefs, extra: dict, why: str) -> None:
+    facts = {"now": NOW, "open_routes": 0, "asked_today": 0, "in_dnd": False,
+             "rules": AvailabilityRules(), **extra}
+    assert why in unavailable_because(prefs, **facts)
+
+
+def test_available_when_nothing_stands_in_the_way() -> None:
+    prefs = ExpertPrefs("U1", away_until=NOW - timedelta(hours=1), tz_offset=3600)
+    assert unavailable_because(prefs, now=NOW, open_routes=2, asked_today=4, in_dnd=False,
+                               rules=AvailabilityRules()) is None
+
+
+def test_expert_prefs_round_trip(store: Store) -> None:
+    book = ExpertBook(store)
+    book.set_away("U1", NOW)
+    book.set_timezone("U1", "Europe/Paris", 3600)
+    book.set_daily_cap("U1", 2)
+    assert book.prefs("U1") == ExpertPrefs("U1", NOW, 2, "Europe/Paris", 3600, False)
+    book.set_deactivated("U1")
+    assert book.prefs("U1").deactivated
+
+
+def question(store: Store) -> int:
+    q, _ = QuestionBook(store).receive(AskInput("U9", "why?", QuestionSource.DM))
+    return q.id
+
+
+def test_each_person_is_asked_once_per_question(store: Store) -> None:
+    routes = Routes(store)
+    qid = question(store)
+    assert routes.start(qid, 15) and not routes.start(qid, 15)
+    first = routes.add(qid, "U1", 1, 0.5, ["because"])
+    assert first is not None and first.reasons == ("because",)
+    assert routes.add(qid, "U1", 2, 0.9, []) is None
+    assert [r.expert for r in routes.open_for("U1")] == ["U1"]
+
+
+def test_a_ladder_step_is_claimed_once(store: Store) -> None:
+    clock_now = [NOW]
+    timed = Store(store.db, clock=lambda: clock_now[0])
+    routes = Routes(timed)
+    qid = question(timed)
+    routes.start(qid, 15)
+    assert routes.due() == []
+    clock_now[0] += timedelta(minutes=15)
+    [due] = routes.due()
+    assert routes.advance(due, LadderState.ROUTING, wait_minutes=15)
+    assert not routes.advance(due, LadderState.ROUTING, wait_minutes=15)  # a second worker
+    assert routes.ladder(qid).round == 2 and routes.due() == []
+    assert routes.stop(qid, LadderState.ANSWERED) and not routes.stop(qid, LadderState.ANSWERED)
+
+
+def test_responses_only_change_open_routes(store: Store) -> None:
+    routes = Routes(store)
+    qid = question(store)
+    a = routes.add(qid, "U1", 1, 0, [])
+    b = routes.add(qid, "U2", 1, 0, [])
+    assert routes.respond(a.id, RouteStatus.ANSWERED)
+    assert not routes.respond(a.id, RouteStatus.PASSED)
+    assert [r.expert for r in routes.close_others(qid, a.id)] == ["U2"]
+    assert routes.get(b.id).status is RouteStatus.CLOSED
+
+
+def test_snoozed_routes_wake_up_once(store: Store) -> None:
+    routes = Routes(store)
+    qid = question(store)
+    route = routes.add(qid, "U1", 1, 0, [])
+    later = store.clock() + timedelta(hours=1)
+    assert routes.respond(route.id, RouteStatus.SNOOZED, snoozed_until=later)
+    assert routes.wake_snoozed(later - timedelta(minutes=1)) == []
+    [woken] = routes.wake_snoozed(later)
+    assert woken.status is RouteStatus.ASKED and routes.wake_snoozed(later) == []
+
+
+def test_policy_sla_per_topic() -> None:
+    policy = RoutingPolicy(sla_minutes=15, topic_sla=(("security", 5.0),))
+    assert policy.sla_for("Security") == 5 and policy.sla_for("billing") == 15
+    assert policy.sla_for(None) == 15
