@@ -215,6 +215,20 @@ class EntryIndex:
             scores, ids = self.vectors.search(query.reshape(1, -1), k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
+    def neighbours_of(self, entry_ids: Iterable[int], k: int) -> dict[int, list[tuple[int, float]]]:
+        """For entries in the index, their k nearest entries (themselves included)."""
+        with self._lock:
+            stored = self.vectors.vectors(entry_ids)
+            if not stored:
+                return {}
+            ids = list(stored)
+            scores, found = self.vectors.search(np.stack([stored[i] for i in ids]), k)
+        return {
+            entry_id: [(int(o), float(s)) for o, s in zip(found[row], scores[row], strict=True)
+                       if o >= 0]
+            for row, entry_id in enumerate(ids)
+        }
+
     def similarity(self, query: np.ndarray, entry_ids: Iterable[int]) -> dict[int, float]:
         """Cosine between one query vector and each of these entries (those in the index)."""
         with self._lock:

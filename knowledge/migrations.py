@@ -255,6 +255,39 @@ def _routes(db: Database) -> None:
         db.execute(f"ALTER TABLE questions ADD COLUMN {column}")
 
 
+def _audit(db: Database) -> None:
+    # Every change to an entry: who, when, what, and the entry before and after (JSON).
+    db.execute(
+        """
+        CREATE TABLE entry_audit (
+            id INTEGER PRIMARY KEY,
+            entry_id INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            note TEXT,
+            before TEXT,
+            after TEXT,
+            at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX entry_audit_entry ON entry_audit(entry_id, id)")
+    # Merged entries: the one folded in points at the one kept; the kept one keeps its links.
+    db.execute("ALTER TABLE entries ADD COLUMN merged_into INTEGER")
+    db.execute("ALTER TABLE entries ADD COLUMN extra_links TEXT NOT NULL DEFAULT '[]'")
+    # Resumable imports of Slack channel history: the last thread imported per channel.
+    db.execute(
+        "CREATE TABLE slack_imports (channel TEXT PRIMARY KEY, cursor TEXT, oldest TEXT, "
+        "threads INTEGER NOT NULL DEFAULT 0, candidates INTEGER NOT NULL DEFAULT 0, "
+        "done INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL)"
+    )
+    # Nudges sent to owners of stale entries (so nobody is nudged twice about one entry a week).
+    db.execute(
+        "CREATE TABLE nudges (entry_id INTEGER NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL, "
+        "PRIMARY KEY (entry_id, user, at))"
+    )
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_entries", _entries),
     Migration("0002_index_changes", _index_changes),
@@ -263,6 +296,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0005_delivery_questions", _delivery_questions),
     Migration("0006_experts", _experts),
     Migration("0007_routes", _routes),
+    Migration("0008_audit", _audit),
 ]
 
 

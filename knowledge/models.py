@@ -130,6 +130,8 @@ class Entry:
     usage_count: int = 0
     helpful_count: int = 0
     not_helpful_count: int = 0
+    merged_into: int | None = None  # retired by merging into this entry
+    extra_links: tuple[str, ...] = ()  # sources of entries merged into this one
 
     @property
     def is_searchable(self) -> bool:

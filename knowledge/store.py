@@ -130,14 +130,16 @@ class Store:
 
     # -- entries -----------------------------------------------------------------------------
 
-    def add_entry(self, draft: EntryDraft) -> Entry:
+    def add_entry(self, draft: EntryDraft, actor: str = "system") -> Entry:
         """Store a new entry and return it."""
         with self.transaction():
             entry_id = self._insert(draft, self.clock())
-        return self.get_entry(entry_id)
+            entry = self.get_entry(entry_id)
+            self._audit(entry_id, actor, "create", None, entry)
+        return entry
 
-    def upsert_entries(self, drafts: Iterable[EntryDraft]) -> UpsertResult:
-        """Create or update entries in one transaction.
+    def upsert_entries(self, drafts: Iterable[EntryDraft], actor: str = "import") -> UpsertResult:
+        """Create or update entries in one transaction (each change audited as `actor`).
 
         An entry with an external id updates the entry holding that id; one without is created,
         unless an entry with the very same question and answer exists already.
@@ -148,13 +150,39 @@ class Store:
             for draft in drafts:
                 existing = self._find_existing(draft)
                 if existing is None:
-                    result.created.append(self._insert(draft, now))
+                    entry_id = self._insert(draft, now)
+                    result.created.append(entry_id)
+                    self._audit(entry_id, actor, "create", None, self.get_entry(entry_id))
                 elif self._differs(existing, draft):
                     self._update_from_draft(existing, draft, now)
                     result.updated.append(existing.id)
+                    self._audit(existing.id, actor, "update", existing,
+                                self.get_entry(existing.id))
                 else:
                     result.unchanged.append(existing.id)
         return result
+
+    def _audit(self, entry_id: int, actor: str, action: str, before: Entry | None,
+               after: Entry | None, note: str | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO entry_audit (entry_id, actor, action, note, before, after, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [entry_id, actor, action, note, _snapshot(before), _snapshot(after),
+             format_time(self.clock())],
+        )
+
+    def audit_log(self, entry_id: int | None = None, limit: int = 100) -> list[AuditRecord]:
+        """Changes to one entry (or to all), newest first."""
+        where, params = ("WHERE entry_id = ?", [entry_id]) if entry_id is not None else ("", [])
+        rows = self.query(
+            f"SELECT * FROM entry_audit {where} ORDER BY id DESC LIMIT ?", [*params, limit]
+        )
+        return [
+            AuditRecord(r["entry_id"], r["actor"], r["action"], r["note"],
+                        json.loads(r["before"]) if r["before"] else None,
+                        json.loads(r["after"]) if r["after"] else None, parse_time(r["at"]))
+            for r in rows
+        ]
 
     def _find_existing(self, draft: EntryDraft) -> Entry | None:
         if draft.external_id is not None:
@@ -220,7 +248,8 @@ class Store:
             )
         self._write_changes(entry.id, changes, now)
 
-    def update_entry(self, entry_id: int, **changes: Any) -> Entry:
+    def update_entry(self, entry_id: int, *, actor: str = "system", action: str = "edit",
+                     note: str | None = None, **changes: Any) -> Entry:
         """Change some of an entry's fields (see EDITABLE) and return the updated entry."""
         unknown = set(changes) - EDITABLE
         if unknown:
@@ -230,7 +259,55 @@ class Store:
             merged = replace(current, **changes)
             _check_text(merged.question, merged.answer)
             self._write_changes(entry_id, changes, self.clock())
-        return self.get_entry(entry_id)
+            updated = self.get_entry(entry_id)
+            self._audit(entry_id, actor, action, current, updated, note)
+        return updated
+
+    def verify_entry(self, entry_id: int, by: str) -> Entry:
+        """Stamp an entry as checked by `by`, now."""
+        with self.transaction():
+            current = self.get_entry(entry_id)
+            now = format_time(self.clock())
+            self.db.execute(
+                "UPDATE entries SET verified_by = ?, verified_at = ?, updated_at = ? WHERE id = ?",
+                [by, now, now, entry_id],
+            )
+            updated = self.get_entry(entry_id)
+            self._audit(entry_id, by, "verify", current, updated)
+        return updated
+
+    def merge_entries(self, keep_id: int, fold_id: int, actor: str) -> Entry:
+        """Fold `fold_id` into `keep_id`: counts added up, feedback and history moved over, its
+        source kept as an extra link; the folded entry is retired and points at the kept one."""
+        if keep_id == fold_id:
+            raise InvalidInput("An entry cannot be merged into itself.")
+        with self.transaction():
+            keep, fold = self.get_entry(keep_id), self.get_entry(fold_id)
+            links = [*keep.extra_links]
+            for link in (fold.source_url, *fold.extra_links):
+                if link and link != keep.source_url and link not in links:
+                    links.append(link)
+            tags = tuple(dict.fromkeys((*keep.tags, *fold.tags)))
+            self.db.execute(
+                "UPDATE entries SET usage_count = usage_count + ?, helpful_count = "
+                "helpful_count + ?, not_helpful_count = not_helpful_count + ?, extra_links = ?, "
+                "tags = ?, updated_at = ? WHERE id = ?",
+                [fold.usage_count, fold.helpful_count, fold.not_helpful_count,
+                 json.dumps(links), json.dumps(list(tags)), format_time(self.clock()), keep_id],
+            )
+            self.db.execute("UPDATE OR IGNORE feedback SET entry_id = ? WHERE entry_id = ?",
+                            [keep_id, fold_id])
+            self.db.execute("UPDATE question_hits SET entry_id = ? WHERE entry_id = ?",
+                            [keep_id, fold_id])
+            self.db.execute("UPDATE questions SET best_entry_id = ? WHERE best_entry_id = ?",
+                            [keep_id, fold_id])
+            self._write_changes(fold_id, {"status": EntryStatus.RETIRED}, self.clock())
+            self.db.execute("UPDATE entries SET merged_into = ? WHERE id = ?", [keep_id, fold_id])
+            kept = self.get_entry(keep_id)
+            self._audit(keep_id, actor, "merge", keep, kept, f"folded in #{fold_id}")
+            self._audit(fold_id, actor, "merged", fold, self.get_entry(fold_id),
+                        f"merged into #{keep_id}")
+        return kept
 
     def _write_changes(self, entry_id: int, changes: dict[str, Any], now: datetime) -> None:
         columns = {name: _column_value(value) for name, value in changes.items()}
@@ -240,9 +317,11 @@ class Store:
             f"UPDATE entries SET {assignments} WHERE id = ?", [*columns.values(), entry_id]
         )
 
-    def set_status(self, entry_id: int, status: EntryStatus) -> Entry:
+    def set_status(self, entry_id: int, status: EntryStatus, actor: str = "system",
+                   note: str | None = None) -> Entry:
         """Move an entry to `status` (publishing, retiring or restoring it)."""
-        return self.update_entry(entry_id, status=status)
+        return self.update_entry(entry_id, status=status, actor=actor, action=status.value,
+                                 note=note)
 
     def get_entry(self, entry_id: int) -> Entry:
         rows = self.query("SELECT * FROM entries WHERE id = ?", [entry_id])
@@ -429,6 +508,34 @@ def _column_value(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class AuditRecord:
+    entry_id: int
+    actor: str
+    action: str
+    note: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    at: datetime
+
+
+AUDITED = ("question", "answer", "kind", "answered_by", "tags", "source_url", "status",
+           "visibility", "verified_by", "extra_links")
+
+
+def _snapshot(entry: Entry | None) -> str | None:
+    """The audited fields of an entry as JSON (enums and visibility as their text)."""
+    if entry is None:
+        return None
+    values: dict[str, Any] = {}
+    for name in AUDITED:
+        value = getattr(entry, name)
+        values[name] = list(value) if isinstance(value, tuple) else (
+            value if value is None or isinstance(value, str) else str(value))
+    values["verified_at"] = format_time(entry.verified_at) if entry.verified_at else None
+    return json.dumps(values, ensure_ascii=False)
+
+
 def _entry(row: dict[str, Any]) -> Entry:
     return Entry(
         id=row["id"],
@@ -448,4 +555,6 @@ def _entry(row: dict[str, Any]) -> Entry:
         usage_count=row["usage_count"],
         helpful_count=row["helpful_count"],
         not_helpful_count=row["not_helpful_count"],
+        merged_into=row.get("merged_into"),
+        extra_links=tuple(json.loads(row.get("extra_links") or "[]")),
     )

@@ -1,0 +1,50 @@
+"""Knowledge gaps: questions nothing answered, grouped by meaning, biggest group first, so admins
+know what to write next."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.embedder import Embedder
+from knowledge.analytics import Unanswered
+
+SAME_TOPIC = 0.55  # cosine to a group's centre to join it (paraphrases score ~0.7+)
+
+
+@dataclass(frozen=True)
+class Gap:
+    size: int
+    example: str  # the question closest to the group's centre
+    question_ids: tuple[int, ...]
+
+
+def knowledge_gaps(embedder: Embedder, questions: Sequence[Unanswered],
+                   threshold: float = SAME_TOPIC, top: int = 10) -> list[Gap]:
+    if not questions:
+        return []
+    vectors = embedder.embed([q.text[:2000] for q in questions])
+    centres: list[np.ndarray] = []
+    sums: list[np.ndarray] = []
+    members: list[list[int]] = []
+    for i, vector in enumerate(vectors):
+        if centres:
+            scores = np.stack(centres) @ vector
+            best = int(np.argmax(scores))
+            if scores[best] >= threshold:
+                members[best].append(i)
+                sums[best] = sums[best] + vector
+                centres[best] = sums[best] / np.linalg.norm(sums[best])
+                continue
+        centres.append(vector.copy())
+        sums.append(vector.copy())
+        members.append([i])
+    gaps = []
+    for centre, group in zip(centres, members, strict=True):
+        closest = max(group, key=lambda i: float(vectors[i] @ centre))
+        gaps.append(Gap(len(group), questions[closest].text,
+                        tuple(questions[i].question_id for i in group)))
+    gaps.sort(key=lambda g: (-g.size, g.question_ids[0]))
+    return gaps[:top]
