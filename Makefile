@@ -6,6 +6,9 @@ BIN    := $(VENV)/bin
 .PHONY: install run test lint bench
 
 install:
+	@# Chromium (Debian's package) renders the HTML report in the tests.
+	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

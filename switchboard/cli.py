@@ -327,6 +327,30 @@ def _print_experts(text: str, ranking) -> None:
     Console().print(table)
 
 
+@main.command()
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3650),
+              help="How many days back to report on.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write a self-contained HTML report with charts to this file.")
+def report(days: int, html_path: Path | None) -> None:
+    """How asking works: volumes, self-serve rate, speed, expert load, knowledge gaps."""
+    from datetime import UTC, datetime
+
+    from index.gaps import knowledge_gaps
+    from knowledge.analytics import Analytics
+    from switchboard.report import FullReport, html_report, print_report
+
+    settings = load_settings()
+    with open_services(settings, "Grouping unanswered questions") as services:
+        figures = Analytics(services.store).report(days=days)
+        gaps = knowledge_gaps(services.embedder, figures.unanswered) if figures.unanswered else []
+        full = FullReport(figures, gaps, datetime.now(UTC))
+        print_report(full, Console())
+        if html_path is not None:
+            html_path.write_text(html_report(full), encoding="utf-8")
+            console.print(f"HTML report written to {html_path}")
+
+
 @main.command("prepare-model")
 def prepare_model() -> None:
     """Export the packaged model to ONNX once (run by `make install`; no download)."""

@@ -1,0 +1,165 @@
+"""`switchboard report`: how asking works, in the terminal (rich tables) or as one self-contained
+HTML file with charts (matplotlib SVG inlined, no external resources)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from index.gaps import Gap
+from knowledge.analytics import OUTCOMES, Report
+
+LABELS = {"self_serve": "Self-serve (bot alone)", "expert": "Answered by an expert",
+          "suggested": "Suggestions, unconfirmed", "unanswered": "Unanswered"}
+COLOURS = {"self_serve": "#2a9d8f", "expert": "#457b9d", "suggested": "#e9c46a",
+           "unanswered": "#e76f51"}
+
+
+@dataclass(frozen=True)
+class FullReport:
+    report: Report
+    gaps: list[Gap]
+    generated: datetime
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 86_400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86_400:.1f} d"
+
+
+def print_report(full: FullReport, console: Console) -> None:
+    report = full.report
+    console.print(f"[bold]Switchboard report[/bold] {report.start:%-d %b %Y} – "
+                  f"{report.end:%-d %b %Y}: {report.total} questions")
+    outcomes = Table(title="Outcomes", title_justify="left")
+    outcomes.add_column("outcome")
+    outcomes.add_column("questions", justify="right")
+    outcomes.add_column("share", justify="right")
+    for name in OUTCOMES:
+        outcomes.add_row(LABELS[name], str(report.outcomes.get(name, 0)),
+                         f"{report.share(name):.0%}")
+    console.print(outcomes)
+    speed = Table(title="Speed", title_justify="left")
+    for column in ("", "questions", "p50", "p90"):
+        speed.add_column(column, justify="right" if column else "left")
+    for label, spread in (("time to first answer", report.first_answer),
+                          ("time to resolution", report.resolution)):
+        speed.add_row(label, str(spread.count), duration(spread.p50), duration(spread.p90))
+    console.print(speed)
+    days = Table(title="Questions per day", title_justify="left")
+    days.add_column("day")
+    days.add_column("questions", justify="right")
+    days.add_column("")
+    most = max((n for _, n in report.per_day), default=0) or 1
+    for day, count in report.per_day:
+        days.add_row(f"{day:%a %-d %b}", str(count), "█" * round(20 * count / most))
+    console.print(days)
+    experts = Table(title="Expert load", title_justify="left")
+    for column in ("expert", "asked", "answered", "passed", "open", "response p50"):
+        experts.add_column(column, justify="left" if column == "expert" else "right")
+    for load in report.experts:
+        experts.add_row(load.expert, str(load.asked), str(load.answered), str(load.passed),
+                        str(load.open), duration(load.response_p50))
+    if not report.experts:
+        experts.add_row("nobody routed yet", "", "", "", "", "")
+    console.print(experts)
+    for title, rows in (("Most used entries", report.most_used),
+                        ("Most often not helpful", report.least_helpful)):
+        table = Table(title=title, title_justify="left")
+        for column in ("#", "question", "used", "helpful", "not helpful"):
+            table.add_column(column, justify="left" if column == "question" else "right")
+        for use in rows:
+            table.add_row(str(use.entry_id), use.question[:80], str(use.used), str(use.helpful),
+                          str(use.not_helpful))
+        console.print(table)
+    gaps = Table(title="Knowledge gaps (questions nothing answered, grouped)",
+                 title_justify="left")
+    gaps.add_column("questions", justify="right")
+    gaps.add_column("for example")
+    for gap in full.gaps:
+        gaps.add_row(str(gap.size), gap.example[:100])
+    if not full.gaps:
+        gaps.add_row("0", "no unanswered questions")
+    console.print(gaps)
+
+
+def _svg(figure) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(figure)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]  # drop the XML prologue and doctype
+
+
+def charts(report: Report) -> dict[str, str]:
+    """The report's charts as inline SVG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams.update({"svg.hashsalt": "switchboard", "font.size": 9,
+                                "axes.spines.top": False, "axes.spines.right": False})
+    import matplotlib.pyplot as plt
+
+    out: dict[str, str] = {}
+    figure, axes = plt.subplots(figsize=(7, 2.4))
+    days = [f"{d:%-d %b}" for d, _ in report.per_day]
+    axes.bar(days, [n for _, n in report.per_day], color="#457b9d")
+    axes.set_ylabel("questions")
+    axes.tick_params(axis="x", labelrotation=45 if len(days) > 10 else 0)
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    out["per_day"] = _svg(figure)
+
+    figure, axes = plt.subplots(figsize=(7, 1.1))
+    left = 0.0
+    for name in OUTCOMES:
+        share = report.share(name)
+        axes.barh([0], [share], left=left, color=COLOURS[name], label=LABELS[name])
+        if share >= 0.06:
+            axes.text(left + share / 2, 0, f"{share:.0%}", ha="center", va="center",
+                      color="white", fontweight="bold")
+        left += share
+    axes.set_xlim(0, 1)
+    axes.axis("off")
+    axes.legend(ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.05), frameon=False)
+    out["outcomes"] = _svg(figure)
+
+    if report.experts:
+        loads = report.experts[:12]
+        figure, axes = plt.subplots(figsize=(7, 0.35 * len(loads) + 0.8))
+        names = [e.expert for e in loads][::-1]
+        answered = [e.answered for e in loads][::-1]
+        passed = [e.passed for e in loads][::-1]
+        waiting = [e.open for e in loads][::-1]
+        axes.barh(names, answered, color="#2a9d8f", label="answered")
+        axes.barh(names, passed, left=answered, color="#e9c46a", label="passed")
+        axes.barh(names, waiting, left=[a + p for a, p in zip(answered, passed, strict=True)],
+                  color="#e76f51", label="open")
+        axes.xaxis.get_major_locator().set_params(integer=True)
+        axes.legend(frameon=False, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+        out["experts"] = _svg(figure)
+    return out
+
+
+def html_report(full: FullReport) -> str:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
+                      autoescape=select_autoescape(["html"]))
+    env.filters["duration"] = duration
+    return env.get_template("report.html").render(
+        full=full, report=full.report, charts=charts(full.report), labels=LABELS,
+        colours=COLOURS, outcomes=OUTCOMES)

@@ -1,0 +1,69 @@
+"""`switchboard report` on the fixture database: the terminal tables and the HTML report, which
+is opened in headless Chromium (no console errors, charts drawn) and screenshotted."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from switchboard.cli import main
+from tests.report_fixture import build
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def home(tmp_path: Path, model_cache: Path) -> dict[str, str]:
+    store, _ = build(tmp_path / "home" / "switchboard.db")
+    store.close()
+    return {"SWITCHBOARD_HOME": str(tmp_path / "home"),
+            "SWITCHBOARD_MODEL_CACHE": str(model_cache), "COLUMNS": "140"}
+
+
+def test_terminal_report(home: dict[str, str]) -> None:
+    done = CliRunner().invoke(main, ["report", "--days", "3650"], env=home)
+    assert done.exit_code == 0, done.output
+    out = done.output
+    assert "10 questions" in out
+    assert re.search(r"Self-serve \(bot alone\)\s+│\s+4\s+│\s+40%", out)
+    assert re.search(r"Answered by an expert\s+│\s+3\s+│\s+30%", out)
+    assert re.search(r"time to first answer\s+│\s+6\s+│\s+5.0 min", out)
+    assert re.search(r"UOMAR\s+│\s+2\s+│\s+1\s+│\s+1\s+│\s+0", out)
+    # the two parking questions are one gap
+    assert re.search(r"│\s+2\s+│ (parking at the Lisbon office|where can I park)", out)
+
+
+def test_html_report_opens_in_headless_chromium(home: dict[str, str], tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    target = tmp_path / "report.html"
+    done = CliRunner().invoke(main, ["report", "--days", "3650", "--html", str(target)],
+                              env=home)
+    assert done.exit_code == 0, done.output
+    html = target.read_text()
+    assert not re.search(r"""(src|href|url)\s*[=(]\s*["']?https?:""", html)  # self-contained
+    assert "<script" not in html and html.count("<svg") == 3
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                             args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+        page.goto(target.as_uri())
+        assert page.title().startswith("Switchboard report")
+        assert page.locator("#total").inner_text() == "10"
+        assert page.locator("svg").count() == 3
+        box = page.locator("svg").first.bounding_box()
+        assert box and box["width"] > 300 and box["height"] > 100
+        assert "parking" in page.locator("body").inner_text()
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        browser.close()
+    assert problems == []
+    assert (tmp_path / "report.png").stat().st_size > 10_000
