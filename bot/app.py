@@ -10,20 +10,25 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.admin import Admins
 from bot.answering import Answerer
 from bot.deps import BotDeps
+from bot.home import HomePublisher
 from bot.listeners import actions, commands, events, shortcuts, views
+from bot.listeners import admin as admin_listeners
 from bot.listeners import routing as routing_listeners
+from bot.listeners.admin import nudge_author
 from bot.people import People
 from bot.routing import ExpertRouter
 from bot.slack_client import web_client
 from index.search import HybridSearch
+from knowledge.curation import Curator, StalenessRules
 from knowledge.questions import QuestionBook
 from knowledge.routing import RoutingPolicy
 
@@ -74,6 +79,14 @@ class BotApp:
     deps: BotDeps
     executor: WorkerPool
     router: ExpertRouter | None = None
+    home: HomePublisher | None = None
+    staleness: StalenessRules = field(default_factory=StalenessRules)
+
+    def nudge_stale(self) -> int:
+        """DM the authors of entries that need a look (each at most weekly); returns how many."""
+        curator = Curator(self.deps.questions.store)
+        return sum(nudge_author(self.app.client, curator, stale.entry)
+                   for stale in curator.stale(self.staleness, limit=200))
 
     def drain(self) -> None:
         """Let the answers already being worked on finish (graceful shutdown)."""
@@ -83,7 +96,9 @@ class BotApp:
 def build_app(search: HybridSearch, *, token: str, signing_secret: str | None,
               base_url: str | None = None, client: WebClient | None = None,
               socket_mode: bool = False, workers: int = WORKERS,
-              routing: RoutingPolicy | None = None) -> BotApp:
+              routing: RoutingPolicy | None = None, admins: frozenset[str] = frozenset(),
+              admin_group: str | None = None,
+              staleness: StalenessRules | None = None) -> BotApp:
     """The app for one workspace. `auth.test` is called once here: a bad token fails now."""
     client = client or web_client(token, base_url)
     executor = WorkerPool(workers)
@@ -102,16 +117,20 @@ def build_app(search: HybridSearch, *, token: str, signing_secret: str | None,
         router = ExpertRouter(client, search, questions, people, routing)
     answerer = Answerer(questions, search, people,
                         on_unanswered=router.request if router else None)
+    admin_check = Admins(client, admins, admin_group)
+    home = HomePublisher(search, questions, people, admin_check, staleness)
     deps = BotDeps(answerer=answerer, questions=questions, people=people,
-                   on_expert_requested=router.request if router else None)
+                   on_expert_requested=router.request if router else None,
+                   publish_home=home.publish)
     for module in (events, commands, actions, shortcuts, views):
         module.register(app, deps)
     if router is not None:
         routing_listeners.register(app, deps, router)
+    admin_listeners.register(app, deps, admin_check, home)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
         log.error("listener failed", exc_info=error,
                   extra={"payload_type": body.get("type"), "event_id": body.get("event_id")})
 
-    return BotApp(app, deps, executor, router)
+    return BotApp(app, deps, executor, router, home, staleness or StalenessRules())

@@ -34,3 +34,31 @@ ANSWER_SOLVED = "expert_answer_solved"
 ANSWER_MORE = "expert_answer_more"
 FALLBACK_ANSWER = "fallback_answer"
 SAVE_AS_ANSWER = "save_as_answer"
+
+# Admin curation (App Home and modals). Values: an entry id, or "keep:fold" for a merge.
+ADMIN_APPROVE = "admin_approve"
+ADMIN_EDIT = "admin_edit"
+ADMIN_REJECT = "admin_reject"
+ADMIN_VERIFY = "admin_verify"
+ADMIN_RETIRE = "admin_retire"
+ADMIN_RESTORE = "admin_restore"
+ADMIN_MERGE = "admin_merge"
+ADMIN_NUDGE = "admin_nudge"
+ADMIN_FIND = "admin_find"
+ADMIN_ENTRY_MODAL = "admin_entry_modal"
+ADMIN_REJECT_MODAL = "admin_reject_modal"
+ADMIN_FIND_MODAL = "admin_find_modal"
+ENTRY_QUESTION, ENTRY_ANSWER, ENTRY_TAGS, ENTRY_VISIBILITY = (
+    "entry_question", "entry_answer", "entry_tags", "entry_visibility")
+REJECT_REASON = "reject_reason"
+FIND_TEXT = "find_text"
+OWNER_VERIFY = "owner_verify"
+
+# An expert's own settings on the App Home.
+EXPERT_TOPICS = "expert_topics"
+EXPERT_TOPICS_MODAL = "expert_topics_modal"
+EXPERT_TOPICS_INPUT = "expert_topics_input"
+EXPERT_AWAY = "expert_away"
+EXPERT_AWAY_MODAL = "expert_away_modal"
+EXPERT_AWAY_DATE = "expert_away_date"
+EXPERT_BACK = "expert_back"

@@ -23,7 +23,6 @@ from bot.server import SlackHTTPServer
 from bot.slack_client import web_client
 from index.search import HybridSearch
 from knowledge.errors import SwitchboardError
-from knowledge.routing import RoutingPolicy
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +32,12 @@ class StartupError(SwitchboardError):
 
 
 def start_app(search: HybridSearch, *, token: str, signing_secret: str | None,
-              base_url: str | None, socket_mode: bool,
-              routing: RoutingPolicy | None = None) -> BotApp:
+              base_url: str | None, socket_mode: bool, **options: Any) -> BotApp:
     client = web_client(token, base_url)
     try:
         client.auth_test()  # fails here with Slack's own reason (invalid_auth, ...)
         return build_app(search, token=token, signing_secret=signing_secret, client=client,
-                         socket_mode=socket_mode, routing=routing)
+                         socket_mode=socket_mode, **options)
     except (BoltError, SlackApiError, SlackClientError, OSError) as error:
         raise StartupError(
             f"Slack did not accept SLACK_BOT_TOKEN ({_reason(error)}): check the token, or "
@@ -56,14 +54,16 @@ def _reason(error: Exception) -> str:
 def run(search: HybridSearch, *, mode: str, token: str, app_token: str | None,
         signing_secret: str | None, base_url: str | None, port: int,
         health: Callable[[], dict[str, Any]], stop: threading.Event | None = None,
-        routing: RoutingPolicy | None = None) -> None:
-    """Serve until `stop` is set (by SIGTERM/SIGINT when run from the main thread)."""
+        **options: Any) -> None:
+    """Serve until `stop` is set (by SIGTERM/SIGINT when run from the main thread).
+
+    `options` go to build_app (routing, admins, admin_group, staleness)."""
     stop = stop or threading.Event()
     started = time.perf_counter()
     search.search("warm up", k=1)  # load the model and the index now, not on the first question
     bot = start_app(search, token=token, signing_secret=signing_secret, base_url=base_url,
-                    socket_mode=mode == "socket", routing=routing)
-    scheduler = Scheduler(bot.router).start() if bot.router is not None else None
+                    socket_mode=mode == "socket", **options)
+    scheduler = Scheduler(bot.router, hourly=bot.nudge_stale).start()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
@@ -91,7 +91,6 @@ def run(search: HybridSearch, *, mode: str, token: str, app_token: str | None,
         server.shutdown()
         server.server_close()
     log.info("stopping: finishing the answers in progress")
-    if scheduler is not None:
-        scheduler.stop()
+    scheduler.stop()
     bot.drain()
     log.info("stopped")

@@ -105,6 +105,22 @@ class Curator:
     def merge(self, keep_id: int, fold_id: int, admin: str) -> Entry:
         return self.store.merge_entries(keep_id, fold_id, admin)
 
+    def find(self, query: str, limit: int = 8) -> list[Entry]:
+        """Entries in any status by "#id" or by words of their question, newest first."""
+        query = query.strip()
+        if query.lstrip("#").isdigit():
+            return list(self.store.get_entries([int(query.lstrip("#"))]).values())
+        words = [w for w in query.split() if len(w) > 2][:6]
+        if not words:
+            return []
+        where = " AND ".join("question LIKE ? ESCAPE '\\'" for _ in words)
+        rows = self.store.query(
+            f"SELECT id FROM entries WHERE {where} ORDER BY id DESC LIMIT ?",
+            [*(f"%{_like(w)}%" for w in words), limit],
+        )
+        found = self.store.get_entries(r["id"] for r in rows)
+        return [found[r["id"]] for r in rows if r["id"] in found]
+
     # -- staleness -----------------------------------------------------------------------------
     def stale(self, rules: StalenessRules | None = None, now: datetime | None = None,
               limit: int = 50) -> list[StaleEntry]:
@@ -158,6 +174,10 @@ class Curator:
             [user],
         )
         return int(rows[0]["n"])
+
+
+def _like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _edits(entry: Entry, question: str | None, answer: str | None,

@@ -262,6 +262,7 @@ def run() -> None:
     import time
 
     from bot.runner import run as run_bot
+    from knowledge.curation import StalenessRules
     from switchboard import logs
     from switchboard.services import Services
 
@@ -285,7 +286,9 @@ def run() -> None:
                     app_token=settings.slack_app_token,
                     signing_secret=settings.slack_signing_secret,
                     base_url=settings.slack_api_base_url, port=settings.port, health=health,
-                    routing=settings.routing_policy())
+                    routing=settings.routing_policy(), admins=settings.admins,
+                    admin_group=settings.admin_group, staleness=StalenessRules(
+                        reverify_days=settings.reverify_days))
         finally:
             services.close()
 

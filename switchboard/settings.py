@@ -47,6 +47,9 @@ class Settings:
     work_hours: tuple[int, int] = (9, 18)
     max_open: int = 3
     daily_cap: int = 5
+    admins: frozenset[str] = frozenset()
+    admin_group: str | None = None
+    reverify_days: int = 180
 
     @property
     def database_path(self) -> Path:
@@ -110,6 +113,9 @@ class Settings:
             work_hours=_hours(environ),
             max_open=_count(environ, "SWITCHBOARD_MAX_OPEN", 3, 1, 100),
             daily_cap=_count(environ, "SWITCHBOARD_DAILY_CAP", 5, 1, 1000),
+            admins=_user_ids(environ),
+            admin_group=_group_id(environ),
+            reverify_days=_count(environ, "SWITCHBOARD_REVERIFY_DAYS", 180, 1, 3650),
         )
 
     def routing_policy(self) -> RoutingPolicy | None:
@@ -200,6 +206,27 @@ def _topic_slas(environ: Mapping[str, str]) -> tuple[tuple[str, float], ...]:
                                 "billing=30,security=5.")
         found.append((topic.strip().lower(), value))
     return tuple(found)
+
+
+def _user_ids(environ: Mapping[str, str]) -> frozenset[str]:
+    raw = environ.get("SWITCHBOARD_ADMINS", "")
+    ids = [part.strip() for part in raw.split(",") if part.strip()]
+    for user in ids:
+        if not (user[:1] in ("U", "W") and user.isalnum() and user.upper() == user):
+            raise SettingsError(f"SWITCHBOARD_ADMINS: {user!r} is not a Slack user id: use ids "
+                                "such as U0123ABC (profile > ⋮ > Copy member ID), "
+                                "comma-separated.")
+    return frozenset(ids)
+
+
+def _group_id(environ: Mapping[str, str]) -> str | None:
+    raw = environ.get("SWITCHBOARD_ADMIN_GROUP", "").strip()
+    if not raw:
+        return None
+    if not (raw[:1] == "S" and raw.isalnum() and raw.upper() == raw):
+        raise SettingsError(f"SWITCHBOARD_ADMIN_GROUP={raw!r} is not a user group id: use the "
+                            "group's id (e.g. S0123ABC), not its @handle.")
+    return raw
 
 
 def _channel(environ: Mapping[str, str]) -> str | None:

@@ -175,6 +175,9 @@ def handle_deletion(deps: BotDeps, client: WebClient, event: dict[str, Any]) -> 
 
 
 def publish_home(deps: BotDeps, client: WebClient, user: str) -> None:
+    if deps.publish_home is not None:
+        deps.publish_home(client, user)
+        return
     recent = [RecentQuestion(q.text, q.status.value, q.created_at)
               for q in deps.questions.recent_for(user, limit=10)]
     client.views_publish(user_id=user, view=home_view(recent))

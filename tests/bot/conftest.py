@@ -116,13 +116,14 @@ def make_bot(fake_slack: FakeSlack, faq_search: HybridSearch,
              slack_signing_secret: str) -> Iterator[Callable[..., Bot]]:
     started: list[Bot] = []
 
-    def make(search: HybridSearch | None = None, routing: RoutingPolicy | None = None) -> Bot:
+    def make(search: HybridSearch | None = None, routing: RoutingPolicy | None = None,
+             **options: Any) -> Bot:
         search = search or faq_search
         fake_slack.add_user("U123", "asker", "Ada Asker")
         fake_slack.add_user("U456", "bystander", "Ben Bystander")
         fake_slack.add_channel("C123", "support", members=["U123", "U456"])
         app = build_app(search, token=BOT_TOKEN, signing_secret=slack_signing_secret,
-                        base_url=fake_slack.base_url, routing=routing)
+                        base_url=fake_slack.base_url, routing=routing, **options)
         server = SlackHTTPServer(app.app, 0, lambda: {"indexed": len(search.entries.vectors)},
                                  host="127.0.0.1")
         server.start_in_thread()
