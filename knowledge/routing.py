@@ -24,15 +24,17 @@ from knowledge.store import Store
 
 @dataclass(frozen=True)
 class RoutingWeights:
-    """How evidence is weighed; defaults measured in bench/routing.py."""
+    """How evidence is weighed; defaults chosen with bench/routing.py (see docs/benchmarks.md)."""
 
     neighbours: int = 100  # similar entries considered as evidence
-    temperature: float = 0.05  # similarity sharpness: weight = exp((cosine - 1) / temperature)
-    floor: float = 0.2  # entries less similar than this are no evidence
-    popularity: float = 0.2  # share of the final score from overall answer counts
+    temperature: float = 0.2  # similarity sharpness: weight = exp((cosine - 1) / temperature)
+    tag_neighbours: int = 50  # the question's topics come from the tags of this many neighbours
+    topic_share: float = 0.8  # weight of "who answers most of this question's topics"
+    popularity: float = 0.1  # weight of "who answers most overall"
+    evidence_floor: float = 0.5  # similar entries cited as reasons are at least this similar
     half_life_days: float = 730.0  # an answer's evidence halves over this age
     rating: float = 0.15  # per net helpful vote, on a log scale
-    topic: float = 0.15  # bonus for a declared or group topic the question matches
+    topic: float = 0.15  # bonus for a declared or user-group topic the question matches
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,16 @@ class _Profile:
     not_helpful: int
 
 
+@dataclass(frozen=True)
+class _History:
+    """Everyone's answer counts, overall and per tag (published entries)."""
+
+    profiles: dict[str, _Profile]
+    total: int
+    by_tag: dict[str, dict[str, int]]  # tag -> person -> answers with that tag
+    tag_totals: dict[str, int]
+
+
 class ExpertRanker:
     """Ranks people for a question from its nearest entries and everyone's answer history."""
 
@@ -65,7 +77,7 @@ class ExpertRanker:
         self.store = store
         self.weights = weights or RoutingWeights()
         self.cache_seconds = cache_seconds
-        self._profiles: tuple[float, dict[str, _Profile], int] | None = None
+        self._profiles: tuple[float, _History] | None = None
         self._lock = threading.Lock()
 
     def invalidate(self) -> None:
@@ -77,56 +89,72 @@ class ExpertRanker:
              now: datetime | None = None) -> list[ExpertScore]:
         """The best `k` people for a question whose nearest entries are `neighbours`.
 
-        `topics` are the question's topics (matched against declared and group topics);
+        score = share of the similarity-weighted vote of the nearest entries' authors
+              + topic_share x share of the answers on the question's likely tags
+              + popularity x share of all answers
+              + topic bonus for declared or user-group topics matching `topics`.
         `exclude` are people never to suggest (the asker, say).
         """
         w = self.weights
         now = now or self.store.clock()
         excluded = set(exclude)
-        profiles, total_answers = self._answer_profiles()
-        close = [(i, s) for i, s in neighbours[: w.neighbours] if s >= w.floor]
-        entries = self.store.get_entries(i for i, _ in close)
+        history = self._history()
+        near = list(neighbours[: w.neighbours])
+        entries = self.store.get_entries(i for i, _ in near)
         votes: dict[str, float] = defaultdict(float)
         evidence: dict[str, list[Evidence]] = defaultdict(list)
-        for entry_id, similarity in close:
+        tag_weights: dict[str, float] = defaultdict(float)
+        for rank, (entry_id, similarity) in enumerate(near):
             entry = entries.get(entry_id)
-            if entry is None or not entry.answered_by or entry.answered_by in excluded:
+            if entry is None:
                 continue
             weight = math.exp((similarity - 1.0) / w.temperature)
+            if rank < w.tag_neighbours:
+                for tag in entry.tags:
+                    tag_weights[tag] += weight
+            if not entry.answered_by:
+                continue
             age_days = max(0.0, (now - entry.created_at).total_seconds() / 86_400)
             weight *= 0.5 ** (age_days / w.half_life_days)
             net = entry.helpful_count - entry.not_helpful_count
             weight *= math.exp(w.rating * math.copysign(math.log1p(abs(net)), net))
             votes[entry.answered_by] += weight
-            evidence[entry.answered_by].append(Evidence(entry_id, entry.question, similarity))
+            if similarity >= w.evidence_floor:
+                evidence[entry.answered_by].append(Evidence(entry_id, entry.question,
+                                                            similarity))
         vote_total = sum(votes.values())
+        tag_total = sum(tag_weights.values())
+        by_topic: dict[str, float] = defaultdict(float)
+        for tag, weight in tag_weights.items():
+            for user, count in history.by_tag.get(tag, {}).items():
+                by_topic[user] += (weight / tag_total) * count / history.tag_totals[tag]
         topic_set = {t.lower() for t in topics}
         topic_of = self._topics_by_user(topic_set) if topic_set else {}
-        candidates = set(votes) | {u for u in profiles if u not in excluded} | set(topic_of)
+        candidates = (set(votes) | set(by_topic) | set(topic_of)
+                      | {u for u, _ in _most(history.profiles, 30)}) - excluded
         scored: list[ExpertScore] = []
-        for user in candidates - excluded:
-            profile = profiles.get(user, _Profile(0, 0, 0))
-            similar = votes.get(user, 0.0) / vote_total if vote_total else 0.0
-            popular = profile.answers / total_answers if total_answers else 0.0
-            score = (1 - w.popularity) * similar + w.popularity * popular
-            matched = topic_of.get(user, ())
-            if matched:
+        for user in candidates:
+            profile = history.profiles.get(user, _Profile(0, 0, 0))
+            score = votes.get(user, 0.0) / vote_total if vote_total else 0.0
+            score += w.topic_share * by_topic.get(user, 0.0)
+            score += w.popularity * (profile.answers / history.total if history.total else 0.0)
+            if topic_of.get(user):
                 score += w.topic
-            if score <= 0:
-                continue
-            scored.append(ExpertScore(user, score, (), tuple(evidence.get(user, ()))))
+            if score > 0:
+                scored.append(ExpertScore(user, score, (), tuple(evidence.get(user, ()))))
         scored.sort(key=lambda s: (-s.score, s.user))
+        top_tags = [t for t, _ in sorted(tag_weights.items(), key=lambda kv: -kv[1])[:3]]
         return [
-            ExpertScore(s.user, s.score, _reasons(s, profiles.get(s.user), topic_of.get(s.user)),
+            ExpertScore(s.user, s.score, _reasons(s, history, topic_of.get(s.user), top_tags),
                         s.evidence)
             for s in scored[:k]
         ]
 
-    def _answer_profiles(self) -> tuple[dict[str, _Profile], int]:
+    def _history(self) -> _History:
         with self._lock:
             cached = self._profiles
             if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
-                return cached[1], cached[2]
+                return cached[1]
         rows = self.store.query(
             "SELECT answered_by, count(*) AS n, sum(helpful_count) AS helpful, "
             "sum(not_helpful_count) AS not_helpful FROM entries "
@@ -135,10 +163,20 @@ class ExpertRanker:
         )
         profiles = {r["answered_by"]: _Profile(r["n"], r["helpful"] or 0, r["not_helpful"] or 0)
                     for r in rows}
-        total = sum(p.answers for p in profiles.values())
+        by_tag: dict[str, dict[str, int]] = defaultdict(dict)
+        tag_totals: dict[str, int] = defaultdict(int)
+        for row in self.store.query(
+            "SELECT j.value AS tag, e.answered_by AS user, count(*) AS n "
+            "FROM entries e, json_each(e.tags) j WHERE e.answered_by IS NOT NULL "
+            "AND e.answered_by != '' AND e.status = 'published' GROUP BY 1, 2"
+        ):
+            by_tag[row["tag"]][row["user"]] = row["n"]
+            tag_totals[row["tag"]] += row["n"]
+        history = _History(profiles, sum(p.answers for p in profiles.values()), dict(by_tag),
+                           dict(tag_totals))
         with self._lock:
-            self._profiles = (time.monotonic(), profiles, total)
-        return profiles, total
+            self._profiles = (time.monotonic(), history)
+        return history
 
     def _topics_by_user(self, topics: set[str]) -> dict[str, tuple[str, ...]]:
         """People whose declared topics, or user groups' topics, include one of `topics`."""
@@ -155,16 +193,25 @@ class ExpertRanker:
         return {user: tuple(sorted(set(t))) for user, t in found.items()}
 
 
-def _reasons(score: ExpertScore, profile: _Profile | None,
-             topics: tuple[str, ...] | None) -> tuple[str, ...]:
+def _most(profiles: dict[str, _Profile], n: int) -> list[tuple[str, int]]:
+    return sorted(((u, p.answers) for u, p in profiles.items()), key=lambda x: -x[1])[:n]
+
+
+def _reasons(score: ExpertScore, history: _History, topics: tuple[str, ...] | None,
+             question_tags: list[str]) -> tuple[str, ...]:
     reasons: list[str] = []
     if score.evidence:
         best = max(score.evidence, key=lambda e: e.similarity)
         count = len(score.evidence)
         similar = "a similar question" if count == 1 else f"{count} similar questions"
         reasons.append(f"answered {similar}, e.g. “{_short(best.question)}”")
+    on_tags = [(t, history.by_tag.get(t, {}).get(score.user, 0)) for t in question_tags]
+    on_tags = [(t, n) for t, n in on_tags if n]
+    if on_tags:
+        reasons.append("answers on " + ", ".join(f"{t} ({n})" for t, n in on_tags))
     if topics:
         reasons.append(f"knows about {', '.join(topics)}")
+    profile = history.profiles.get(score.user)
     if profile is not None and profile.answers:
         reasons.append(f"{profile.answers} answer{'s' if profile.answers != 1 else ''} "
                        "in the knowledge base")

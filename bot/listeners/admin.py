@@ -49,14 +49,7 @@ def register(app: App, deps: BotDeps, admins: Admins, home: HomePublisher) -> No
     def refuse(body: dict[str, Any], client: WebClient, user: str) -> None:
         log.warning("refused a non-admin", extra={"user": user, "payload_type": body.get("type"),
                                                   "action": _value(body)})
-        url = body.get("response_url")
-        try:
-            if url:
-                send(url, text=REFUSED, response_type="ephemeral", replace_original=False)
-            else:
-                DirectMessage(client, user).post(REFUSED, [])
-        except PostFailed as failed:
-            log.info("could not refuse politely", extra={"error": failed.code})
+        _tell(client, body, user, REFUSED)
 
     def admin_only(handler):
         """Run `handler(body, client, user)` only for admins."""
@@ -81,7 +74,7 @@ def register(app: App, deps: BotDeps, admins: Admins, home: HomePublisher) -> No
             else:
                 DirectMessage(client, user).post(text, [])
         except PostFailed as failed:
-            log.info("could not tell an admin", extra={"error": failed.code})
+            log.info("could not tell the user", extra={"user": user, "error": failed.code})
 
     def _dm_author(client: WebClient, who: str | None, text: str) -> None:
         if who and SLACK_USER_ID.match(who):
