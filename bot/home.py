@@ -50,8 +50,7 @@ class HomePublisher:
         topics = self.experts.topics(user)
         helped = self.curator.people_helped(user)
         prefs = self.experts.prefs(user)
-        answered = self.store.query(
-            "SELECT count(*) AS n FROM entries WHERE answered_by = ?", [user])[0]["n"]
+        answered = self.curator.answers_by(user)
         if not (routes or topics or helped or answered or prefs.away_until):
             return None  # not an expert (yet): keep their Home simple
         questions = []

@@ -167,6 +167,11 @@ class Curator:
         return True
 
     # -- people --------------------------------------------------------------------------------
+    def answers_by(self, user: str) -> int:
+        """How many entries someone answered (any status)."""
+        rows = self.store.query("SELECT count(*) AS n FROM entries WHERE answered_by = ?", [user])
+        return int(rows[0]["n"])
+
     def people_helped(self, user: str) -> int:
         """How many times someone's answers were marked as solving a question."""
         rows = self.store.query(

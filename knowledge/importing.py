@@ -26,6 +26,7 @@ from knowledge.models import (
     format_time,
     parse_time,
 )
+from knowledge.store import Store
 
 FIELDS = (
     "id",
@@ -281,3 +282,42 @@ def write_jsonl(entries: Iterable[Entry], path: Path) -> int:
             count += 1
     temporary.replace(path)
     return count
+
+
+@dataclass(frozen=True)
+class ChannelImport:
+    """Where an import of a Slack channel's history stands (see bot/history_import.py)."""
+
+    channel: str
+    cursor: str | None  # the next page, when a run was interrupted
+    oldest: str | None  # only messages after this ts (what a finished run had seen)
+    threads: int
+    candidates: int
+    done: bool
+
+
+class ChannelImports:
+    """Progress of Slack channel imports, saved after every page so a run can resume."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def get(self, channel: str) -> ChannelImport | None:
+        rows = self.store.query("SELECT * FROM slack_imports WHERE channel = ?", [channel])
+        if not rows:
+            return None
+        r = rows[0]
+        return ChannelImport(channel, r["cursor"], r["oldest"], r["threads"], r["candidates"],
+                             bool(r["done"]))
+
+    def save(self, state: ChannelImport) -> None:
+        with self.store.transaction():
+            self.store.db.execute(
+                "INSERT INTO slack_imports (channel, cursor, oldest, threads, candidates, done, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(channel) DO UPDATE SET "
+                "cursor = excluded.cursor, oldest = excluded.oldest, threads = excluded.threads,"
+                " candidates = excluded.candidates, done = excluded.done, "
+                "updated_at = excluded.updated_at",
+                [state.channel, state.cursor, state.oldest, state.threads, state.candidates,
+                 int(state.done), format_time(self.store.clock())],
+            )

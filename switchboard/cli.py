@@ -354,6 +354,42 @@ def report(days: int, html_path: Path | None) -> None:
             console.print(f"HTML report written to {html_path}")
 
 
+@main.command("import-slack")
+@click.argument("channel")
+@click.option("--oldest", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Only threads started on or after this day.")
+@click.option("--restart", is_flag=True, help="Look at the whole history again.")
+def import_slack(channel: str, oldest, restart: bool) -> None:
+    """Import a Slack channel's answered threads as entries waiting for review.
+
+    Needs SLACK_BOT_TOKEN (and the bot invited to the channel). Resumable: run it again after
+    an interruption and it goes on from where it stopped.
+    """
+    from datetime import UTC
+
+    from bot.history_import import HistoryImporter
+    from bot.slack_client import web_client
+    from knowledge.store import Store
+
+    settings = load_settings()
+    with friendly_errors():
+        if not settings.slack_bot_token:
+            settings.slack_mode()  # says what is missing and how to fix it
+        store = Store.open(settings.database_path)
+        try:
+            with progress_bar("Threads") as update:
+                importer = HistoryImporter(
+                    web_client(settings.slack_bot_token, settings.slack_api_base_url), store,
+                    on_thread=lambda p: update(p.threads, None))
+                done = importer.run(channel, oldest.replace(tzinfo=UTC) if oldest else None,
+                                    restart=restart)
+        finally:
+            store.close()
+    resumed = " (resumed)" if done.resumed else ""
+    click.echo(f"{channel}: {done.threads} threads looked at{resumed}, {done.candidates} "
+               "candidate entries waiting for review.")
+
+
 @main.command("prepare-model")
 def prepare_model() -> None:
     """Export the packaged model to ONNX once (run by `make install`; no download)."""

@@ -48,6 +48,7 @@ class _Fault:
     error: str
     retry_after: int | None
     remaining: int
+    skip: int = 0  # valid calls to let through before failing
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -166,9 +167,10 @@ class FakeSlack(CannedSlack):
         else:
             self._add_fault(method, _Fault(status, "internal_error", None, times))
 
-    def error_next(self, method: str, error: str, times: int = 1) -> None:
-        """Answer the next ``times`` valid calls with HTTP 200 ``{"ok": false, "error": error}``."""
-        self._add_fault(method, _Fault(200, error, None, times))
+    def error_next(self, method: str, error: str, times: int = 1, after: int = 0) -> None:
+        """Answer the next ``times`` valid calls with HTTP 200 ``{"ok": false, "error": error}``
+        (after letting ``after`` valid calls through)."""
+        self._add_fault(method, _Fault(200, error, None, times, after))
 
     def _add_fault(self, method: str, fault: _Fault) -> None:
         if method != RESPONSE_URL and method not in self.methods:
@@ -181,6 +183,9 @@ class FakeSlack(CannedSlack):
         if not queue:
             return None
         fault = queue[0]
+        if fault.skip > 0:
+            fault.skip -= 1
+            return None
         fault.remaining -= 1
         if fault.remaining <= 0:
             queue.popleft()
