@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.admin import Admins
 from bot.answering import Answerer
@@ -29,6 +30,7 @@ from bot.routing import ExpertRouter
 from bot.slack_client import web_client
 from index.search import HybridSearch
 from knowledge.curation import Curator, StalenessRules
+from knowledge.experts import ExpertBook
 from knowledge.questions import QuestionBook
 from knowledge.routing import RoutingPolicy
 
@@ -81,6 +83,25 @@ class BotApp:
     router: ExpertRouter | None = None
     home: HomePublisher | None = None
     staleness: StalenessRules = field(default_factory=StalenessRules)
+
+    def refresh_groups(self) -> int:
+        """Re-read the members of the user groups mapped to topics; returns how many groups."""
+        experts = ExpertBook(self.deps.questions.store)
+        refreshed = 0
+        for group_id in {g for g, _, _ in experts.group_topics()}:
+            try:
+                users = self.app.client.usergroups_users_list(usergroup=group_id)["users"]
+            except SlackApiError as error:
+                log.warning("could not read a user group", extra={
+                    "group": group_id, "error": error.response.get("error")})
+                continue
+            experts.set_group_members(group_id, users)
+            refreshed += 1
+        return refreshed
+
+    def hourly(self) -> None:
+        self.refresh_groups()
+        self.nudge_stale()
 
     def nudge_stale(self) -> int:
         """DM the authors of entries that need a look (each at most weekly); returns how many."""

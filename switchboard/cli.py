@@ -354,6 +354,35 @@ def report(days: int, html_path: Path | None) -> None:
             console.print(f"HTML report written to {html_path}")
 
 
+@main.command("map-group")
+@click.argument("group_id")
+@click.argument("topic")
+def map_group(group_id: str, topic: str) -> None:
+    """Say that members of Slack user group GROUP_ID (e.g. S0123ABC) know about TOPIC.
+
+    Routing then counts that topic for them; the running bot re-reads the group's members
+    every hour.
+    """
+    from knowledge.experts import ExpertBook
+    from knowledge.store import Store
+
+    settings = load_settings()
+    if not (group_id[:1] == "S" and group_id.isalnum() and group_id.upper() == group_id):
+        raise click.ClickException(f"{group_id!r} is not a user group id: use its id, such as "
+                                   "S0123ABC, not its @handle.")
+    if not topic.strip():
+        raise click.ClickException("Name the topic, e.g. billing.")
+    with friendly_errors():
+        store = Store.open(settings.database_path)
+        try:
+            book = ExpertBook(store)
+            book.map_group(group_id, None, topic)
+            mapped = [f"{g} → {t}" for g, _, t in book.group_topics()]
+        finally:
+            store.close()
+    click.echo("User groups mapped to topics: " + ", ".join(mapped))
+
+
 @main.command("import-slack")
 @click.argument("channel")
 @click.option("--oldest", type=click.DateTime(formats=["%Y-%m-%d"]),

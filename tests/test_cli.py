@@ -119,3 +119,10 @@ def test_missing_file_and_bad_settings_are_one_clear_line(
     assert result.exit_code == 1 and "does not exist" in result.output
     bad = CliRunner().invoke(main, ["stats"], env={"SWITCHBOARD_EMBEDDER": "gpu"})
     assert bad.exit_code == 1 and "SWITCHBOARD_EMBEDDER" in bad.output
+
+
+def test_map_group(run) -> None:
+    done = run("map-group", "S0123ABC", "Billing")
+    assert done.exit_code == 0 and "S0123ABC → billing" in done.output
+    bad = run("map-group", "@billing-team", "billing")
+    assert bad.exit_code == 1 and "not a user group id" in bad.output

@@ -18,7 +18,7 @@ from index.search import HybridSearch
 from knowledge.importing import read_entries
 from knowledge.ladder import LadderState, Routes, RouteStatus
 from knowledge.models import EntryDraft, EntryKind, EntryStatus
-from knowledge.questions import QuestionStatus
+from knowledge.questions import AskInput, QuestionSource, QuestionStatus
 from knowledge.routing import RoutingPolicy
 from knowledge.store import Store
 from tests.bot.conftest import Bot, blocks_text, button_values
@@ -424,3 +424,17 @@ def test_route_cli_json(world: World, model_cache, tmp_path) -> None:
     assert second["experts"][0]["user"] == "ULEE"
     assert all(isinstance(r, str) for e in first["experts"] for r in e["reasons"])
     assert "similar question" in first["experts"][0]["reasons"][0]
+
+
+def test_user_groups_mapped_to_topics_count_for_their_members(world: World) -> None:
+    from knowledge.experts import ExpertBook
+
+    bot = world.bot
+    ExpertBook(world.store).map_group("SNET", "netops", "vpn")
+    bot.fake.add_usergroup("SNET", "netops", ["UKIM"])
+    assert bot.app.refresh_groups() == 1
+    question, _ = bot.questions.receive(AskInput("U123", "my vpn keeps dropping",
+                                                 QuestionSource.DM))
+    ranked, _ = world.router.rank(question)
+    kim = next(e for e in ranked if e.user == "UKIM")
+    assert any("knows about vpn" in r for r in kim.reasons)
