@@ -238,3 +238,22 @@ def test_expert_home_topics_and_away(bot: Bot) -> None:
         bot.fake.home_views[EXPERT]["blocks"])
     click(bot, EXPERT, "expert_back", "", view=bot.fake.home_views[EXPERT])
     assert "Available" in blocks_text(bot.fake.home_views[EXPERT]["blocks"])
+
+
+@pytest.mark.parametrize("action_id", ["admin_approve", "admin_edit", "admin_reject",
+                                       "admin_verify", "admin_retire", "admin_restore",
+                                       "admin_merge", "admin_nudge", "admin_find"])
+def test_every_admin_button_refuses_a_non_admin(bot: Bot, action_id: str) -> None:
+    store = bot.search.store
+    entry_id = pending_entry(bot)
+    other = store.add_entry(EntryDraft("Another question?", "Another answer.",
+                                       answered_by=EXPERT)).id
+    value = {"admin_edit": f"edit:{entry_id}", "admin_merge": f"{other}:{entry_id}"}.get(
+        action_id, str(entry_id))
+    before = [(r.action, r.at) for r in store.audit_log()]
+    click(bot, OUTSIDER, action_id, value)
+    assert refused(bot)
+    assert [(r.action, r.at) for r in store.audit_log()] == before
+    assert bot.fake.calls_to("views.open") == [] and bot.fake.calls_to("views.push") == []
+    assert f"D{EXPERT}" not in bot.fake.history  # nobody was nudged or told anything
+    assert store.get_entry(entry_id).status is EntryStatus.PENDING_REVIEW

@@ -18,7 +18,7 @@ HANDLED = (
     "auth.test", "team.info", "chat.postMessage", "chat.postEphemeral", "chat.update",
     "chat.delete", "chat.getPermalink", "conversations.open", "conversations.info",
     "conversations.history", "conversations.replies", "conversations.members", "users.info",
-    "users.list", "dnd.info",
+    "users.list", "dnd.info", "apps.connections.open",
     "usergroups.list", "usergroups.users.list", "views.open", "views.push", "views.update",
     "views.publish", "reactions.add",
 )
@@ -96,6 +96,13 @@ class CannedSlack(Workspace):
 
     def _is_own(self, message: Mapping[str, Any]) -> bool:
         return message.get("bot_id") == self.bot_id or message.get("user") == self.bot_user_id
+
+    socket_url: str | None = None  # set to a FakeSocketMode's url for Socket Mode tests
+
+    def _h_apps_connections_open(self, args: dict[str, Any]) -> Response:
+        if not self.socket_url:
+            return _error("not_allowed")
+        return {"ok": True, "url": self.socket_url}
 
     def _h_auth_test(self, args: dict[str, Any]) -> Response:
         return {"ok": True, "url": f"https://{self.domain}.slack.com/", "team": "Example",
