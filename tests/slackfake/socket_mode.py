@@ -8,6 +8,7 @@ hands its URL to the app, as Slack does.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import socket
@@ -57,10 +58,8 @@ class FakeSocketMode:
         self._closed = True
         for sock in (self._client, self._server):
             if sock is not None:
-                try:
+                with contextlib.suppress(OSError):
                     sock.close()
-                except OSError:
-                    pass
 
     # -- the protocol --------------------------------------------------------------------------
     def _accept(self) -> None:
