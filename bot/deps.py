@@ -17,7 +17,7 @@ class BotDeps:
     answerer: Answerer
     questions: QuestionBook
     people: People
+    # Publishes someone's App Home (bot.home.HomePublisher).
+    publish_home: Callable[[WebClient, str], None]
     # Called when an asker asks for an expert; expert routing plugs in here.
     on_expert_requested: Callable[[Question], None] | None = None
-    # Publishes someone's App Home (None: the plain Home with their recent questions).
-    publish_home: Callable[[WebClient, str], None] | None = None

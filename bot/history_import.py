@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.people import People
 from bot.slack_text import question_from_message
 from knowledge.errors import SwitchboardError
 from knowledge.importing import ChannelImport, ChannelImports
@@ -50,6 +51,7 @@ class HistoryImporter:
         self.page_size = page_size
         self.on_thread = on_thread
         self.imports = ChannelImports(store)
+        self.people = People(client)
 
     def run(self, channel: str, oldest: datetime | None = None,
             restart: bool = False) -> ImportProgress:
@@ -111,7 +113,7 @@ class HistoryImporter:
         answer = "\n".join(p for p in parts if p)
         if not answerer or not question or not answer:
             return None
-        link = self._permalink(channel, message["ts"])
+        link = self.people.permalink(channel, message["ts"])
         visibility = Visibility("channel", (channel,)) if private else Visibility()
         return EntryDraft(
             question=redact(question).text, answer=redact(answer).text,
@@ -120,12 +122,6 @@ class HistoryImporter:
             external_id=f"slack:{channel}:{message['ts']}",
             created_at=datetime.fromtimestamp(float(message["ts"]), UTC),
         )
-
-    def _permalink(self, channel: str, ts: str) -> str | None:
-        try:
-            return self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
-        except SlackApiError:
-            return None
 
     def _call(self, method: str, **args) -> dict:
         try:

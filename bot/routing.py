@@ -24,7 +24,7 @@ from bot.blocks.expert import (
     request_text,
 )
 from bot.outbox import DirectMessage, Outbox, PostFailed, ThreadReply, error_code
-from bot.people import People
+from bot.people import SLACK_USER_ID, People
 from bot.slack_text import escape, trim
 from index.expertise import ExpertFinder
 from index.search import HybridSearch
@@ -447,8 +447,6 @@ class ExpertRouter:
 
 
 def _looks_like_user(value: str) -> bool:
-    from bot.people import SLACK_USER_ID
-
     return bool(SLACK_USER_ID.match(value))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot import ids
+from bot.blocks.kit import actions, button, context, one_line, section
 from bot.slack_text import escape, trim
 from knowledge.models import Entry, EntryStatus
 
@@ -60,8 +61,7 @@ def reject_modal(entry: Entry) -> dict:
         "private_metadata": str(entry.id), "title": _title("Reject an answer"),
         "submit": _title("Reject"), "close": _title("Cancel"),
         "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": trim(
-                f"*{escape(entry.question)}*", 2_900)}},
+            section(f"*{escape(entry.question)}*"),
             _input(ids.REJECT_REASON, "Why? (sent to the person who answered)",
                    _text(ids.REJECT_REASON, multiline=True, max_length=1000)),
         ],
@@ -78,28 +78,22 @@ def find_modal() -> dict:
 
 
 def found_modal(query: str, entries: list[Entry]) -> dict:
-    blocks: list[dict] = [{"type": "context", "elements": [{"type": "mrkdwn", "text": trim(
-        f"Entries for “{escape(query)}” (published, pending and retired):", 2_900)}]}]
+    blocks: list[dict] = [
+        context(f"Entries for “{escape(query)}” (published, pending and retired):")]
     if not entries:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "_Nothing found._"}})
+        blocks.append(section("_Nothing found._"))
     for entry in entries[:8]:
         status = entry.status.value.replace("_", " ")
         verified = " · verified" if entry.verified_at else ""
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": trim(
-            f"#{entry.id} *{escape(' '.join(entry.question.split()))}*\n_{status}{verified}_",
-            2_900)}})
+        blocks.append(section(f"#{entry.id} *{one_line(entry.question, 2_000)}*\n"
+                              f"_{status}{verified}_"))
         value = str(entry.id)
-        buttons = [{"type": "button", "text": _title("Edit"), "action_id": ids.ADMIN_EDIT,
-                    "value": f"edit:{value}"},
-                   {"type": "button", "text": _title("Verify"), "action_id": ids.ADMIN_VERIFY,
-                    "value": value}]
-        if entry.status is EntryStatus.RETIRED:
-            buttons.append({"type": "button", "text": _title("Restore"),
-                            "action_id": ids.ADMIN_RESTORE, "value": value})
-        else:
-            buttons.append({"type": "button", "text": _title("Retire"), "style": "danger",
-                            "action_id": ids.ADMIN_RETIRE, "value": value})
-        blocks.append({"type": "actions", "block_id": f"found_{entry.id}", "elements": buttons})
+        change = (button("Restore", ids.ADMIN_RESTORE, value)
+                  if entry.status is EntryStatus.RETIRED
+                  else button("Retire", ids.ADMIN_RETIRE, value, "danger"))
+        blocks.append(actions(f"found_{entry.id}",
+                              button("Edit", ids.ADMIN_EDIT, f"edit:{value}"),
+                              button("Verify", ids.ADMIN_VERIFY, value), change))
     return {"type": "modal", "callback_id": "admin_found", "title": _title("Entries"),
             "close": _title("Close"), "blocks": blocks}
 

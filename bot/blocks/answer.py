@@ -10,10 +10,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot import ids
+from bot.blocks.kit import TEXT_LIMIT, actions, button, chunks, context, one_line, section
 from bot.slack_text import escape, safe_answer, trim
 
 PREVIEW_CHARS = 600
-SECTION_CHARS = 2_900  # under Block Kit's 3,000 for a section's text
 MAX_EXPANDED_SECTIONS = 6
 MAX_SUGGESTIONS = 3
 
@@ -78,20 +78,20 @@ def answer_text(card: AnswerCard) -> str:
 
 
 def answer_blocks(card: AnswerCard) -> list[dict]:
-    blocks: list[dict] = [_section(f"*{_intro(card)}*")]
+    blocks: list[dict] = [section(f"*{_intro(card)}*")]
     if card.echo_question or card.tier == "none" or not card.hits:
-        asked = f"You asked: “{_one_line(card.question, 280)}”"
+        asked = f"You asked: “{one_line(card.question, 280)}”"
         if card.about_url and _is_web_link(card.about_url):
             asked += f" (about <{card.about_url}|this message>)"
-        blocks.append(_context(asked))
+        blocks.append(context(asked))
     if card.hits and card.tier != "none":
         best, *others = card.hits
         blocks += _best(card, best)
         if others:
             blocks.append({"type": "divider"})
-            blocks.append(_section("*Related answers:*"))
+            blocks.append(section("*Related answers:*"))
             blocks += [_suggestion(card.question_id, hit) for hit in others[:MAX_SUGGESTIONS]]
-    blocks += [_context(trim(escape(note), 2_900)) for note in card.notes]
+    blocks += [context(trim(escape(note), 2_900)) for note in card.notes]
     blocks += _feedback(card)
     return blocks
 
@@ -101,24 +101,25 @@ def _best(card: AnswerCard, hit: CardHit) -> list[dict]:
     body = safe_answer(hit.answer)
     out: list[dict] = []
     if card.expanded or len(body) <= PREVIEW_CHARS:
-        chunks = _chunks(body, SECTION_CHARS, MAX_EXPANDED_SECTIONS)
-        out.append(_section(f"{title}\n{chunks[0]}"))
-        out += [_section(chunk) for chunk in chunks[1:]]
+        # the first piece shares its section with the title
+        pieces = chunks(body, TEXT_LIMIT - len(title) - 1, MAX_EXPANDED_SECTIONS)
+        out.append(section(f"{title}\n{pieces[0]}"))
+        out += [section(piece) for piece in pieces[1:]]
     else:
         out.append(
             {
-                **_section(f"{title}\n{trim(body, PREVIEW_CHARS)}"),
-                "accessory": _button("Show more", ids.SHOW_MORE,
+                **section(f"{title}\n{trim(body, PREVIEW_CHARS)}"),
+                "accessory": button("Show more", ids.SHOW_MORE,
                                      f"{card.question_id}:{hit.entry_id}"),
             }
         )
-    out.append(_context(_provenance(hit)))
+    out.append(context(_provenance(hit)))
     return out
 
 
 def _suggestion(question_id: int, hit: CardHit) -> dict:
     snippet = trim(" ".join(safe_answer(hit.answer).split()), 180)
-    return _section(f"• {_linked(hit.question, hit.source_url)}\n{snippet}")
+    return section(f"• {_linked(hit.question, hit.source_url)}\n{snippet}")
 
 
 def _provenance(hit: CardHit) -> str:
@@ -136,24 +137,22 @@ def _provenance(hit: CardHit) -> str:
 
 def _feedback(card: AnswerCard) -> list[dict]:
     if card.verdict == "not_helpful":  # still let them ask a person
-        expert = _button("Ask an expert", ids.ASK_EXPERT, f"{card.question_id}:0")
-        return [_context(_verdict_text(card)),
-                {"type": "actions", "block_id": ids.FEEDBACK_BLOCK, "elements": [expert]}]
+        expert = button("Ask an expert", ids.ASK_EXPERT, f"{card.question_id}:0")
+        return [context(_verdict_text(card)), actions(ids.FEEDBACK_BLOCK, expert)]
     if card.verdict is not None:
-        return [_context(_verdict_text(card))]
+        return [context(_verdict_text(card))]
     buttons = []
     if card.hits and card.tier != "none":
         best = card.hits[0].entry_id
         buttons += [
-            {**_button("This solved it", ids.SOLVED, f"{card.question_id}:{best}"),
-             "style": "primary"},
-            _button("Not helpful", ids.NOT_HELPFUL, f"{card.question_id}:{best}"),
+            button("This solved it", ids.SOLVED, f"{card.question_id}:{best}", "primary"),
+            button("Not helpful", ids.NOT_HELPFUL, f"{card.question_id}:{best}"),
         ]
     if card.tier != "none" or not card.routing_available:  # else: already asking people
-        buttons.append(_button("Ask an expert", ids.ASK_EXPERT, f"{card.question_id}:0"))
+        buttons.append(button("Ask an expert", ids.ASK_EXPERT, f"{card.question_id}:0"))
     if not buttons:
         return []
-    return [{"type": "actions", "block_id": ids.FEEDBACK_BLOCK, "elements": buttons}]
+    return [actions(ids.FEEDBACK_BLOCK, *buttons)]
 
 
 def _verdict_text(card: AnswerCard) -> str:
@@ -172,46 +171,6 @@ def _is_web_link(url: str) -> bool:
     return url.startswith(("https://", "http://")) and not any(c in url for c in "<>| ")
 
 
-def _one_line(text: str, limit: int) -> str:
-    return trim(escape(" ".join(text.split())), limit)
-
-
 def _linked(question: str, url: str | None) -> str:
     title = trim(escape(" ".join(question.split())), 300)
     return f"*<{url}|{title}>*" if url and _is_web_link(url) else f"*{title}*"
-
-
-def _chunks(text: str, size: int, most: int) -> list[str]:
-    """Split text into at most `most` pieces of at most `size` characters, on line breaks."""
-    pieces: list[str] = []
-    rest = text
-    while rest and len(pieces) < most:
-        if len(rest) <= size:
-            pieces.append(rest)
-            return pieces
-        cut = rest.rfind("\n", 0, size)
-        cut = cut if cut > size // 2 else rest.rfind(" ", 0, size)
-        cut = cut if cut > size // 2 else size
-        piece = trim(rest, size, "") if cut == size else rest[:cut]
-        pieces.append(piece)
-        rest = rest[len(piece):].lstrip()
-    if rest:
-        pieces[-1] = trim(pieces[-1], size - 40) + " _(continued in the source)_"
-    return pieces or [""]
-
-
-def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text or " "}}
-
-
-def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text or " "}]}
-
-
-def _button(label: str, action_id: str, value: str) -> dict:
-    return {
-        "type": "button",
-        "text": {"type": "plain_text", "text": label, "emoji": True},
-        "action_id": action_id,
-        "value": value,
-    }

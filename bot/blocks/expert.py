@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot import ids
-from bot.blocks.answer import _chunks
+from bot.blocks.kit import TEXT_LIMIT, actions, button, chunks, context, section
 from bot.slack_text import escape, safe_answer, trim
 
 
@@ -20,22 +20,6 @@ class ExpertRequest:
     found: tuple[str, ...]  # titles of what the bot found
     reasons: tuple[str, ...]  # why this person was picked
     suggested_by: str | None = None  # display name of a colleague who passed it on
-
-
-def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text or " "}}
-
-
-def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text or " "}]}
-
-
-def _button(label: str, action_id: str, value: str, style: str | None = None) -> dict:
-    button = {"type": "button", "text": {"type": "plain_text", "text": label},
-              "action_id": action_id, "value": value}
-    if style:
-        button["style"] = style
-    return button
 
 
 def _quote(text: str, limit: int = 2_800) -> str:
@@ -54,27 +38,26 @@ def request_blocks(request: ExpertRequest, closed: str | None = None) -> list[di
     intro = f"*{escape(request.asker)}* asked{where}:"
     if request.suggested_by:
         intro = f"*{escape(request.suggested_by)}* thought you could help. " + intro
-    blocks: list[dict] = [_section(intro), _section(_quote(request.question))]
+    blocks: list[dict] = [section(intro), section(_quote(request.question))]
     about = []
     if request.link:
         about.append(f"<{request.link}|Open the conversation>")
     if request.reasons:
         about.append("Why you: " + escape("; ".join(request.reasons)))
     if about:
-        blocks.append(_context(trim(" · ".join(about), 2_900)))
+        blocks.append(context(trim(" · ".join(about), 2_900)))
     if request.found:
         found = "\n".join(f"• {trim(escape(t), 150)}" for t in request.found[:3])
-        blocks.append(_context(trim(f"I found these, but not a confident answer:\n{found}",
+        blocks.append(context(trim(f"I found these, but not a confident answer:\n{found}",
                                     2_900)))
     if closed is not None:
-        blocks.append(_context(trim(closed, 2_900)))
+        blocks.append(context(trim(closed, 2_900)))
         return blocks
     value = str(request.route_id)
-    blocks.append({"type": "actions", "block_id": "expert_request", "elements": [
-        _button("Answer", ids.EXPERT_ANSWER, value, "primary"),
-        _button("Pass", ids.EXPERT_PASS, value),
-        _button("Snooze 1 hour", ids.EXPERT_SNOOZE, value),
-    ]})
+    blocks.append(actions("expert_request",
+                          button("Answer", ids.EXPERT_ANSWER, value, "primary"),
+                          button("Pass", ids.EXPERT_PASS, value),
+                          button("Snooze 1 hour", ids.EXPERT_SNOOZE, value)))
     return blocks
 
 
@@ -89,7 +72,7 @@ def answer_modal(metadata: str, question: str, initial: str = "") -> dict:
         "submit": {"type": "plain_text", "text": "Send answer"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            _section(_quote(question, 2_000)),
+            section(_quote(question, 2_000)),
             {"type": "input", "block_id": ids.EXPERT_ANSWER_BLOCK,
              "label": {"type": "plain_text", "text": "Your answer"}, "element": element,
              "hint": {"type": "plain_text", "text": "Posted in the asker's thread and saved to "
@@ -117,30 +100,28 @@ def expert_answer_blocks(question_id: int, asker_id: str, expert: str, answer: s
                          note: str | None, settled: str | None = None) -> list[dict]:
     """The expert's answer in the asker's thread (the asker is mentioned: they asked for it)."""
     body = safe_answer(answer)
-    chunks = _chunks(body, 2_900, 8)
-    blocks = [_section(f"<@{asker_id}> *{escape(expert)}* answered your question:")]
-    blocks += [_section(chunk) for chunk in chunks]
+    blocks = [section(f"<@{asker_id}> *{escape(expert)}* answered your question:")]
+    blocks += [section(piece) for piece in chunks(body, TEXT_LIMIT, 8)]
     if note:
-        blocks.append(_context(trim(escape(note), 2_900)))
+        blocks.append(context(trim(escape(note), 2_900)))
     if settled:
-        blocks.append(_context(trim(settled, 2_900)))
+        blocks.append(context(trim(settled, 2_900)))
     else:
         value = str(question_id)
-        blocks.append({"type": "actions", "block_id": "expert_answer_feedback", "elements": [
-            _button("This solved it", ids.ANSWER_SOLVED, value, "primary"),
-            _button("Ask for more", ids.ANSWER_MORE, value),
-        ]})
+        blocks.append(actions("expert_answer_feedback",
+                              button("This solved it", ids.ANSWER_SOLVED, value, "primary"),
+                              button("Ask for more", ids.ANSWER_MORE, value)))
     return blocks
 
 
 def fallback_blocks(question_id: int, question: str, asker: str, link: str | None,
                     closed: str | None = None) -> list[dict]:
     where = f" (<{link}|conversation>)" if link else ""
-    blocks = [_section(f"*Nobody has answered {escape(asker)}'s question yet{where}. "
-                       "Can anyone help?*"), _section(_quote(question))]
+    blocks = [section(f"*Nobody has answered {escape(asker)}'s question yet{where}. "
+                       "Can anyone help?*"), section(_quote(question))]
     if closed:
-        blocks.append(_context(trim(closed, 2_900)))
+        blocks.append(context(trim(closed, 2_900)))
     else:
-        blocks.append({"type": "actions", "block_id": "fallback", "elements": [
-            _button("Answer", ids.FALLBACK_ANSWER, str(question_id), "primary")]})
+        blocks.append(actions("fallback", button("Answer", ids.FALLBACK_ANSWER, str(question_id),
+                                                 "primary")))
     return blocks

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot import ids
+from bot.blocks.kit import actions, button, context, one_line, section
 from bot.slack_text import escape, safe_answer, trim
 from index.duplicates import DuplicatePair
 from index.gaps import Gap
@@ -54,35 +55,6 @@ class AdminHome:
     names: dict[str, str] = field(default_factory=dict)  # Slack id -> display name
 
 
-def _button(label: str, action_id: str, value: str = "", style: str | None = None) -> dict:
-    button = {"type": "button", "text": {"type": "plain_text", "text": label},
-              "action_id": action_id}
-    if value:
-        button["value"] = value
-    if style:
-        button["style"] = style
-    return button
-
-
-def _section(text: str, accessory: dict | None = None) -> dict:
-    block = {"type": "section", "text": {"type": "mrkdwn", "text": trim(text, 2_900) or " "}}
-    if accessory:
-        block["accessory"] = accessory
-    return block
-
-
-def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": trim(text, 2_900)}]}
-
-
-def _actions(block_id: str, *buttons: dict) -> dict:
-    return {"type": "actions", "block_id": block_id, "elements": list(buttons)}
-
-
-def _one_line(text: str, limit: int) -> str:
-    return trim(escape(" ".join(text.split())), limit)
-
-
 def _who(entry: Entry, names: dict[str, str]) -> str:
     who = entry.answered_by
     return escape(names.get(who, who)) if who else "unknown"
@@ -93,23 +65,23 @@ def expert_blocks(expert: ExpertHome) -> list[dict]:
                           {"type": "header", "text": {"type": "plain_text",
                                                       "text": "Questions for you"}}]
     if not expert.open_routes:
-        blocks.append(_section("_Nobody is waiting on you._"))
+        blocks.append(section("_Nobody is waiting on you._"))
     for route_id, question in expert.open_routes[:5]:
-        blocks.append(_section(f"*{_one_line(question, 280)}*",
-                               _button("Answer", ids.EXPERT_ANSWER, str(route_id), "primary")))
+        blocks.append(section(f"*{one_line(question, 280)}*",
+                               button("Answer", ids.EXPERT_ANSWER, str(route_id), "primary")))
     topics = ", ".join(escape(t) for t in expert.topics) or "_none yet_"
-    blocks.append(_section(f"*Your topics:* {topics}",
-                           _button("Edit topics", ids.EXPERT_TOPICS)))
+    blocks.append(section(f"*Your topics:* {topics}",
+                           button("Edit topics", ids.EXPERT_TOPICS)))
     if expert.away_until:
         last_day = expert.away_until - timedelta(seconds=1)
-        blocks.append(_section(f"*Away* until the end of {last_day:%-d %b %Y}: you won't be "
-                               "asked before then.", _button("I'm back", ids.EXPERT_BACK)))
+        blocks.append(section(f"*Away* until the end of {last_day:%-d %b %Y}: you won't be "
+                               "asked before then.", button("I'm back", ids.EXPERT_BACK)))
     else:
-        blocks.append(_section("*Available* for questions in your working hours.",
-                               _button("Set away", ids.EXPERT_AWAY)))
+        blocks.append(section("*Available* for questions in your working hours.",
+                               button("Set away", ids.EXPERT_AWAY)))
     if expert.helped:
         times = "time" if expert.helped == 1 else "times"
-        blocks.append(_context(f":raised_hands: Your answers were marked as solving a question "
+        blocks.append(context(f":raised_hands: Your answers were marked as solving a question "
                                f"{expert.helped} {times}."))
     return blocks
 
@@ -126,54 +98,54 @@ def admin_blocks(admin: AdminHome) -> list[dict]:
     blocks: list[dict] = [
         {"type": "divider"},
         {"type": "header", "text": {"type": "plain_text", "text": "Admin"}},
-        _section(summary, _button("Find an entry", ids.ADMIN_FIND)),
-        _context("Run `switchboard report --html report.html` for the full report with charts."),
+        section(summary, button("Find an entry", ids.ADMIN_FIND)),
+        context("Run `switchboard report --html report.html` for the full report with charts."),
         {"type": "header", "text": {"type": "plain_text", "text": "Review queue"}},
     ]
     if not admin.queue:
-        blocks.append(_section("_Nothing waiting for review._"))
+        blocks.append(section("_Nothing waiting for review._"))
     for item in admin.queue[:5]:
         entry = item.entry
         asked = f" · asked {item.asked}×" if item.asked else ""
-        blocks.append(_section(f"*{_one_line(entry.question, 200)}*\n"
+        blocks.append(section(f"*{one_line(entry.question, 200)}*\n"
                                f"{trim(safe_answer(' '.join(entry.answer.split())), 400)}"))
-        blocks.append(_context(f"#{entry.id} · by {_who(entry, admin.names)}{asked} · "
+        blocks.append(context(f"#{entry.id} · by {_who(entry, admin.names)}{asked} · "
                                f"{entry.created_at:%-d %b %Y}"))
         value = str(entry.id)
-        blocks.append(_actions(f"review_{entry.id}",
-                               _button("Approve", ids.ADMIN_APPROVE, value, "primary"),
-                               _button("Edit & approve", ids.ADMIN_EDIT, f"approve:{value}"),
-                               _button("Reject", ids.ADMIN_REJECT, value, "danger")))
+        blocks.append(actions(f"review_{entry.id}",
+                               button("Approve", ids.ADMIN_APPROVE, value, "primary"),
+                               button("Edit & approve", ids.ADMIN_EDIT, f"approve:{value}"),
+                               button("Reject", ids.ADMIN_REJECT, value, "danger")))
     if admin.stale:
         blocks.append({"type": "header", "text": {"type": "plain_text",
                                                   "text": "Needs a look"}})
     for stale in admin.stale[:5]:
         entry = stale.entry
-        blocks.append(_section(f"*{_one_line(entry.question, 200)}*\n"
+        blocks.append(section(f"*{one_line(entry.question, 200)}*\n"
                                f"_{escape('; '.join(stale.reasons))}_ · by "
                                f"{_who(entry, admin.names)}"))
         value = str(entry.id)
-        blocks.append(_actions(f"stale_{entry.id}",
-                               _button("Still correct", ids.ADMIN_VERIFY, value),
-                               _button("Edit", ids.ADMIN_EDIT, f"edit:{value}"),
-                               _button("Retire", ids.ADMIN_RETIRE, value, "danger"),
-                               _button("Nudge the author", ids.ADMIN_NUDGE, value)))
+        blocks.append(actions(f"stale_{entry.id}",
+                               button("Still correct", ids.ADMIN_VERIFY, value),
+                               button("Edit", ids.ADMIN_EDIT, f"edit:{value}"),
+                               button("Retire", ids.ADMIN_RETIRE, value, "danger"),
+                               button("Nudge the author", ids.ADMIN_NUDGE, value)))
     if admin.duplicates:
         blocks.append({"type": "header", "text": {"type": "plain_text",
                                                   "text": "Possible duplicates"}})
     for pair in admin.duplicates[:3]:
-        blocks.append(_section(
-            f"#{pair.keep.id} *{_one_line(pair.keep.question, 150)}*\n"
-            f"#{pair.fold.id} *{_one_line(pair.fold.question, 150)}*\n"
+        blocks.append(section(
+            f"#{pair.keep.id} *{one_line(pair.keep.question, 150)}*\n"
+            f"#{pair.fold.id} *{one_line(pair.fold.question, 150)}*\n"
             f"_{pair.similarity:.0%} alike_"))
-        blocks.append(_actions(f"dupe_{pair.keep.id}_{pair.fold.id}", _button(
+        blocks.append(actions(f"dupe_{pair.keep.id}_{pair.fold.id}", button(
             f"Merge into #{pair.keep.id}", ids.ADMIN_MERGE, f"{pair.keep.id}:{pair.fold.id}")))
     if admin.gaps:
-        lines = "\n".join(f"• {gap.size}× {_one_line(gap.example, 150)}"
+        lines = "\n".join(f"• {gap.size}× {one_line(gap.example, 150)}"
                           for gap in admin.gaps[:3])
         blocks.append({"type": "header", "text": {"type": "plain_text",
                                                   "text": "Knowledge gaps"}})
-        blocks.append(_section(f"Questions nothing answered, grouped:\n{lines}"))
+        blocks.append(section(f"Questions nothing answered, grouped:\n{lines}"))
     return blocks
 
 

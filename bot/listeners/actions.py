@@ -16,6 +16,7 @@ from bot import ids
 from bot.answering import CardMessage
 from bot.blocks.home import ask_modal
 from bot.deps import BotDeps
+from bot.listeners import open_modal
 from bot.outbox import PostFailed, send
 from bot.parse import ButtonPress, button_press
 from knowledge.errors import NotFound
@@ -48,9 +49,7 @@ def register(app: App, deps: BotDeps) -> None:
             show_more(deps, client, press, body.get("response_url"))
 
     def on_home_ask(body: dict[str, Any], client: WebClient) -> None:
-        # a trigger can open one view: a replayed click must not try again
-        if deps.questions.claim_delivery(f"trigger:{body['trigger_id']}"):
-            client.views_open(trigger_id=body["trigger_id"], view=ask_modal())
+        open_modal(deps.questions, client, body, ask_modal())
 
     for action_id in VERDICTS:
         app.action(action_id)(ack=ack_only, lazy=[on_verdict])

@@ -15,9 +15,18 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.admin import Admins
-from bot.blocks.admin import away_modal, entry_modal, find_modal, found_modal, reject_modal
+from bot.blocks.admin import (
+    away_modal,
+    entry_modal,
+    find_modal,
+    found_modal,
+    reject_modal,
+    topics_modal,
+)
+from bot.blocks.kit import button
 from bot.deps import BotDeps
 from bot.home import HomePublisher
+from bot.listeners import open_modal
 from bot.outbox import DirectMessage, PostFailed, send
 from bot.parse import modal_text
 from bot.people import SLACK_USER_ID
@@ -83,15 +92,6 @@ def register(app: App, deps: BotDeps, admins: Admins, home: HomePublisher) -> No
             except PostFailed as failed:
                 log.info("could not DM the author", extra={"user": who, "error": failed.code})
 
-    def _open(client: WebClient, body: dict[str, Any], view: dict) -> None:
-        if not deps.questions.claim_delivery(f"trigger:{body['trigger_id']}"):
-            return
-        if (body.get("container") or {}).get("type") == "view" and body.get("view", {}).get(
-                "type") == "modal":
-            client.views_push(trigger_id=body["trigger_id"], view=view)
-        else:
-            client.views_open(trigger_id=body["trigger_id"], view=view)
-
     # -- buttons -------------------------------------------------------------------------------
     def approve(body: dict[str, Any], client: WebClient, user: str) -> None:
         entry = curator.approve(_entry_id(_value(body)) or 0, user)
@@ -102,11 +102,12 @@ def register(app: App, deps: BotDeps, admins: Admins, home: HomePublisher) -> No
     def edit(body: dict[str, Any], client: WebClient, user: str) -> None:
         mode, _, raw = _value(body).partition(":")
         entry = deps.questions.store.get_entry(_entry_id(raw) or 0)
-        _open(client, body, entry_modal(entry, "approve" if mode == "approve" else "edit"))
+        view = entry_modal(entry, "approve" if mode == "approve" else "edit")
+        open_modal(deps.questions, client, body, view)
 
     def reject(body: dict[str, Any], client: WebClient, user: str) -> None:
         entry = deps.questions.store.get_entry(_entry_id(_value(body)) or 0)
-        _open(client, body, reject_modal(entry))
+        open_modal(deps.questions, client, body, reject_modal(entry))
 
     def verify(body: dict[str, Any], client: WebClient, user: str) -> None:
         curator.verify(_entry_id(_value(body)) or 0, user)
@@ -127,7 +128,7 @@ def register(app: App, deps: BotDeps, admins: Admins, home: HomePublisher) -> No
         nudge_author(client, curator, entry, manual=True)
 
     def find(body: dict[str, Any], client: WebClient, user: str) -> None:
-        _open(client, body, find_modal())
+        open_modal(deps.questions, client, body, find_modal())
 
     for action_id, handler in ((ids.ADMIN_APPROVE, approve), (ids.ADMIN_EDIT, edit),
                                (ids.ADMIN_REJECT, reject), (ids.ADMIN_VERIFY, verify),
@@ -188,16 +189,10 @@ def register(app: App, deps: BotDeps, admins: Admins, home: HomePublisher) -> No
 
     # -- an expert's own settings (anyone may set their own) ----------------------------------
     def open_topics(body: dict[str, Any], client: WebClient) -> None:
-        from bot.blocks.admin import topics_modal
-
-        if deps.questions.claim_delivery(f"trigger:{body['trigger_id']}"):
-            client.views_open(trigger_id=body["trigger_id"],
-                              view=topics_modal(experts.topics(body["user"]["id"])))
+        open_modal(deps.questions, client, body, topics_modal(experts.topics(body["user"]["id"])))
 
     def open_away(body: dict[str, Any], client: WebClient) -> None:
-        if deps.questions.claim_delivery(f"trigger:{body['trigger_id']}"):
-            today = deps.questions.store.clock().date()
-            client.views_open(trigger_id=body["trigger_id"], view=away_modal(today))
+        open_modal(deps.questions, client, body, away_modal(deps.questions.store.clock().date()))
 
     def back(body: dict[str, Any], client: WebClient) -> None:
         experts.set_away(body["user"]["id"], None)
@@ -261,15 +256,13 @@ def _picked_date(view: dict[str, Any]):
 
 def nudge_author(client: WebClient, curator: Curator, entry, manual: bool = False) -> bool:
     """DM an entry's author to check it (at most once a week per entry)."""
-    from bot.blocks.home import _button
-
     who = entry.answered_by
     if not who or not SLACK_USER_ID.match(who) or not curator.nudge_due(entry.id, who):
         return False
     text = trim(f"Could you check that your answer to “{escape(entry.question)}” is still "
                 "right? People may be relying on it.", 3000)
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text},
-               "accessory": _button("Still correct", ids.OWNER_VERIFY, str(entry.id))}]
+               "accessory": button("Still correct", ids.OWNER_VERIFY, str(entry.id))}]
     try:
         DirectMessage(client, who).post(text, blocks)
     except PostFailed as failed:

@@ -14,7 +14,6 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.blocks.home import RecentQuestion, home_view
 from bot.deps import BotDeps
 from bot.outbox import PostFailed, ThreadReply
 from bot.parse import MessageIn, message_deletion, message_edit, message_in
@@ -175,9 +174,4 @@ def handle_deletion(deps: BotDeps, client: WebClient, event: dict[str, Any]) -> 
 
 
 def publish_home(deps: BotDeps, client: WebClient, user: str) -> None:
-    if deps.publish_home is not None:
-        deps.publish_home(client, user)
-        return
-    recent = [RecentQuestion(q.text, q.status.value, q.created_at)
-              for q in deps.questions.recent_for(user, limit=10)]
-    client.views_publish(user_id=user, view=home_view(recent))
+    deps.publish_home(client, user)

@@ -12,7 +12,8 @@ from slack_sdk import WebClient
 from bot import ids
 from bot.blocks.expert import answer_modal, expert_answer_blocks, pass_modal
 from bot.deps import BotDeps
-from bot.outbox import PostFailed, send
+from bot.listeners import open_modal
+from bot.outbox import DirectMessage, PostFailed, send
 from bot.parse import modal_text
 from bot.routing import ExpertRouter
 from bot.slack_text import question_from_message
@@ -42,10 +43,6 @@ def register(app: App, deps: BotDeps, router: ExpertRouter) -> None:
         raw = str((body.get("actions") or [{}])[0].get("value", ""))
         return int(raw) if raw.isdigit() else None
 
-    def _open_once(client: WebClient, body: dict[str, Any], view: dict) -> None:
-        if deps.questions.claim_delivery(f"trigger:{body['trigger_id']}"):
-            client.views_open(trigger_id=body["trigger_id"], view=view)
-
     # -- the request DM ------------------------------------------------------------------------
     def on_answer(body: dict[str, Any], client: WebClient) -> None:
         route = router.open_route(_value(body) or 0, body["user"]["id"])
@@ -53,14 +50,15 @@ def register(app: App, deps: BotDeps, router: ExpertRouter) -> None:
             _tell(body, CLOSED)
             return
         question = deps.questions.get(route.question_id)
-        _open_once(client, body, answer_modal(f"route:{route.id}", question.full_text))
+        view = answer_modal(f"route:{route.id}", question.full_text)
+        open_modal(deps.questions, client, body, view)
 
     def on_pass(body: dict[str, Any], client: WebClient) -> None:
         route = router.open_route(_value(body) or 0, body["user"]["id"])
         if route is None:
             _tell(body, CLOSED)
             return
-        _open_once(client, body, pass_modal(route.id))
+        open_modal(deps.questions, client, body, pass_modal(route.id))
 
     def on_snooze(body: dict[str, Any]) -> None:
         route = router.open_route(_value(body) or 0, body["user"]["id"])
@@ -78,7 +76,8 @@ def register(app: App, deps: BotDeps, router: ExpertRouter) -> None:
         if deps.questions.expert_answer(question.id) is not None:
             _tell(body, CLOSED)
             return
-        _open_once(client, body, answer_modal(f"question:{question.id}", question.full_text))
+        view = answer_modal(f"question:{question.id}", question.full_text)
+        open_modal(deps.questions, client, body, view)
 
     app.action(ids.EXPERT_ANSWER)(ack=ack_only, lazy=[on_answer])
     app.action(ids.EXPERT_PASS)(ack=ack_only, lazy=[on_pass])
@@ -215,8 +214,6 @@ def register(app: App, deps: BotDeps, router: ExpertRouter) -> None:
 
 
 def _dm(client: WebClient, user: str, text: str) -> None:
-    from bot.outbox import DirectMessage
-
     try:
         DirectMessage(client, user).post(text, [])
     except PostFailed as failed:

@@ -11,11 +11,10 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import ids
 from bot.deps import BotDeps
-from bot.outbox import DirectMessage, PostFailed, error_code, send
+from bot.outbox import DirectMessage, PostFailed, send
 from bot.parse import ShortcutAsk, shortcut_ask
 from bot.slack_text import question_from_message
 from knowledge.questions import AskInput, QuestionSource
@@ -50,18 +49,9 @@ def register(app: App, deps: BotDeps) -> None:
             return
         question, _ = deps.questions.receive(ask, f"shortcut:{shortcut.trigger_id}")
         if question.source_link is None:
-            link = permalink(client, shortcut.channel, shortcut.message_ts)
+            link = deps.people.permalink(shortcut.channel, shortcut.message_ts)
             if link:
                 question = deps.questions.set_source_link(question.id, link)
         deps.answerer.answer(client, question, DirectMessage(client, shortcut.user))
 
     app.shortcut(ids.ASK_SHORTCUT)(ack=store, lazy=[answer])
-
-
-def permalink(client: WebClient, channel: str, ts: str) -> str | None:
-    """A link to the message, or None when Slack won't give one (e.g. the bot can't see it)."""
-    try:
-        return client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
-    except (SlackApiError, SlackClientError) as error:
-        log.info("no permalink", extra={"channel": channel, "error": error_code(error)})
-        return None
