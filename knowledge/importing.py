@@ -1,22 +1,23 @@
-"""Reading knowledge from files: JSONL, CSV, or a folder of Markdown files; and writing JSONL.
+"""Turning import files into checked entry drafts; writing entries back as JSONL.
 
-Every row is checked before anything is written. A bad row is reported with its file, line and
-reason; the caller decides whether to import nothing (the default) or only the good rows.
+Reading the bytes is `knowledge.import_formats`'s job; here each record's fields are checked.
+Every row is checked before anything is written: `read_entries` returns the good rows and a
+RowProblem (file, line, one printable line saying what to fix) for each bad one, or raises
+InvalidInput when the file as a whole is unusable. The caller imports nothing when any row is
+bad (the default) or only the good rows (`--skip-invalid`).
 """
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import frontmatter
-import yaml
-
 from knowledge.errors import InvalidInput, RowProblem
+from knowledge.import_formats import FIELDS, NOT_TEXT, printable, read_records
 from knowledge.models import (
     Entry,
     EntryDraft,
@@ -28,20 +29,16 @@ from knowledge.models import (
 )
 from knowledge.store import Store
 
-FIELDS = (
-    "id",
-    "question",
-    "answer",
-    "answered_by",
-    "tags",
-    "created_at",
-    "source_url",
-    "kind",
-    "visibility",
-    "status",
-)
+__all__ = ["FIELDS", "ParsedFile", "ParsedRow", "draft_from_record", "entry_record",
+           "read_entries", "write_jsonl"]
+
 MAX_QUESTION = 4_000
 MAX_ANSWER = 100_000
+MAX_ID = 200
+MAX_TAGS = 50
+MAX_TAG = 100
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # created_at must fall in [EARLIEST, LATEST)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 _STATUS_ALIASES = {"pending": "pending_review", "review": "pending_review", "": "published"}
 _KIND_ALIASES = {"past_case": "case", "expert": "expert_answer", "faq": "article", "": "case"}
 
@@ -67,21 +64,8 @@ class ParsedFile:
 
 
 def read_entries(path: Path) -> ParsedFile:
-    """Parse an import file (by extension) or a folder of Markdown files."""
-    if not path.exists():
-        raise InvalidInput(f"{path} does not exist.")
-    if path.is_dir():
-        records = _markdown_records(path)
-    elif path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        records = _jsonl_records(path)
-    elif path.suffix.lower() == ".csv":
-        records = _csv_records(path)
-    elif path.suffix.lower() in (".md", ".markdown"):
-        records = _markdown_records(path)
-    else:
-        raise InvalidInput(
-            f"{path.name}: unknown file type. Import .jsonl, .csv, or a folder of .md files."
-        )
+    """Parse an import file (by extension) or a folder of Markdown files, checking every row."""
+    records = read_records(path)
     parsed = ParsedFile()
     seen_ids: dict[str, int] = {}
     unknown: set[str] = set()
@@ -93,7 +77,7 @@ def read_entries(path: Path) -> ParsedFile:
         try:
             draft = draft_from_record(record)
         except InvalidInput as problem:
-            parsed.problems.append(RowProblem(source, line, str(problem)))
+            parsed.problems.append(RowProblem(source, line, printable(str(problem))))
             continue
         if draft.external_id is not None:
             if draft.external_id in seen_ids:
@@ -108,9 +92,13 @@ def read_entries(path: Path) -> ParsedFile:
                 continue
             seen_ids[draft.external_id] = line
         parsed.rows.append(ParsedRow(source, line, draft))
+    if not parsed.rows and not parsed.problems:
+        raise InvalidInput(f"{printable(path.name)} holds no rows: nothing to import.")
     if unknown:
+        names = sorted(printable(k[:40]) for k in unknown)
+        more = f" and {len(names) - 10} more" if len(names) > 10 else ""
         parsed.warnings.append(
-            f"ignored unknown field(s): {', '.join(sorted(unknown))} (known: {', '.join(FIELDS)})"
+            f"ignored unknown field(s): {', '.join(names[:10])}{more} (known: {', '.join(FIELDS)})"
         )
     return parsed
 
@@ -122,11 +110,10 @@ def draft_from_record(record: dict[str, Any]) -> EntryDraft:
     raw_id = record.get("id")
     if isinstance(raw_id, bool) or (raw_id is not None and not isinstance(raw_id, str | int)):
         raise InvalidInput("'id' must be a string or a whole number.")
-    external_id = str(raw_id).strip() if raw_id not in (None, "") else None
+    external_id = _text(record, "id", limit=MAX_ID) or None
     source_url = _text(record, "source_url") or None
     if source_url and not source_url.startswith(("http://", "https://")):
         raise InvalidInput(f"'source_url' {source_url!r} must start with http:// or https://.")
-    created = _text(record, "created_at")
     return EntryDraft(
         question=question,
         answer=answer,
@@ -137,7 +124,7 @@ def draft_from_record(record: dict[str, Any]) -> EntryDraft:
         kind=_choice(record, "kind", EntryKind, _KIND_ALIASES),
         status=_choice(record, "status", EntryStatus, _STATUS_ALIASES),
         visibility=Visibility.parse(_text(record, "visibility")),
-        created_at=parse_time(created) if created else None,
+        created_at=_created_at(_text(record, "created_at")),
     )
 
 
@@ -147,12 +134,31 @@ def _text(record: dict[str, Any], name: str, required: bool = False, limit: int 
         value = ""
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise InvalidInput(f"'{name}' must be text, not {type(value).__name__}.")
-    text = str(value).strip()
+    try:
+        text = str(value).strip()
+    except ValueError:  # an int too long to print (more than sys.get_int_max_str_digits())
+        raise InvalidInput(
+            f"'{name}' is a number with thousands of digits; write it as text."
+        ) from None
+    _check_characters(name, text)
     if required and not text:
         raise InvalidInput(f"'{name}' is missing or empty.")
     if len(text) > limit:
         raise InvalidInput(f"'{name}' is {len(text):,} characters long; the limit is {limit:,}.")
     return text
+
+
+def _check_characters(name: str, text: str) -> None:
+    bad = NOT_TEXT.search(text)
+    if bad is None:
+        return
+    char = bad.group()
+    if char == "\x00":
+        raise InvalidInput(f"'{name}' holds a NUL character (\\x00); remove it.")
+    raise InvalidInput(
+        f"'{name}' holds {char!r}, which is not text (a lone surrogate, or a byte that is not "
+        "UTF-8); fix the text and save the file as UTF-8."
+    )
 
 
 def _tags(value: Any) -> tuple[str, ...]:
@@ -164,7 +170,14 @@ def _tags(value: Any) -> tuple[str, ...]:
         items = value
     else:
         raise InvalidInput("'tags' must be a list of strings or a comma-separated string.")
-    return tuple(dict.fromkeys(t.strip().lower() for t in items if t.strip()))
+    tags = tuple(dict.fromkeys(t.strip().lower() for t in items if t.strip()))
+    for tag in tags:
+        _check_characters("tags", tag)
+        if len(tag) > MAX_TAG:
+            raise InvalidInput(f"a tag is {len(tag):,} characters long; the limit is {MAX_TAG}.")
+    if len(tags) > MAX_TAGS:
+        raise InvalidInput(f"{len(tags):,} tags; the limit is {MAX_TAGS}.")
+    return tags
 
 
 def _choice(record: dict[str, Any], name: str, kind: type, aliases: dict[str, str]) -> Any:
@@ -174,85 +187,22 @@ def _choice(record: dict[str, Any], name: str, kind: type, aliases: dict[str, st
         return kind(raw)
     except ValueError:
         allowed = ", ".join(member.value for member in kind)
-        raise InvalidInput(f"'{name}' is {raw!r}; use one of: {allowed}.") from None
+        raise InvalidInput(f"'{name}' is {raw[:50]!r}; use one of: {allowed}.") from None
 
 
-Record = tuple[str, int, "dict[str, Any] | RowProblem"]
-
-
-def _jsonl_records(path: Path) -> Iterator[Record]:
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                yield (
-                    path.name,
-                    number,
-                    RowProblem(path.name, number, f"not valid JSON ({error.msg})."),
-                )
-                continue
-            if not isinstance(record, dict):
-                yield (
-                    path.name,
-                    number,
-                    RowProblem(path.name, number, "each line must be a JSON object."),
-                )
-                continue
-            yield path.name, number, record
-
-
-def _csv_records(path: Path) -> Iterator[Record]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "question" not in reader.fieldnames:
-            yield (
-                path.name,
-                1,
-                RowProblem(path.name, 1, "the header row must name a 'question' column."),
-            )
-            return
-        start = reader.line_num + 1
-        for row in reader:
-            if None in row:
-                yield (
-                    path.name,
-                    start,
-                    RowProblem(path.name, start, "more values than header columns."),
-                )
-            elif any(v is not None and v.strip() for v in row.values()):
-                yield path.name, start, {k.strip(): v for k, v in row.items() if k}
-            start = reader.line_num + 1
-
-
-def _markdown_records(path: Path) -> Iterator[Record]:
-    files = sorted(path.rglob("*.md")) if path.is_dir() else [path]
-    if not files:
-        yield path.name, 1, RowProblem(path.name, 1, "the folder holds no .md files.")
-    for file in files:
-        name = str(file.relative_to(path)) if path.is_dir() else file.name
-        try:
-            post = frontmatter.loads(file.read_text(encoding="utf-8-sig"))
-        except (yaml.YAMLError, UnicodeDecodeError) as error:
-            yield name, 1, RowProblem(name, 1, f"unreadable front matter ({error}).")
-            continue
-        record = dict(post.metadata)
-        body = post.content.strip()
-        if "question" not in record and body.startswith("# "):
-            heading, _, body = body.partition("\n")
-            record["question"] = heading[2:].strip()
-        record.setdefault("answer", body.strip())
-        record.setdefault(
-            "id", file.relative_to(path).with_suffix("").as_posix() if path.is_dir() else file.stem
+def _created_at(text: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = parse_time(text)
+    except OverflowError:  # e.g. year 1 with a positive offset: before datetime.min in UTC
+        moment = None
+    if moment is None or not EARLIEST <= moment < LATEST:
+        raise InvalidInput(
+            f"'created_at' {text[:40]!r} is out of range: use a date from {EARLIEST.year} to "
+            f"{LATEST.year - 1}, e.g. 2024-05-01."
         )
-        yield name, 1, _plain(record)
-
-
-def _plain(record: dict[str, Any]) -> dict[str, Any]:
-    """YAML front matter gives dates as date objects; imports read them as ISO text."""
-    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in record.items()}
+    return moment
 
 
 def entry_record(entry: Entry) -> dict[str, Any]:
