@@ -90,23 +90,26 @@ def import_(path: Path, skip_invalid: bool) -> None:
     Rows with an `id` update the entry imported with that id before. A file with bad rows
     imports nothing unless --skip-invalid is given.
     """
-    from knowledge.importing import read_entries
+    from rich.markup import escape
+
+    from knowledge.importing import printable, read_entries
 
     settings = load_settings()
     with friendly_errors():
         parsed = read_entries(path)
         for warning in parsed.warnings:
-            console.print(f"[yellow]warning:[/] {warning}")
+            console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
         if parsed.problems and not skip_invalid:
             raise ImportRejected(parsed.problems)
     for problem in parsed.problems:
-        console.print(f"[yellow]skipped[/] {problem}")
+        console.print(f"[yellow]skipped[/] {escape(str(problem))}", soft_wrap=True)
     with open_services(settings) as services:
-        result = services.store.upsert_entries(parsed.drafts)
+        result = services.store.upsert_entries(parsed.drafts)  # one transaction: all or nothing
         _ = services.entry_index  # embeds and indexes what changed
     click.echo(
-        f"Imported {len(parsed.rows)} row(s) from {path}: {len(result.created)} new, "
-        f"{len(result.updated)} updated, {len(result.unchanged)} unchanged"
+        f"Imported {len(parsed.rows)} row(s) from {printable(str(path))}: "
+        f"{len(result.created)} new, {len(result.updated)} updated, "
+        f"{len(result.unchanged)} unchanged"
         + (f", {len(parsed.problems)} skipped." if parsed.problems else ".")
     )
 
