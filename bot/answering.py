@@ -1,9 +1,15 @@
 """Answering a question in Slack: search, post the card, remember what was shown.
 
 The question is already stored when we get here (the listeners store it before anything else).
-A claim makes sure only one worker answers it (Slack retries, parallel deliveries), and a failed
-post is recorded against the question and, where possible, the asker is told in a direct
-message instead.
+A claim makes sure only one worker answers it (Slack retries, parallel deliveries, the recovery
+pass). A post that fails for a passing reason (rate limit, 5xx, connection) is queued and tried
+again later (bot/retry.py); a permanent failure is recorded against the question and, where
+possible, the asker gets the answer in a direct message, with advice that fits the error.
+
+Exactly once: the reply claim in SQLite decides who posts, and the reply is recorded right after
+the post. Slack's chat.postMessage has no idempotency key, so one narrow window stays
+at-least-once: the process dying (or the connection timing out) after Slack took the post but
+before it was recorded; the recovery pass then posts it again.
 """
 
 from __future__ import annotations
@@ -16,15 +22,37 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.answer import AnswerCard, CardHit, answer_blocks, answer_text
-from bot.outbox import DirectMessage, Outbox, PostFailed, error_code, send
+from bot.outbox import DirectMessage, EphemeralReply, Outbox, PostFailed, error_code, send
 from bot.people import People
 from index.search import HybridSearch, Tier
+from knowledge.deliveries import DeliveryQueue
 from knowledge.models import Entry
 from knowledge.questions import Question, QuestionBook, ShownHit, Verdict
+from knowledge.recovery import Orphans, RecoveryPolicy
 from knowledge.visibility import Audience, can_see
 
 log = logging.getLogger(__name__)
 SHOWN = 4  # the best answer and up to three more suggestions
+# Named moments in answering a question, where tests inject faults (e.g. SIGKILL the process).
+FAULT_POINTS = ("received", "claimed", "before_post", "posted")
+Faults = Callable[[str, int], None]  # (point, question id)
+# What the asker is told when their answer cannot go where they asked, by Slack's error.
+ADVICE = {
+    "not_in_channel": "To get answers in that channel, invite me with `/invite @Switchboard`.",
+    "channel_not_found": "I can't see that conversation (it may be private to people I'm not "
+                         "with, or deleted). Ask me in a channel I'm in, or here.",
+    "is_archived": "That channel is archived, so nobody can post there any more.",
+    "restricted_action": "Only some people may post in that channel, and I'm not one of them.",
+    "restricted_action_read_only_channel": "That channel is read-only for me.",
+    "restricted_action_thread_only_channel": "That channel only allows replies in threads.",
+    "msg_too_long": "My answer was too long for Slack there.",
+}
+GENERIC_ADVICE = "You can ask me here in a direct message any time."
+
+
+def reply_key(question_id: int) -> str:
+    """The retry queue's key for a question's reply."""
+    return f"reply:{question_id}"
 
 
 @dataclass(frozen=True)
@@ -50,11 +78,17 @@ class Answerer:
     """Everything between 'a question is stored' and 'the card is in Slack'."""
 
     def __init__(self, questions: QuestionBook, search: HybridSearch, people: People,
-                 on_unanswered: Callable[[Question], None] | None = None) -> None:
+                 on_unanswered: Callable[[Question], None] | None = None,
+                 deliveries: DeliveryQueue | None = None,
+                 policy: RecoveryPolicy | None = None, faults: Faults | None = None) -> None:
         self.questions = questions
         self.search = search
         self.people = people
         self.on_unanswered = on_unanswered  # expert routing, when it is switched on
+        self.deliveries = deliveries or DeliveryQueue(questions.store)
+        self.policy = policy or RecoveryPolicy()
+        self.orphans = Orphans(questions, self.policy)
+        self.faults = faults  # a test hook: called at each of FAULT_POINTS
 
     @property
     def routing_available(self) -> bool:
@@ -63,10 +97,15 @@ class Answerer:
     def answer(self, client: WebClient, question: Question, outbox: Outbox,
                note: str | None = None) -> Posted:
         """Answer a stored question once into `outbox` (repeats and races do nothing)."""
-        if not self.questions.claim_reply(question.id):
+        self._fault("received", question.id)
+        if isinstance(outbox, EphemeralReply):
+            self.orphans.remember_response_url(question.id, outbox.response_url)
+        lease = max(1, round(self.policy.lease.total_seconds()))  # stored times are in seconds
+        if not self.questions.claim_reply(question.id, lease_seconds=lease):
             log.info("question already answered or being answered",
                      extra={"question_id": question.id})
             return Posted(question, None)
+        self._fault("claimed", question.id)
         try:
             card = self.fresh_card(question, outbox)
         except Exception:  # a bug or a broken index: say so rather than stay silent
@@ -75,16 +114,23 @@ class Answerer:
             self._apologise(question, outbox)
             return Posted(self.questions.get(question.id), None)
         if note:
-            card = replace(card, notes=(*card.notes, note))
+            card = replace(card, notes=(note, *card.notes))
+        self._fault("before_post", question.id)
         try:
             ts = outbox.post(answer_text(card), answer_blocks(card))
         except PostFailed as failed:
-            self._failed(client, question, outbox, card, failed.code)
+            if failed.transient:
+                self._defer(question, failed.code)
+            else:
+                self._failed(client, question, outbox, card, failed.code)
+                self.deliveries.done(reply_key(question.id))
             return Posted(self.questions.get(question.id), None)
         except BaseException:
             self.questions.release_reply(question.id)
             raise
         done = self._record(question, card, outbox.channel, ts)
+        self.deliveries.done(reply_key(question.id))
+        self._fault("posted", question.id)
         log.info("answered", extra={"question_id": question.id, "tier": card.tier,
                                     "hits": len(card.hits), "channel": outbox.channel})
         if card.tier == "none" and self.on_unanswered is not None:
@@ -195,6 +241,19 @@ class Answerer:
             log.warning("could not apologise", extra={"question_id": question.id,
                                                       "error": failed.code})
 
+    def _fault(self, point: str, question_id: int) -> None:
+        if self.faults is not None:
+            self.faults(point, question_id)
+
+    def _defer(self, question: Question, code: str) -> None:
+        """Slack is briefly unwell: queue the reply for later and let the claim go."""
+        pending = self.deliveries.defer(reply_key(question.id), "reply", code,
+                                        question_id=question.id)
+        self.questions.release_reply(question.id)
+        log.warning("reply queued for a retry", extra={
+            "question_id": question.id, "error": code, "attempts": pending.attempts,
+            "next_attempt_at": pending.next_attempt_at.isoformat()})
+
     def _failed(self, client: WebClient, question: Question, outbox: Outbox, card: AnswerCard,
                 code: str) -> None:
         log.warning("could not post an answer", extra={
@@ -205,7 +264,7 @@ class Answerer:
         fallback = DirectMessage(client, question.asker)
         private = self.fresh_card(question, fallback)  # visibility for a private reply
         note = (f"I couldn't reply where you asked (Slack said `{code}`), so here is my answer "
-                "privately. To get answers in that channel, invite me with `/invite @Switchboard`.")
+                f"privately. {ADVICE.get(code, GENERIC_ADVICE)}")
         private = replace(private, notes=(*private.notes, note))
         try:
             ts = fallback.post(answer_text(private), answer_blocks(private))

@@ -2,7 +2,8 @@
 
 Every listener is split in two (Bolt's lazy listeners): a quick part that stores what arrived
 and acknowledges Slack well inside its 3 seconds, and a lazy part, run on a worker thread,
-that searches and replies.
+that searches and replies. What a lazy part could not finish (a crash, a Slack storm) is picked
+up by the recovery pass on the scheduler's ticks (bot/retry.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from slack_bolt import App
@@ -18,7 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.admin import Admins
-from bot.answering import Answerer
+from bot.answering import Answerer, Faults
 from bot.deps import BotDeps
 from bot.home import HomePublisher
 from bot.listeners import actions, commands, events, shortcuts, views
@@ -26,12 +27,16 @@ from bot.listeners import admin as admin_listeners
 from bot.listeners import routing as routing_listeners
 from bot.listeners.admin import nudge_author
 from bot.people import People
+from bot.retry import Recovery, RecoveryTick
 from bot.routing import ExpertRouter
+from bot.scheduler import TICK_SECONDS
 from bot.slack_client import web_client
 from index.search import HybridSearch
 from knowledge.curation import Curator, StalenessRules
+from knowledge.deliveries import Backoff, DeliveryQueue
 from knowledge.experts import ExpertBook
 from knowledge.questions import QuestionBook
+from knowledge.recovery import RecoveryPolicy
 from knowledge.routing import RoutingPolicy
 
 log = logging.getLogger(__name__)
@@ -83,6 +88,17 @@ class BotApp:
     router: ExpertRouter | None = None
     home: HomePublisher | None = None
     staleness: StalenessRules = field(default_factory=StalenessRules)
+    recovery: Recovery | None = None
+    tick_seconds: float = TICK_SECONDS
+
+    def recover(self) -> RecoveryTick:
+        """Answer orphaned questions and retry queued deliveries (one scheduler tick)."""
+        if self.recovery is None:
+            return RecoveryTick()
+        done = self.recovery.tick(self.app.client)
+        if done:
+            log.info("recovered", extra=asdict(done))
+        return done
 
     def refresh_groups(self) -> int:
         """Re-read the members of the user groups mapped to topics; returns how many groups."""
@@ -119,8 +135,14 @@ def build_app(search: HybridSearch, *, token: str, signing_secret: str | None,
               socket_mode: bool = False, workers: int = WORKERS,
               routing: RoutingPolicy | None = None, admins: frozenset[str] = frozenset(),
               admin_group: str | None = None,
-              staleness: StalenessRules | None = None) -> BotApp:
-    """The app for one workspace. `auth.test` is called once here: a bad token fails now."""
+              staleness: StalenessRules | None = None,
+              recovery: RecoveryPolicy | None = None, backoff: Backoff | None = None,
+              tick_seconds: float = TICK_SECONDS, faults: Faults | None = None) -> BotApp:
+    """The app for one workspace. `auth.test` is called once here: a bad token fails now.
+
+    `recovery` says how late questions are recovered, `backoff` how queued deliveries are
+    retried, `tick_seconds` how often; `faults` is a test hook (see bot.answering.FAULT_POINTS).
+    """
     client = client or web_client(token, base_url)
     executor = WorkerPool(workers)
     app = App(
@@ -137,12 +159,15 @@ def build_app(search: HybridSearch, *, token: str, signing_secret: str | None,
     if routing is not None:
         router = ExpertRouter(client, search, questions, people, routing)
     answerer = Answerer(questions, search, people,
-                        on_unanswered=router.request if router else None)
+                        on_unanswered=router.request if router else None,
+                        deliveries=DeliveryQueue(search.store, backoff), policy=recovery,
+                        faults=faults)
     admin_check = Admins(client, admins, admin_group)
     home = HomePublisher(search, questions, people, admin_check, staleness)
+    redelivery = Recovery(answerer, home.publish)
     deps = BotDeps(answerer=answerer, questions=questions, people=people,
                    on_expert_requested=router.request if router else None,
-                   publish_home=home.publish)
+                   publish_home=redelivery.publish_home)
     for module in (events, commands, actions, shortcuts, views):
         module.register(app, deps)
     if router is not None:
@@ -154,4 +179,5 @@ def build_app(search: HybridSearch, *, token: str, signing_secret: str | None,
         log.error("listener failed", exc_info=error,
                   extra={"payload_type": body.get("type"), "event_id": body.get("event_id")})
 
-    return BotApp(app, deps, executor, router, home, staleness or StalenessRules())
+    return BotApp(app, deps, executor, router, home, staleness or StalenessRules(), redelivery,
+                  tick_seconds)

@@ -1,12 +1,15 @@
 """Where a reply goes: a thread, a direct message, or an ephemeral reply through response_url.
 
 Each outbox raises `PostFailed` (with Slack's error code) when the reply could not be
-delivered after the client's retries, so the caller can record it and tell the asker elsewhere.
+delivered after the client's retries, saying whether the failure was passing (rate limited,
+5xx, a dropped connection: worth queueing and trying again later) or permanent (not_in_channel,
+is_archived, ...: tell the asker elsewhere).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http.client import HTTPException
 from typing import Protocol
 
 from slack_sdk import WebClient
@@ -14,19 +17,41 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.slack_client import webhook
 
+# Slack's error codes that mean "try again later" even when they come with HTTP 200.
+PASSING_ERRORS = frozenset({"ratelimited", "rate_limited", "internal_error", "fatal_error",
+                            "service_unavailable", "request_timeout"})
+# What goes wrong on the wire: refused or dropped connections, timeouts, broken responses.
+WIRE_ERRORS = (OSError, HTTPException)
+
 
 class PostFailed(Exception):
-    """Slack refused or never took a reply; `code` is Slack's error (e.g. not_in_channel)."""
+    """Slack refused or never took a reply; `code` is Slack's error (e.g. not_in_channel) and
+    `transient` says whether trying again later may work."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, transient: bool = False) -> None:
         super().__init__(code)
         self.code = code
+        self.transient = transient
+
+    @classmethod
+    def from_error(cls, error: BaseException) -> PostFailed:
+        return cls(error_code(error), is_transient(error))
 
 
-def error_code(error: Exception) -> str:
+def error_code(error: BaseException) -> str:
     if isinstance(error, SlackApiError):
         return str(error.response.get("error") or f"http_{error.response.status_code}")
     return type(error).__name__
+
+
+def is_transient(error: BaseException) -> bool:
+    """True for failures that may go away by themselves: 429, 5xx, Slack's own "try later"
+    errors, and connection problems. Everything else (not_in_channel, invalid_blocks, a bad
+    request we built) is permanent."""
+    if isinstance(error, SlackApiError):
+        status = error.response.status_code
+        return status == 429 or status >= 500 or error.response.get("error") in PASSING_ERRORS
+    return isinstance(error, WIRE_ERRORS)
 
 
 class Outbox(Protocol):
@@ -44,8 +69,8 @@ def _post(client: WebClient, **kwargs) -> str:
         kwargs.pop("blocks", None)  # text only
     try:
         return client.chat_postMessage(**kwargs, unfurl_links=False, unfurl_media=False)["ts"]
-    except (SlackApiError, SlackClientError) as error:
-        raise PostFailed(error_code(error)) from error
+    except (SlackClientError, *WIRE_ERRORS) as error:
+        raise PostFailed.from_error(error) from error
 
 
 @dataclass
@@ -77,8 +102,8 @@ class DirectMessage:
         if self.channel is None:
             try:
                 opened = self.client.conversations_open(users=self.user)
-            except (SlackApiError, SlackClientError) as error:
-                raise PostFailed(error_code(error)) from error
+            except (SlackClientError, *WIRE_ERRORS) as error:
+                raise PostFailed.from_error(error) from error
             self.channel = opened["channel"]["id"]
         return _post(self.client, channel=self.channel, text=text, blocks=blocks)
 
@@ -105,7 +130,9 @@ def send(response_url: str, **message) -> None:
     """Post to a response_url; PostFailed if Slack does not take it."""
     try:
         response = webhook(response_url).send(**message)
-    except SlackClientError as error:
-        raise PostFailed(error_code(error)) from error
+    except (SlackClientError, *WIRE_ERRORS) as error:
+        raise PostFailed.from_error(error) from error
     if response.status_code != 200:
-        raise PostFailed(f"http_{response.status_code}: {response.body[:100]}")
+        status = response.status_code
+        raise PostFailed(f"http_{status}: {response.body[:100]}",
+                         transient=status == 429 or status >= 500)

@@ -288,6 +288,31 @@ def _audit(db: Database) -> None:
     )
 
 
+def _pending_replies(db: Database) -> None:
+    # Slack deliveries that failed for a passing reason (rate limit, 5xx, dropped connection),
+    # retried with backoff by the scheduler until they go out or grow too old: a row per piece
+    # of work (`reply:<question id>`, `home:<user id>`). And a slash command's response_url, so
+    # an answer recovered after a crash can still be posted privately where /ask was typed.
+    db.execute(
+        """
+        CREATE TABLE pending_deliveries (
+            key TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            question_id INTEGER REFERENCES questions(id) ON DELETE CASCADE,
+            user TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            last_error TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX pending_deliveries_due ON pending_deliveries(kind, next_attempt_at)")
+    db.execute("ALTER TABLE questions ADD COLUMN response_url TEXT")
+    # Recovery looks for questions still waiting for their first reply; keep that scan small.
+    db.execute("CREATE INDEX questions_waiting ON questions(created_at) WHERE status = 'received'")
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_entries", _entries),
     Migration("0002_index_changes", _index_changes),
@@ -297,6 +322,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0006_experts", _experts),
     Migration("0007_routes", _routes),
     Migration("0008_audit", _audit),
+    Migration("0010_pending_replies", _pending_replies),
 ]
 
 

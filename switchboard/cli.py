@@ -291,7 +291,8 @@ def run() -> None:
                     base_url=settings.slack_api_base_url, port=settings.port, health=health,
                     routing=settings.routing_policy(), admins=settings.admins,
                     admin_group=settings.admin_group, staleness=StalenessRules(
-                        reverify_days=settings.reverify_days))
+                        reverify_days=settings.reverify_days),
+                    recovery=settings.recovery_policy())
         finally:
             services.close()
 

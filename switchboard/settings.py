@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from knowledge.errors import SwitchboardError
 from knowledge.experts import AvailabilityRules
+from knowledge.recovery import RecoveryPolicy
 from knowledge.routing import RoutingPolicy
 
 
@@ -50,6 +52,8 @@ class Settings:
     admins: frozenset[str] = frozenset()
     admin_group: str | None = None
     reverify_days: int = 180
+    late_answer_minutes: float = 10.0
+    give_up_hours: int = 24
 
     @property
     def database_path(self) -> Path:
@@ -116,7 +120,19 @@ class Settings:
             admins=_user_ids(environ),
             admin_group=_group_id(environ),
             reverify_days=_count(environ, "SWITCHBOARD_REVERIFY_DAYS", 180, 1, 3650),
+            late_answer_minutes=_minutes(environ, "SWITCHBOARD_LATE_ANSWER_MINUTES", 10.0),
+            give_up_hours=_count(environ, "SWITCHBOARD_GIVE_UP_HOURS", 24, 1, 168),
         )
+
+    def recovery_policy(self) -> RecoveryPolicy:
+        """How questions left unanswered by a crash or a Slack outage are answered later."""
+        late = timedelta(minutes=self.late_answer_minutes)
+        give_up = timedelta(hours=self.give_up_hours)
+        if late > give_up:
+            raise SettingsError(
+                f"SWITCHBOARD_LATE_ANSWER_MINUTES={self.late_answer_minutes:g} is longer than "
+                f"SWITCHBOARD_GIVE_UP_HOURS={self.give_up_hours}: make it shorter.")
+        return RecoveryPolicy(late_after=late, give_up_after=give_up)
 
     def routing_policy(self) -> RoutingPolicy | None:
         """How expert routing behaves, or None when SWITCHBOARD_ROUTING=off."""

@@ -39,7 +39,9 @@ def test_question_is_stored_before_slack_gets_its_200(bot: Bot) -> None:
     assert [r["text"] for r in rows] == ["what is the shortcut to paste plain text in gmail?"]
     bot.settle()
     question = bot.question(message_ts=payload.data["event"]["ts"])
-    assert question.status is QuestionStatus.FAILED
+    # a passing outage: still waiting for its answer, queued for a retry (test_storms.py)
+    assert question.status is QuestionStatus.RECEIVED
+    assert bot.app.deps.answerer.deliveries.get(f"reply:{question.id}") is not None
 
 
 def test_dm_is_answered_in_the_dm(bot: Bot) -> None:

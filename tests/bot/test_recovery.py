@@ -1,0 +1,199 @@
+"""Recovery of questions acknowledged but never answered: a worker dies at a chosen point (an
+injected fault), time passes on a controlled clock, and the recovery pass answers each question
+exactly once, where it was asked, with an apology when late, or not at all when too old.
+
+The same with a real process killed with SIGKILL is in test_recovery_process.py."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from index.entry_index import EntryIndex
+from index.search import HybridSearch
+from knowledge.questions import QuestionStatus
+from knowledge.recovery import EXPIRED, RecoveryPolicy
+from knowledge.store import Store
+from tests.bot.conftest import Bot, blocks_text
+from tests.slackfake import signing
+
+STRIKE = "how do I write strikethrough text in github markdown?"
+POLICY = RecoveryPolicy(late_after=timedelta(minutes=10), give_up_after=timedelta(hours=24),
+                        lease=timedelta(seconds=60))
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class Crash(Exception):
+    """Stands in for the process dying at a fault point (the claim stays taken)."""
+
+
+@dataclass
+class CrashAt:
+    """A fault hook: dies once at `point`, then lets everything through (the restart)."""
+
+    point: str | None = None
+
+    def __call__(self, point: str, question_id: int) -> None:
+        if point == self.point:
+            self.point = None
+            raise Crash(f"{point} #{question_id}")
+
+
+@dataclass
+class Clocked:
+    bot: Bot
+    clock: Clock
+    crash: CrashAt
+    make: Callable[[], Bot]
+
+
+@pytest.fixture
+def clocked(make_bot: Callable[..., Bot], faq_search: HybridSearch,
+            tmp_path: Path) -> Iterator[Clocked]:
+    clock = Clock()
+    faq_search.store.clock = clock
+    crash = CrashAt()
+    others: list[Store] = []
+
+    def another() -> Bot:
+        """Another process on the same database file (stored embeddings: no re-embedding)."""
+        store = Store.open(tmp_path / "switchboard.db", clock=clock)
+        others.append(store)
+        index = EntryIndex.open(store, faq_search.embedder, tmp_path / "index")
+        return make_bot(HybridSearch(store, index, faq_search.embedder), recovery=POLICY,
+                        faults=crash)
+
+    yield Clocked(make_bot(faq_search, recovery=POLICY, faults=crash), clock, crash, another)
+    for store in others:
+        store.close()
+
+
+def answers_in(bot: Bot, channel: str) -> list[dict]:
+    return [m for m in bot.fake.history.get(channel, []) if m.get("bot_id") == bot.fake.bot_id]
+
+
+@pytest.mark.parametrize("point", ["received", "claimed", "before_post"])
+def test_a_question_dropped_mid_answer_is_answered_once_after_the_lease(
+        clocked: Clocked, point: str) -> None:
+    bot = clocked.bot
+    clocked.crash.point = point
+    payload = signing.app_mention(STRIKE)
+    assert bot.send(payload)[0] == 200
+    bot.settle()
+    question = bot.question(channel="C123")
+    assert question.status is QuestionStatus.RECEIVED and not answers_in(bot, "C123")
+    if point != "received":  # Slack's retry while the dead worker's claim holds does nothing
+        assert bot.send(payload)[0] == 200
+        bot.settle()
+    assert bot.app.recover().answered == 0 and not answers_in(bot, "C123")
+
+    clocked.clock.advance(seconds=61)
+    assert bot.app.recover().answered == 1
+    [answer] = answers_in(bot, "C123")
+    assert answer["thread_ts"] == payload.data["event"]["ts"]
+    assert "Strikethrough" in blocks_text(answer["blocks"])
+    assert "late" not in blocks_text(answer["blocks"])
+    assert bot.question(channel="C123").status is QuestionStatus.ANSWERED
+    # nothing more, however often it is looked at or redelivered
+    clocked.clock.advance(minutes=5)
+    assert bot.app.recover().answered == 0
+    bot.send(payload)
+    bot.settle()
+    assert len(answers_in(bot, "C123")) == 1
+
+
+def test_two_processes_recovering_at_once_answer_each_question_once(clocked: Clocked) -> None:
+    first = clocked.bot
+    for n in range(4):
+        clocked.crash.point = "claimed"
+        first.send(signing.app_mention(f"{STRIKE} ({n})"))
+        first.settle()
+    clocked.clock.advance(minutes=3)
+    second = clocked.make()
+    start = threading.Barrier(2)
+    totals: list[int] = []
+
+    def recover(bot: Bot) -> None:
+        start.wait()
+        totals.append(bot.app.recover().answered)
+
+    threads = [threading.Thread(target=recover, args=(b,)) for b in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(totals) == 4
+    assert len(answers_in(first, "C123")) == 4
+    statuses = {r["status"] for r in first.search.store.query("SELECT status FROM questions")}
+    assert statuses == {"answered"}
+
+
+def test_late_answers_apologise_and_day_old_questions_expire(clocked: Clocked) -> None:
+    bot = clocked.bot
+    clocked.crash.point = "claimed"
+    bot.send(signing.app_mention(STRIKE))
+    bot.settle()
+    clocked.clock.advance(minutes=30)
+    assert bot.app.recover().late == 1
+    [answer] = answers_in(bot, "C123")
+    assert "Sorry this answer comes late" in blocks_text(answer["blocks"])
+
+    clocked.crash.point = "claimed"
+    bot.send(signing.app_mention(STRIKE, channel_id="C123"))
+    bot.settle()
+    clocked.clock.advance(hours=25)
+    done = bot.app.recover()
+    assert done.expired == 1 and done.answered == 0
+    assert len(answers_in(bot, "C123")) == 1
+    expired = bot.search.store.query("SELECT status, error FROM questions WHERE id = 2")[0]
+    assert expired == {"status": "failed", "error": EXPIRED}
+
+
+def test_recovered_answers_go_where_the_question_was_asked(clocked: Clocked) -> None:
+    bot = clocked.bot
+    hook = bot.fake.response_url("ask")
+    clocked.crash.point = "claimed"
+    bot.send(signing.slash_command("/ask", STRIKE, response_url=hook))
+    bot.settle()
+    clocked.crash.point = "claimed"
+    bot.send(signing.message_im(STRIKE))
+    bot.settle()
+    clocked.clock.advance(minutes=2)
+    assert bot.app.recover().answered == 2
+    [private] = bot.fake.calls_to("response_url")  # /ask: privately, where it was typed
+    assert private.args["response_type"] == "ephemeral"
+    assert "Strikethrough" in blocks_text(private.args["blocks"])
+    [dm] = answers_in(bot, "DU123")  # the DM question: in the DM
+    assert "Strikethrough" in blocks_text(dm["blocks"])
+    assert not answers_in(bot, "C123")
+
+
+def test_an_ask_recovered_after_its_response_url_expired_goes_to_a_dm(clocked: Clocked) -> None:
+    bot = clocked.bot
+    clocked.crash.point = "before_post"
+    bot.send(signing.slash_command("/ask", STRIKE, response_url=bot.fake.response_url("old")))
+    bot.settle()
+    clocked.clock.advance(minutes=40)
+    assert bot.app.recover().answered == 1
+    assert not bot.fake.calls_to("response_url")
+    [dm] = answers_in(bot, "DU123")
+    text = blocks_text(dm["blocks"])
+    assert "Strikethrough" in text and "Sorry this answer comes late" in text
+    assert bot.fake.take_violations() == []
