@@ -11,6 +11,7 @@ It also serves ``POST /hooks/<name>`` as a response_url (recorded as method "res
 from __future__ import annotations
 
 import json
+import random
 import threading
 import traceback
 from collections import deque
@@ -82,6 +83,7 @@ class FakeSlack(CannedSlack):
         self.warnings: list[str] = []
         self._faults: dict[str, deque[_Fault]] = {}
         self._used_triggers: set[str] = set()
+        self._storm: tuple[frozenset[str], float, random.Random, int] | None = None
         self._cond = threading.Condition(threading.RLock())
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -172,6 +174,18 @@ class FakeSlack(CannedSlack):
         (after letting ``after`` valid calls through)."""
         self._add_fault(method, _Fault(200, error, None, times, after))
 
+    def storm(self, methods: Iterable[str], rate: float, *, seed: int = 0,
+              retry_after: int = 0) -> None:
+        """Until ``calm()``, fail each valid call to ``methods`` with probability ``rate``:
+        half of those with 429 (``Retry-After: retry_after``), half with 500 (seeded)."""
+        with self._cond:
+            self._storm = (frozenset(methods), rate, random.Random(seed), retry_after)
+
+    def calm(self) -> None:
+        """End a ``storm``."""
+        with self._cond:
+            self._storm = None
+
     def _add_fault(self, method: str, fault: _Fault) -> None:
         if method != RESPONSE_URL and method not in self.methods:
             raise ValueError(f"unknown Slack method {method!r}")
@@ -179,6 +193,12 @@ class FakeSlack(CannedSlack):
             self._faults.setdefault(method, deque()).append(fault)
 
     def _take_fault(self, method: str) -> _Fault | None:
+        if self._storm is not None and method in self._storm[0]:
+            _, rate, rng, retry_after = self._storm
+            if rng.random() < rate:
+                if rng.random() < 0.5:
+                    return _Fault(429, "ratelimited", retry_after, 1)
+                return _Fault(500, "internal_error", None, 1)
         queue = self._faults.get(method)
         if not queue:
             return None
