@@ -1,5 +1,9 @@
 """The App Home, built per person: their questions; for experts, what waits for them; for
-admins, the review queue, entries that need a look, duplicates, gaps and the figures."""
+admins, the review queue, entries that need a look, duplicates, gaps and the figures.
+
+Building a Home never calls the model nor scans the index: duplicates and gaps come from the
+cache that `refresh_insights` (run by the scheduler) keeps (index/insights.py).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,8 @@ from slack_sdk import WebClient
 from bot.admin import Admins
 from bot.blocks.home import AdminHome, ExpertHome, RecentQuestion, home_view
 from bot.people import People
-from index.duplicates import near_duplicates
-from index.gaps import knowledge_gaps
+from index.duplicates import resolve_pairs
+from index.insights import AdminInsights
 from index.search import HybridSearch
 from knowledge.analytics import Analytics
 from knowledge.curation import Curator, StalenessRules
@@ -21,6 +25,7 @@ from knowledge.questions import QuestionBook
 
 log = logging.getLogger(__name__)
 GAP_SAMPLE = 200  # unanswered questions grouped for the Home (the report groups them all)
+SHOWN = 3  # duplicate pairs and gaps shown
 
 
 class HomePublisher:
@@ -35,6 +40,12 @@ class HomePublisher:
         self.curator = Curator(self.store)
         self.routes = Routes(self.store)
         self.experts = ExpertBook(self.store)
+        self.insights = AdminInsights(self.store, search.entries, search.embedder,
+                                      sample=GAP_SAMPLE)
+
+    def refresh_insights(self, force: bool = False) -> bool:
+        """Work out duplicates and gaps again if due (see AdminInsights.refresh)."""
+        return self.insights.refresh(force)
 
     def view(self, user: str) -> dict:
         recent = [RecentQuestion(q.text, q.status.value, q.created_at)
@@ -61,14 +72,13 @@ class HomePublisher:
         return ExpertHome(tuple(questions), tuple(topics), away, helped)
 
     def _admin(self) -> AdminHome:
-        report = Analytics(self.store).report(days=7, top=3)
-        gaps = []
-        if report.unanswered:
-            gaps = knowledge_gaps(self.search.embedder, report.unanswered[-GAP_SAMPLE:], top=3)
+        report = Analytics(self.store).report(days=7, top=3, list_unanswered=False)
         queue = self.curator.review_queue(limit=5)
         stale = self.curator.stale(self.staleness, limit=5)
-        duplicates = near_duplicates(self.search.entries, limit=3, scan=2_000)
+        cached = self.insights.latest
+        duplicates = resolve_pairs(self.store, cached.duplicates)[:SHOWN] if cached else []
+        gaps = list(cached.gaps[:SHOWN]) if cached else []
         people = {i.entry.answered_by for i in queue} | {s.entry.answered_by for s in stale}
         names = {p: self.people.name(p) or p for p in people if p}
         return AdminHome(report, self.curator.pending_count(), queue, stale, duplicates, gaps,
-                         names)
+                         names, insights_ready=cached is not None)

@@ -1,11 +1,18 @@
-"""Near-duplicate entries, found through the index, offered to admins for merging."""
+"""Near-duplicate entries, found through the index, offered to admins for merging.
+
+Finding pairs (`near_duplicate_ids`) compares entries through the vector index and is worth
+doing in the background; turning found ids into pairs to show (`resolve_pairs`) reads a few
+entries and drops pairs that are no longer both published (merged, retired since).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from index.entry_index import EntryIndex
-from knowledge.models import Entry
+from knowledge.models import Entry, EntryStatus
+from knowledge.store import Store
 
 SAME_ANSWER = 0.92  # cosine above which two entries almost surely say the same thing
 
@@ -22,10 +29,10 @@ def _worth(entry: Entry) -> tuple:
             entry.usage_count, -entry.id)
 
 
-def near_duplicates(index: EntryIndex, threshold: float = SAME_ANSWER, limit: int = 20,
-                    scan: int = 5_000) -> list[DuplicatePair]:
-    """Pairs of published entries at least `threshold` similar, most similar first, among the
-    `scan` most recent entries (each compared with the whole index)."""
+def near_duplicate_ids(index: EntryIndex, threshold: float = SAME_ANSWER, limit: int = 20,
+                       scan: int = 5_000) -> list[tuple[int, int, float]]:
+    """(lower id, higher id, cosine) of published entries at least `threshold` similar, most
+    similar first, among the `scan` most recent entries (each compared with the whole index)."""
     index.sync()
     rows = index.store.query(
         "SELECT id FROM entries WHERE status = 'published' ORDER BY id DESC LIMIT ?", [scan])
@@ -36,12 +43,26 @@ def near_duplicates(index: EntryIndex, threshold: float = SAME_ANSWER, limit: in
                 continue
             key = (min(entry_id, other), max(entry_id, other))
             pairs[key] = max(pairs.get(key, 0.0), score)
-    best = sorted(pairs.items(), key=lambda kv: -kv[1])[:limit]
-    entries = index.store.get_entries(i for pair, _ in best for i in pair)
+    best = sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return [(a, b, score) for (a, b), score in best]
+
+
+def resolve_pairs(store: Store, pairs: Iterable[tuple[int, int, float]]) -> list[DuplicatePair]:
+    """The pairs whose two entries are still published, each with the one to keep first."""
+    pairs = list(pairs)
+    entries = store.get_entries(i for a, b, _ in pairs for i in (a, b))
     out = []
-    for (a, b), score in best:
-        if a not in entries or b not in entries:
+    for a, b, score in pairs:
+        both = [entries.get(a), entries.get(b)]
+        if any(e is None or e.status is not EntryStatus.PUBLISHED for e in both):
             continue
-        keep, fold = sorted((entries[a], entries[b]), key=_worth, reverse=True)
+        keep, fold = sorted(both, key=_worth, reverse=True)
         out.append(DuplicatePair(keep, fold, score))
     return out
+
+
+def near_duplicates(index: EntryIndex, threshold: float = SAME_ANSWER, limit: int = 20,
+                    scan: int = 5_000) -> list[DuplicatePair]:
+    """Pairs of published entries at least `threshold` similar, most similar first (see
+    `near_duplicate_ids`)."""
+    return resolve_pairs(index.store, near_duplicate_ids(index, threshold, limit, scan))

@@ -1,5 +1,9 @@
 """Knowledge gaps: questions nothing answered, grouped by meaning, biggest group first, so admins
-know what to write next."""
+know what to write next.
+
+`group_gaps` is the pure grouping over vectors already made (the bot reads them from
+`question_vectors`, see index/question_vectors.py); `knowledge_gaps` embeds first (the report).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from index.embedder import Embedder
 from knowledge.analytics import Unanswered
 
 SAME_TOPIC = 0.55  # cosine to a group's centre to join it (paraphrases score ~0.7+)
+MAX_CHARS = 2_000  # of each question embedded (the model reads 256 tokens at most anyway)
 
 
 @dataclass(frozen=True)
@@ -21,11 +26,15 @@ class Gap:
     question_ids: tuple[int, ...]
 
 
-def knowledge_gaps(embedder: Embedder, questions: Sequence[Unanswered],
-                   threshold: float = SAME_TOPIC, top: int = 10) -> list[Gap]:
+def group_gaps(questions: Sequence[Unanswered], vectors: np.ndarray,
+               threshold: float = SAME_TOPIC, top: int = 10) -> list[Gap]:
+    """The `top` biggest groups of these questions, given one L2-normalised vector per question
+    (same order). Each question joins the most similar group so far if it is at least
+    `threshold` alike, else starts its own: O(questions x groups)."""
+    if len(vectors) != len(questions):
+        raise ValueError(f"{len(questions)} questions but {len(vectors)} vectors")
     if not questions:
         return []
-    vectors = embedder.embed([q.text[:2000] for q in questions])
     centres: list[np.ndarray] = []
     sums: list[np.ndarray] = []
     members: list[list[int]] = []
@@ -48,3 +57,12 @@ def knowledge_gaps(embedder: Embedder, questions: Sequence[Unanswered],
                         tuple(questions[i].question_id for i in group)))
     gaps.sort(key=lambda g: (-g.size, g.question_ids[0]))
     return gaps[:top]
+
+
+def knowledge_gaps(embedder: Embedder, questions: Sequence[Unanswered],
+                   threshold: float = SAME_TOPIC, top: int = 10) -> list[Gap]:
+    """Embed these questions (each cut to MAX_CHARS) and group them (see `group_gaps`)."""
+    if not questions:
+        return []
+    vectors = embedder.embed([q.text[:MAX_CHARS] for q in questions])
+    return group_gaps(questions, vectors, threshold, top)

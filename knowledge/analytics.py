@@ -107,15 +107,24 @@ def outcome(row: dict) -> str:
     return "unanswered"
 
 
+# outcome(row) == "unanswered", as SQL over `questions` (withdrawn questions left out).
+UNANSWERED_SQL = ("coalesce(expert_answered_by, '') = '' AND status NOT IN ('solved', 'withdrawn') "
+                  "AND coalesce(tier, '') NOT IN ('answer', 'suggest')")
+
+
 class Analytics:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def report(self, days: int = 30, now: datetime | None = None, top: int = 10) -> Report:
+    def report(self, days: int = 30, now: datetime | None = None, top: int = 10,
+               list_unanswered: bool = True) -> Report:
+        """The figures of the last `days`; `list_unanswered=False` leaves `unanswered` empty
+        (and question texts unread)."""
         end = now or self.store.clock()
         start = end - timedelta(days=days)
+        text = "text, " if list_unanswered else ""
         rows = self.store.query(
-            "SELECT id, text, status, tier, created_at, answered_at, solved_at, "
+            f"SELECT id, {text}status, tier, created_at, answered_at, solved_at, "
             "expert_answered_by, expert_answered_at FROM questions "
             "WHERE created_at >= ? AND created_at <= ? AND status != 'withdrawn' ORDER BY id",
             [format_time(start), format_time(end)],
@@ -136,7 +145,7 @@ class Analytics:
             done = _seconds(row["created_at"], row["solved_at"] or row["expert_answered_at"])
             if done is not None:
                 resolved.append(done)
-            if kind == "unanswered":
+            if kind == "unanswered" and list_unanswered:
                 unanswered.append(Unanswered(row["id"], row["text"],
                                              parse_time(row["created_at"])))
         return Report(
@@ -150,6 +159,20 @@ class Analytics:
                                         "not_helpful_count > 0", top),
             unanswered=unanswered,
         )
+
+    def unanswered(self, days: int = 7, limit: int = 200, max_chars: int = 2_000,
+                   now: datetime | None = None) -> list[Unanswered]:
+        """The `limit` most recent questions of the last `days` whose outcome is "unanswered",
+        oldest first, each text cut to `max_chars` (bounded work, whatever people asked)."""
+        end = now or self.store.clock()
+        rows = self.store.query(
+            f"SELECT id, substr(text, 1, ?) AS text, created_at FROM questions "
+            f"WHERE created_at >= ? AND created_at <= ? AND {UNANSWERED_SQL} "
+            f"ORDER BY id DESC LIMIT ?",
+            [max_chars, format_time(end - timedelta(days=days)), format_time(end), limit],
+        )
+        return [Unanswered(r["id"], r["text"], parse_time(r["created_at"]))
+                for r in reversed(rows)]
 
     def _experts(self, start: datetime, end: datetime) -> list[ExpertLoad]:
         rows = self.store.query(

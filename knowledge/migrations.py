@@ -288,6 +288,23 @@ def _audit(db: Database) -> None:
     )
 
 
+def _question_vectors(db: Database) -> None:
+    # The embedding of each question's text (capped), made once in the background so that
+    # knowledge gaps are grouped from stored vectors and no request re-embeds anything.
+    # `text_hash` says which (capped) text it was made from (an edited question is embedded
+    # again); `model` which model made it (another model's vectors are ignored).
+    db.execute(
+        """
+        CREATE TABLE question_vectors (
+            question_id INTEGER PRIMARY KEY REFERENCES questions(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            text_hash TEXT NOT NULL,
+            vector BLOB NOT NULL
+        )
+        """
+    )
+
+
 def _pending_replies(db: Database) -> None:
     # Slack deliveries that failed for a passing reason (rate limit, 5xx, dropped connection),
     # retried with backoff by the scheduler until they go out or grow too old: a row per piece
@@ -322,6 +339,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0006_experts", _experts),
     Migration("0007_routes", _routes),
     Migration("0008_audit", _audit),
+    Migration("0009_question_vectors", _question_vectors),
     Migration("0010_pending_replies", _pending_replies),
 ]
 

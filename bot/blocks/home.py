@@ -53,6 +53,7 @@ class AdminHome:
     duplicates: list[DuplicatePair] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # Slack id -> display name
+    insights_ready: bool = True  # False until duplicates and gaps are first worked out
 
 
 def _who(entry: Entry, names: dict[str, str]) -> str:
@@ -140,6 +141,8 @@ def admin_blocks(admin: AdminHome) -> list[dict]:
             f"_{pair.similarity:.0%} alike_"))
         blocks.append(actions(f"dupe_{pair.keep.id}_{pair.fold.id}", button(
             f"Merge into #{pair.keep.id}", ids.ADMIN_MERGE, f"{pair.keep.id}:{pair.fold.id}")))
+    if not admin.insights_ready:
+        blocks.append(context("_Possible duplicates and knowledge gaps: computing…_"))
     if admin.gaps:
         lines = "\n".join(f"• {gap.size}× {one_line(gap.example, 150)}"
                           for gap in admin.gaps[:3])

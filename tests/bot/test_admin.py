@@ -4,11 +4,16 @@ nothing changed); experts' own settings on the App Home."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from index.entry_index import EntryIndex
+from index.search import HybridSearch
 from knowledge.models import EntryDraft, EntryStatus
+from knowledge.questions import AskInput, QuestionBook, QuestionSource
 from tests.bot.conftest import Bot, blocks_text, button_values
+from tests.conftest import CountingEmbedder
 from tests.slackfake import signing
 
 ADMIN, EXPERT, OUTSIDER = "UADMIN", "UEXP", "U456"
@@ -169,6 +174,7 @@ def test_merge_near_duplicates(bot: Bot) -> None:
     fold = store.add_entry(EntryDraft("How do I reset my VPN password?",
                                       "Use the self-service portal.",
                                       source_url="https://wiki.example.com/vpn-old")).id
+    bot.app.home.refresh_insights()  # what the scheduler does in the background
     home = home_of(bot, ADMIN)
     assert "Possible duplicates" in blocks_text(home["blocks"])
     value = button_values(home["blocks"])["admin_merge"]
@@ -180,6 +186,8 @@ def test_merge_near_duplicates(bot: Bot) -> None:
     assert store.get_entry(folded_id).merged_into == kept_id
     assert store.get_entry(folded_id).status is EntryStatus.RETIRED
     assert store.get_entry(kept_id).extra_links
+    # the Home republished after the merge no longer offers the pair (the cache is older)
+    assert "Possible duplicates" not in blocks_text(bot.fake.home_views[ADMIN]["blocks"])
 
 
 def test_stale_entries_are_listed_and_their_author_nudged(bot: Bot) -> None:
@@ -257,3 +265,38 @@ def test_every_admin_button_refuses_a_non_admin(bot: Bot, action_id: str) -> Non
     assert bot.fake.calls_to("views.open") == [] and bot.fake.calls_to("views.push") == []
     assert f"D{EXPERT}" not in bot.fake.history  # nobody was nudged or told anything
     assert store.get_entry(entry_id).status is EntryStatus.PENDING_REVIEW
+
+
+def test_admin_home_reads_cached_gaps_and_never_calls_the_model(
+        make_bot, faq_search: HybridSearch, counting_embedder: CountingEmbedder,
+        tmp_path: Path) -> None:
+    store = faq_search.store
+    index = EntryIndex.open(store, counting_embedder, tmp_path / "counted")
+    bot = make_bot(search=HybridSearch(store, index, counting_embedder),
+                   admins=frozenset({ADMIN}))
+    book = QuestionBook(store)
+    themes = ("Where can I park my car at the Lisbon office", "How do I expense a train ticket",
+              "Who can unlock my laptop after too many password attempts")
+    for i in range(24):  # long unanswered questions, as anyone could ask
+        text = f"{themes[i % 3]} (case {i})? " + "Details follow. " * 1_000
+        book.receive(AskInput(f"U{i}", text, QuestionSource.DM, channel=f"D{i}",
+                              message_ts=f"{i}.0"))
+    counting_embedder.texts.clear()
+    first = blocks_text(home_of(bot, ADMIN)["blocks"])
+    assert "computing" in first and "Knowledge gaps" not in first
+    assert bot.app.home.refresh_insights()  # what the scheduler does in the background
+    assert len(counting_embedder.texts) == 24  # each question once, each cut to 2,000 chars
+    assert max(len(t) for t in counting_embedder.texts) <= 2_000
+    cached = bot.app.home.insights.latest
+    counting_embedder.texts.clear()
+    entry_id = pending_entry(bot)
+    for _ in range(5):
+        home = home_of(bot, ADMIN)
+    click(bot, ADMIN, "admin_approve", str(entry_id))  # republishes the admin's Home
+    click(bot, ADMIN, "admin_nudge", str(entry_id))
+    assert counting_embedder.texts == []  # no Home and no admin click embedded anything
+    assert bot.app.home.insights.latest is cached  # nor worked anything out again
+    text = blocks_text(home["blocks"])
+    assert "computing" not in text and "Knowledge gaps" in text
+    assert "8× Where can I park my car" in text or "8× How do I expense" in text \
+        or "8× Who can unlock" in text
