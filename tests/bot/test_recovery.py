@@ -1,12 +1,16 @@
 """Recovery of questions acknowledged but never answered: a worker dies at a chosen point (an
 injected fault), time passes on a controlled clock, and the recovery pass answers each question
 exactly once, where it was asked, with an apology when late, or not at all when too old.
-
-The same with a real process killed with SIGKILL is in test_recovery_process.py."""
+And the same with the real bot as a process, killed with SIGKILL at the fault point and
+started again on the same home (tests/bot/crashing_bot.py)."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +24,9 @@ from knowledge.questions import QuestionStatus
 from knowledge.recovery import EXPIRED, RecoveryPolicy
 from knowledge.store import Store
 from tests.bot.conftest import Bot, blocks_text
+from tests.bot.test_run import FIXTURE, ROOT, env_for, free_port, switchboard, wait_for_health
 from tests.slackfake import signing
+from tests.slackfake.server import FakeSlack
 
 STRIKE = "how do I write strikethrough text in github markdown?"
 POLICY = RecoveryPolicy(late_after=timedelta(minutes=10), give_up_after=timedelta(hours=24),
@@ -197,3 +203,43 @@ def test_an_ask_recovered_after_its_response_url_expired_goes_to_a_dm(clocked: C
     text = blocks_text(dm["blocks"])
     assert "Strikethrough" in text and "Sorry this answer comes late" in text
     assert bot.fake.take_violations() == []
+
+
+def test_sigkill_while_answering_then_restart_answers_exactly_once(tmp_path: Path,
+                                                                   model_cache: Path) -> None:
+    port = free_port()
+    with FakeSlack() as fake:
+        env = env_for(tmp_path, model_cache, SLACK_BOT_TOKEN="xoxb-test",
+                      SLACK_SIGNING_SECRET="secret", SLACK_API_BASE_URL=fake.base_url,
+                      PORT=str(port))
+        assert switchboard("import", str(FIXTURE), env=env).returncode == 0
+        url = f"http://127.0.0.1:{port}/slack/events"
+
+        def start(point: str) -> subprocess.Popen:
+            return subprocess.Popen([sys.executable, "-m", "tests.bot.crashing_bot", point],
+                                    env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+
+        doomed = start("claimed")
+        wait_for_health(port, doomed)
+        payload = signing.app_mention(STRIKE)
+        assert payload.post(url, "secret")[0] == 200  # stored and acknowledged
+        _, stderr = doomed.communicate(timeout=60)
+        assert doomed.returncode == -signal.SIGKILL and "killed at claimed #1" in stderr
+        assert not fake.calls_to("chat.postMessage")
+
+        restarted = start("none")
+        try:
+            wait_for_health(port, restarted)
+            [answer] = fake.wait_for("chat.postMessage", timeout=30)
+            assert answer.args["thread_ts"] == payload.data["event"]["ts"]
+            # Slack's retry of the event, and more recovery ticks, post nothing more
+            retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+            assert signing.signed_post(url, payload.body, payload.content_type, "secret",
+                                       headers=retry)[0] == 200
+            time.sleep(2.0)  # four more scheduler ticks
+            assert len(fake.calls_to("chat.postMessage")) == 1
+        finally:
+            restarted.send_signal(signal.SIGTERM)
+            restarted.communicate(timeout=60)
+        assert restarted.returncode == 0
+        assert fake.take_violations() == []
