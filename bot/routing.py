@@ -34,6 +34,7 @@ from knowledge.ladder import OPEN, Ladder, LadderState, Route, Routes, RouteStat
 from knowledge.models import EntryStatus
 from knowledge.questions import Question, QuestionBook, QuestionStatus, Verdict
 from knowledge.routing import ExpertScore, RoutingPolicy
+from knowledge.visibility import Audience, can_see
 
 log = logging.getLogger(__name__)
 CANDIDATES = 15  # ranked people considered per round (the unavailable are skipped)
@@ -162,9 +163,15 @@ class ExpertRouter:
         return True
 
     def _request(self, question: Question, route: Route) -> ExpertRequest:
+        # What the asker was shown, as far as the expert may see it: the request is a DM to
+        # the expert, so an entry restricted to the asker or to a channel the expert is not in
+        # must not leak through its title.
+        expert = Audience(user=route.expert, channel=None, private=True,
+                          member_of=lambda channel: self.people.is_member(route.expert, channel))
         shown = self.questions.shown_hits(question.id)
         entries = self.store.get_entries(h.entry_id for h in shown)
-        found = tuple(entries[h.entry_id].question for h in shown if h.entry_id in entries)
+        found = tuple(entries[h.entry_id].question for h in shown if h.entry_id in entries
+                      and can_see(entries[h.entry_id].visibility, expert))
         return ExpertRequest(
             route_id=route.id, question=question.full_text,
             asker=self.people.name(question.asker) or question.asker,
@@ -367,14 +374,15 @@ class ExpertRouter:
         answered = self.questions.expert_answer(question.id)
         if answered is None or user != question.asker:
             return False
-        return self.questions.record_feedback(question.id, user, Verdict.SOLVED, answered[2])
+        return self.questions.record_feedback(question.id, user, Verdict.SOLVED,
+                                              answered.entry_id)
 
     def ask_for_more(self, question: Question, user: str) -> bool:
         """The asker wants more: the answering expert gets a DM with an Answer button again."""
         answered = self.questions.expert_answer(question.id)
         if answered is None or user != question.asker:
             return False
-        expert = answered[0]
+        expert = answered.expert
         route = self.routes.find(question.id, expert)
         route = (self.routes.add(question.id, expert, 0, 0.0, ("answered it before",))
                  if route is None else self.routes.reopen(route.id))
@@ -407,7 +415,7 @@ class ExpertRouter:
                                                       "error": failed.code})
         first = self.questions.expert_answer(question.id)
         if first is not None:
-            combined = f"{first[1]}\n\n{answer}"
+            combined = f"{first.text}\n\n{answer}"
             capture_answer(self.store, question, answered_by=route.expert, answer=combined,
                            source_url=self._link(question), publish=self.policy.publish_captured)
         self._settle_dm(route, ":white_check_mark: Thanks, I've added that to the thread.")

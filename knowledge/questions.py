@@ -17,6 +17,7 @@ from typing import Any
 from knowledge.errors import InvalidInput, NotFound
 from knowledge.models import format_time, parse_time
 from knowledge.store import Store
+from knowledge.text import storable
 
 MAX_QUESTION_CHARS = 40_000  # Slack's own message limit; longer input is cut, not refused
 
@@ -95,6 +96,16 @@ class Question:
 
 
 @dataclass(frozen=True)
+class ExpertAnswer:
+    """The first answer a person gave to a question."""
+
+    expert: str
+    text: str
+    entry_id: int | None  # the knowledge entry it was captured as
+    post_ts: str | None  # its message in the asker's conversation (None: saved from a reply)
+
+
+@dataclass(frozen=True)
 class ShownHit:
     """One entry the bot showed for a question."""
 
@@ -122,7 +133,7 @@ class QuestionBook:
         A repeat is the same message (channel and ts) or the same `delivery_key` (e.g. a slash
         command's trigger id) seen before, across restarts.
         """
-        text = ask.text.strip()[:MAX_QUESTION_CHARS]
+        text = storable(ask.text).strip()[:MAX_QUESTION_CHARS]
         if not text:
             raise InvalidInput("The question is empty: type what you want to know.")
         with self.store.transaction():
@@ -195,7 +206,7 @@ class QuestionBook:
 
     def add_context(self, question_id: int, text: str) -> Question:
         """Append a follow-up from the thread to the question; it is asked again with it."""
-        addition = text.strip()[:MAX_QUESTION_CHARS]
+        addition = storable(text).strip()[:MAX_QUESTION_CHARS]
         with self.store.transaction():
             current = self.get(question_id)
             context = f"{current.context}\n{addition}".strip()[-MAX_QUESTION_CHARS:]
@@ -206,7 +217,7 @@ class QuestionBook:
 
     def edit_text(self, question_id: int, text: str) -> Question:
         """The asker edited their question: keep the new wording."""
-        new_text = text.strip()[:MAX_QUESTION_CHARS]
+        new_text = storable(text).strip()[:MAX_QUESTION_CHARS]
         if not new_text:
             raise InvalidInput("The question is empty: type what you want to know.")
         with self.store.transaction():
@@ -246,15 +257,16 @@ class QuestionBook:
                 [ts, entry_id, question_id],
             )
 
-    def expert_answer(self, question_id: int) -> tuple[str, str, int | None] | None:
-        """(expert, answer, captured entry id) once a person answered."""
+    def expert_answer(self, question_id: int) -> ExpertAnswer | None:
+        """The first person's answer to a question, once someone answered."""
         rows = self.store.query(
-            "SELECT expert_answered_by, expert_answer, captured_entry_id FROM questions "
-            "WHERE id = ?", [question_id])
+            "SELECT expert_answered_by, expert_answer, captured_entry_id, expert_answer_ts "
+            "FROM questions WHERE id = ?", [question_id])
         if not rows or rows[0]["expert_answered_by"] is None:
             return None
         row = rows[0]
-        return row["expert_answered_by"], row["expert_answer"], row["captured_entry_id"]
+        return ExpertAnswer(row["expert_answered_by"], row["expert_answer"],
+                            row["captured_entry_id"], row["expert_answer_ts"])
 
     def record_reply(
         self,

@@ -1,8 +1,21 @@
-"""Plain-text helpers shared by the domain: the words a lexical search looks for."""
+"""Plain-text helpers shared by the domain: text any store can keep, and the words a lexical
+search looks for."""
 
 from __future__ import annotations
 
 import re
+
+# JSON may escape half of a surrogate pair on its own ("\ud800"): a valid JSON string, but not
+# valid Unicode, so no UTF-8 database can store it. Such halves become U+FFFD.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """`text` with what no database can keep replaced: lone surrogates (U+FFFD) and NULs."""
+    if text.isascii():
+        return text.replace("\x00", "") if "\x00" in text else text
+    return _LONE_SURROGATE.sub("\ufffd", text).replace("\x00", "")
+
 
 # Words so common in questions that matching them says nothing about the topic. Dropping them
 # keeps OR-queries precise and fast (a posting list for "how" covers half the base).

@@ -18,9 +18,9 @@ from bot.blocks.home import ask_modal
 from bot.deps import BotDeps
 from bot.listeners import open_modal
 from bot.outbox import PostFailed, send
-from bot.parse import ButtonPress, button_press
+from bot.parse import ButtonPress, button_press, click
 from knowledge.errors import NotFound
-from knowledge.questions import QuestionSource, Verdict
+from knowledge.questions import Question, QuestionSource, Verdict
 
 log = logging.getLogger(__name__)
 VERDICTS = {ids.SOLVED: Verdict.SOLVED, ids.NOT_HELPFUL: Verdict.NOT_HELPFUL,
@@ -37,19 +37,20 @@ def register(app: App, deps: BotDeps) -> None:
     def ack_only(ack: Ack) -> None:
         ack()
 
-    def on_verdict(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-        press = button_press(body, action)
+    def on_verdict(body: dict[str, Any], client: WebClient) -> None:
+        press = button_press(body)
         if press is not None:
-            handle_verdict(deps, client, press, VERDICTS[press.action_id],
-                           body.get("response_url"))
+            handle_verdict(deps, client, press, VERDICTS[press.click.action_id])
 
-    def on_show_more(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-        press = button_press(body, action)
+    def on_show_more(body: dict[str, Any], client: WebClient) -> None:
+        press = button_press(body)
         if press is not None:
-            show_more(deps, client, press, body.get("response_url"))
+            show_more(deps, client, press)
 
     def on_home_ask(body: dict[str, Any], client: WebClient) -> None:
-        open_modal(deps.questions, client, body, ask_modal())
+        pressed = click(body)
+        if pressed is not None:
+            open_modal(deps.questions, client, pressed, ask_modal())
 
     for action_id in VERDICTS:
         app.action(action_id)(ack=ack_only, lazy=[on_verdict])
@@ -58,42 +59,67 @@ def register(app: App, deps: BotDeps) -> None:
     app.action(ids.SOURCE_LINK)(ack_only)  # a link button: nothing to do but acknowledge
 
 
-def handle_verdict(deps: BotDeps, client: WebClient, press: ButtonPress, verdict: Verdict,
-                   response_url: str | None) -> None:
+def clicked_card(deps: BotDeps, press: ButtonPress) -> tuple[Question, CardMessage] | None:
+    """The question and where its card is, if the click really was on that question's card.
+
+    Button values are never trusted on their own: anyone can sign a click naming any question.
+    The card is updated where the question's record says it is (never at the clicked ts), the
+    click must come from that conversation, an ephemeral card only from its asker (nobody else
+    ever saw it), and a named entry must be one the card showed.
+    """
     try:
         question = deps.questions.get(press.question_id)
     except NotFound:
-        log.warning("click on an unknown question", extra={"question_id": press.question_id})
+        return None
+    pressed = press.click
+    if question.reply_ts is None:  # an ephemeral card (/ask): only its asker saw it
+        if pressed.user != question.asker or not pressed.ephemeral:
+            return None
+        where = CardMessage(question.reply_channel, None, pressed.response_url)
+    elif pressed.channel != question.reply_channel or pressed.ephemeral:
+        return None
+    else:
+        where = CardMessage(question.reply_channel, question.reply_ts)
+    shown = {hit.entry_id for hit in deps.questions.shown_hits(question.id)}
+    if press.entry_id is not None and press.entry_id not in shown:
+        return None
+    return question, where
+
+
+def handle_verdict(deps: BotDeps, client: WebClient, press: ButtonPress,
+                   verdict: Verdict) -> None:
+    found = clicked_card(deps, press)
+    if found is None:
+        log.warning("ignored a click that is not on its question's card",
+                    extra={"question_id": press.question_id, "user": press.user})
         return
+    question, where = found
     new = deps.answerer.give_feedback(question.id, press.user, verdict, press.entry_id)
     log.info("feedback", extra={"question_id": question.id, "verdict": verdict.value,
                                 "by_asker": press.user == question.asker, "new": new})
     if not new:
         return  # a double click or a replay: already recorded and shown
     if press.user != question.asker:
-        _tell(response_url, THANKS[verdict])
+        _tell(press.click.response_url, THANKS[verdict])
         return
     if verdict is Verdict.ASK_EXPERT and deps.on_expert_requested is not None:
         deps.on_expert_requested(question)
-    _update(deps, client, press, response_url, expanded=False)
+    _update(deps, client, question, where, expanded=False)
 
 
-def show_more(deps: BotDeps, client: WebClient, press: ButtonPress,
-              response_url: str | None) -> None:
-    try:
-        deps.questions.get(press.question_id)
-    except NotFound:
+def show_more(deps: BotDeps, client: WebClient, press: ButtonPress) -> None:
+    found = clicked_card(deps, press)
+    if found is None:
+        log.warning("ignored a click that is not on its question's card",
+                    extra={"question_id": press.question_id, "user": press.user})
         return
-    _update(deps, client, press, response_url, expanded=True)
+    _update(deps, client, *found, expanded=True)
 
 
-def _update(deps: BotDeps, client: WebClient, press: ButtonPress, response_url: str | None,
+def _update(deps: BotDeps, client: WebClient, question: Question, where: CardMessage,
             expanded: bool) -> None:
-    question = deps.questions.get(press.question_id)
     card = deps.answerer.stored_card(question.id, expanded=expanded,
                                      echo_question=question.source in ECHOED)
-    where = CardMessage(press.channel, None if press.ephemeral else press.message_ts,
-                        response_url)
     deps.answerer.update_card(client, where, card)
 
 

@@ -28,7 +28,7 @@ from bot.deps import BotDeps
 from bot.home import HomePublisher
 from bot.listeners import open_modal
 from bot.outbox import DirectMessage, PostFailed, send
-from bot.parse import modal_text
+from bot.parse import Click, Submission, click, submission
 from bot.people import SLACK_USER_ID
 from bot.slack_text import escape, trim
 from knowledge.curation import Curator
@@ -39,15 +39,6 @@ log = logging.getLogger(__name__)
 REFUSED = "Sorry, only Switchboard admins can do that. Nothing was changed."
 
 
-def _value(body: dict[str, Any]) -> str:
-    return str((body.get("actions") or [{}])[0].get("value", ""))
-
-
-def _entry_id(raw: str) -> int | None:
-    raw = raw.rpartition(":")[2].lstrip("#")
-    return int(raw) if raw.isdigit() else None
-
-
 def register(app: App, deps: BotDeps, admins: Admins, home: HomePublisher) -> None:
     curator = Curator(deps.questions.store)
     experts = ExpertBook(deps.questions.store)
@@ -55,37 +46,40 @@ def register(app: App, deps: BotDeps, admins: Admins, home: HomePublisher) -> No
     def ack_only(ack: Ack) -> None:
         ack()
 
-    def refuse(body: dict[str, Any], client: WebClient, user: str) -> None:
-        log.warning("refused a non-admin", extra={"user": user, "payload_type": body.get("type"),
-                                                  "action": _value(body)})
-        _tell(client, body, user, REFUSED)
-
-    def admin_only(handler):
-        """Run `handler(body, client, user)` only for admins."""
-        def guarded(body: dict[str, Any], client: WebClient) -> None:
-            user = body["user"]["id"]
-            if not admins.is_admin(user):
-                refuse(body, client, user)
-                return
-            try:
-                handler(body, client, user)
-            except (InvalidInput, NotFound) as error:
-                _tell(client, body, user, str(error))
-            home.publish(client, user)
-        guarded.__name__ = handler.__name__  # lazy listeners are found by name
-        return guarded
-
-    def _tell(client: WebClient, body: dict[str, Any], user: str, text: str) -> None:
-        url = body.get("response_url")
+    def tell(client: WebClient, user: str, response_url: str | None, text: str) -> None:
         try:
-            if url:
-                send(url, text=text, response_type="ephemeral", replace_original=False)
+            if response_url:
+                send(response_url, text=text, response_type="ephemeral", replace_original=False)
             else:
                 DirectMessage(client, user).post(text, [])
         except PostFailed as failed:
             log.info("could not tell the user", extra={"user": user, "error": failed.code})
 
-    def _dm_author(client: WebClient, who: str | None, text: str) -> None:
+    def refuse(client: WebClient, user: str, response_url: str | None, what: str) -> None:
+        log.warning("refused a non-admin", extra={"user": user, "action": what})
+        tell(client, user, response_url, REFUSED)
+
+    def admin_only(handler, parse):
+        """Run `handler(parsed, client)` for admins only; refuse anyone else, ignore malformed
+        payloads, and turn the domain's errors into a private note."""
+        def guarded(body: dict[str, Any], client: WebClient) -> None:
+            parsed = parse(body)
+            if parsed is None:
+                log.warning("ignored a malformed admin request")
+                return
+            response_url = getattr(parsed, "response_url", None)
+            if not admins.is_admin(parsed.user):
+                refuse(client, parsed.user, response_url, handler.__name__)
+                return
+            try:
+                handler(parsed, client)
+            except (InvalidInput, NotFound) as error:
+                tell(client, parsed.user, response_url, str(error))
+            home.publish(client, parsed.user)
+        guarded.__name__ = handler.__name__  # lazy listeners are found by name
+        return guarded
+
+    def dm_author(client: WebClient, who: str | None, text: str) -> None:
         if who and SLACK_USER_ID.match(who):
             try:
                 DirectMessage(client, who).post(text, [])
@@ -93,119 +87,124 @@ def register(app: App, deps: BotDeps, admins: Admins, home: HomePublisher) -> No
                 log.info("could not DM the author", extra={"user": who, "error": failed.code})
 
     # -- buttons -------------------------------------------------------------------------------
-    def approve(body: dict[str, Any], client: WebClient, user: str) -> None:
-        entry = curator.approve(_entry_id(_value(body)) or 0, user)
-        _dm_author(client, entry.answered_by, trim(
+    def approve(pressed: Click, client: WebClient) -> None:
+        entry = curator.approve(pressed.number or 0, pressed.user)
+        dm_author(client, entry.answered_by, trim(
             f":white_check_mark: Your answer to “{escape(entry.question)}” was approved and "
             "is now in the knowledge base. Thank you!", 3000))
 
-    def edit(body: dict[str, Any], client: WebClient, user: str) -> None:
-        mode, _, raw = _value(body).partition(":")
-        entry = deps.questions.store.get_entry(_entry_id(raw) or 0)
-        view = entry_modal(entry, "approve" if mode == "approve" else "edit")
-        open_modal(deps.questions, client, body, view)
+    def edit(pressed: Click, client: WebClient) -> None:
+        entry = deps.questions.store.get_entry(pressed.number or 0)
+        mode = "approve" if pressed.value.startswith("approve:") else "edit"
+        open_modal(deps.questions, client, pressed, entry_modal(entry, mode))
 
-    def reject(body: dict[str, Any], client: WebClient, user: str) -> None:
-        entry = deps.questions.store.get_entry(_entry_id(_value(body)) or 0)
-        open_modal(deps.questions, client, body, reject_modal(entry))
+    def reject(pressed: Click, client: WebClient) -> None:
+        entry = deps.questions.store.get_entry(pressed.number or 0)
+        open_modal(deps.questions, client, pressed, reject_modal(entry))
 
-    def verify(body: dict[str, Any], client: WebClient, user: str) -> None:
-        curator.verify(_entry_id(_value(body)) or 0, user)
+    def verify(pressed: Click, client: WebClient) -> None:
+        curator.verify(pressed.number or 0, pressed.user)
 
-    def retire(body: dict[str, Any], client: WebClient, user: str) -> None:
-        curator.retire(_entry_id(_value(body)) or 0, user)
+    def retire(pressed: Click, client: WebClient) -> None:
+        curator.retire(pressed.number or 0, pressed.user)
 
-    def restore(body: dict[str, Any], client: WebClient, user: str) -> None:
-        curator.restore(_entry_id(_value(body)) or 0, user)
+    def restore(pressed: Click, client: WebClient) -> None:
+        curator.restore(pressed.number or 0, pressed.user)
 
-    def merge(body: dict[str, Any], client: WebClient, user: str) -> None:
-        keep, _, fold = _value(body).partition(":")
-        if keep.isdigit() and fold.isdigit():
-            curator.merge(int(keep), int(fold), user)
+    def merge(pressed: Click, client: WebClient) -> None:
+        keep, _, fold = pressed.value.partition(":")
+        if keep.isdigit() and fold.isdigit() and len(keep) <= 18 and len(fold) <= 18:
+            curator.merge(int(keep), int(fold), pressed.user)
 
-    def nudge(body: dict[str, Any], client: WebClient, user: str) -> None:
-        entry = deps.questions.store.get_entry(_entry_id(_value(body)) or 0)
+    def nudge(pressed: Click, client: WebClient) -> None:
+        entry = deps.questions.store.get_entry(pressed.number or 0)
         nudge_author(client, curator, entry, manual=True)
 
-    def find(body: dict[str, Any], client: WebClient, user: str) -> None:
-        open_modal(deps.questions, client, body, find_modal())
+    def find(pressed: Click, client: WebClient) -> None:
+        open_modal(deps.questions, client, pressed, find_modal())
 
     for action_id, handler in ((ids.ADMIN_APPROVE, approve), (ids.ADMIN_EDIT, edit),
                                (ids.ADMIN_REJECT, reject), (ids.ADMIN_VERIFY, verify),
                                (ids.ADMIN_RETIRE, retire), (ids.ADMIN_RESTORE, restore),
                                (ids.ADMIN_MERGE, merge), (ids.ADMIN_NUDGE, nudge),
                                (ids.ADMIN_FIND, find)):
-        app.action(action_id)(ack=ack_only, lazy=[admin_only(handler)])
+        app.action(action_id)(ack=ack_only, lazy=[admin_only(handler, click)])
 
     # -- modals --------------------------------------------------------------------------------
     def check_admin_view(body: dict[str, Any], ack: Ack) -> None:
-        if not admins.is_admin(body["user"]["id"]):
-            first_block = ((body.get("view") or {}).get("blocks") or [{}])[0].get("block_id")
-            ack(response_action="errors", errors={first_block or "x": REFUSED})
-            log.warning("refused a non-admin", extra={"user": body["user"]["id"],
-                                                      "view": body["view"].get("callback_id")})
+        submitted = submission(body)
+        if submitted is None:
+            ack()  # malformed: the lazy part ignores it too
+            return
+        if not admins.is_admin(submitted.user):
+            ack(response_action="errors", errors={submitted.first_block_id or "x": REFUSED})
+            log.warning("refused a non-admin", extra={"user": submitted.user,
+                                                      "view": submitted.callback_id})
             return
         ack()
 
-    def save_entry(body: dict[str, Any], client: WebClient, user: str) -> None:
-        view = body["view"]
-        mode, _, raw = str(view.get("private_metadata", "")).partition(":")
-        entry_id = _entry_id(raw) or 0
-        if not deps.questions.claim_delivery(f"view:{view['id']}"):
+    def save_entry(submitted: Submission, client: WebClient) -> None:
+        if not deps.questions.claim_delivery(f"view:{submitted.view_id}"):
             return
-        tags = tuple(t for t in modal_text(view, ids.ENTRY_TAGS, ids.ENTRY_TAGS).split(","))
-        fields = {"question": modal_text(view, ids.ENTRY_QUESTION, ids.ENTRY_QUESTION),
-                  "answer": modal_text(view, ids.ENTRY_ANSWER, ids.ENTRY_ANSWER), "tags": tags}
-        if mode == "approve":
-            entry = curator.approve(entry_id, user, **fields)
-            _dm_author(client, entry.answered_by, trim(
+        entry_id = submitted.number or 0
+        tags = tuple(submitted.text(ids.ENTRY_TAGS).split(","))
+        fields = {"question": submitted.text(ids.ENTRY_QUESTION),
+                  "answer": submitted.text(ids.ENTRY_ANSWER), "tags": tags}
+        if submitted.private_metadata.startswith("approve:"):
+            entry = curator.approve(entry_id, submitted.user, **fields)
+            dm_author(client, entry.answered_by, trim(
                 f":white_check_mark: Your answer to “{escape(entry.question)}” was approved "
                 "(with an admin's edits) and is now in the knowledge base. Thank you!", 3000))
         else:
-            curator.edit(entry_id, user, visibility=modal_text(
-                view, ids.ENTRY_VISIBILITY, ids.ENTRY_VISIBILITY) or "public", **fields)
+            curator.edit(entry_id, submitted.user,
+                         visibility=submitted.text(ids.ENTRY_VISIBILITY) or "public", **fields)
 
-    def save_rejection(body: dict[str, Any], client: WebClient, user: str) -> None:
-        view = body["view"]
-        if not deps.questions.claim_delivery(f"view:{view['id']}"):
+    def save_rejection(submitted: Submission, client: WebClient) -> None:
+        if not deps.questions.claim_delivery(f"view:{submitted.view_id}"):
             return
-        reason = modal_text(view, ids.REJECT_REASON, ids.REJECT_REASON)
-        entry = curator.reject(_entry_id(str(view.get("private_metadata"))) or 0, user, reason)
-        _dm_author(client, entry.answered_by, trim(
+        reason = submitted.text(ids.REJECT_REASON)
+        entry = curator.reject(submitted.number or 0, submitted.user, reason)
+        dm_author(client, entry.answered_by, trim(
             f"Your answer to “{escape(entry.question)}” was not added to the knowledge base. "
             f"The reviewer said: {escape(reason)}", 3000))
 
     def search_entries(body: dict[str, Any], ack: Ack) -> None:
-        user = body["user"]["id"]
-        if not admins.is_admin(user):
+        submitted = submission(body)
+        if submitted is None or not admins.is_admin(submitted.user):
             ack(response_action="errors", errors={ids.FIND_TEXT: REFUSED})
             return
-        query = modal_text(body["view"], ids.FIND_TEXT, ids.FIND_TEXT).strip()
+        query = submitted.text(ids.FIND_TEXT).strip()
         ack(response_action="update", view=found_modal(query, curator.find(query)))
 
-    app.view(ids.ADMIN_ENTRY_MODAL)(ack=check_admin_view, lazy=[admin_only(save_entry)])
-    app.view(ids.ADMIN_REJECT_MODAL)(ack=check_admin_view, lazy=[admin_only(save_rejection)])
+    app.view(ids.ADMIN_ENTRY_MODAL)(ack=check_admin_view,
+                                    lazy=[admin_only(save_entry, submission)])
+    app.view(ids.ADMIN_REJECT_MODAL)(ack=check_admin_view,
+                                     lazy=[admin_only(save_rejection, submission)])
     app.view(ids.ADMIN_FIND_MODAL)(search_entries)
 
     # -- an expert's own settings (anyone may set their own) ----------------------------------
     def open_topics(body: dict[str, Any], client: WebClient) -> None:
-        open_modal(deps.questions, client, body, topics_modal(experts.topics(body["user"]["id"])))
+        if (pressed := click(body)) is not None:
+            open_modal(deps.questions, client, pressed, topics_modal(experts.topics(pressed.user)))
 
     def open_away(body: dict[str, Any], client: WebClient) -> None:
-        open_modal(deps.questions, client, body, away_modal(deps.questions.store.clock().date()))
+        if (pressed := click(body)) is not None:
+            today = deps.questions.store.clock().date()
+            open_modal(deps.questions, client, pressed, away_modal(today))
 
     def back(body: dict[str, Any], client: WebClient) -> None:
-        experts.set_away(body["user"]["id"], None)
-        home.publish(client, body["user"]["id"])
+        if (pressed := click(body)) is not None:
+            experts.set_away(pressed.user, None)
+            home.publish(client, pressed.user)
 
     def save_topics(body: dict[str, Any], client: WebClient) -> None:
-        user = body["user"]["id"]
-        raw = modal_text(body["view"], ids.EXPERT_TOPICS_INPUT, ids.EXPERT_TOPICS_INPUT)
-        experts.set_topics(user, raw.split(","))
-        home.publish(client, user)
+        if (submitted := submission(body)) is not None:
+            experts.set_topics(submitted.user, submitted.text(ids.EXPERT_TOPICS_INPUT).split(","))
+            home.publish(client, submitted.user)
 
     def check_away(body: dict[str, Any], ack: Ack) -> None:
-        picked = _picked_date(body["view"])
+        submitted = submission(body)
+        picked = submitted.picked_date(ids.EXPERT_AWAY_DATE) if submitted else None
         if picked is None or picked < deps.questions.store.clock().date():
             ack(response_action="errors", errors={ids.EXPERT_AWAY_DATE: "Pick today or a "
                                                   "later day."})
@@ -213,12 +212,13 @@ def register(app: App, deps: BotDeps, admins: Admins, home: HomePublisher) -> No
         ack()
 
     def save_away(body: dict[str, Any], client: WebClient) -> None:
-        user = body["user"]["id"]
-        picked = _picked_date(body["view"])
+        if (submitted := submission(body)) is None:
+            return
+        picked = submitted.picked_date(ids.EXPERT_AWAY_DATE)
         if picked is not None:
             until = datetime.combine(picked + timedelta(days=1), time(0), tzinfo=UTC)
-            experts.set_away(user, until)
-        home.publish(client, user)
+            experts.set_away(submitted.user, until)
+        home.publish(client, submitted.user)
 
     app.action(ids.EXPERT_TOPICS)(ack=ack_only, lazy=[open_topics])
     app.action(ids.EXPERT_AWAY)(ack=ack_only, lazy=[open_away])
@@ -228,30 +228,21 @@ def register(app: App, deps: BotDeps, admins: Admins, home: HomePublisher) -> No
 
     # -- the author of a stale entry confirms it ----------------------------------------------
     def owner_verify(body: dict[str, Any], client: WebClient) -> None:
-        user = body["user"]["id"]
+        pressed = click(body)
+        if pressed is None:
+            return
         try:
-            entry = deps.questions.store.get_entry(_entry_id(_value(body)) or 0)
+            entry = deps.questions.store.get_entry(pressed.number or 0)
         except NotFound:
             return
-        if user != entry.answered_by and not admins.is_admin(user):
-            refuse(body, client, user)
+        if pressed.user != entry.answered_by and not admins.is_admin(pressed.user):
+            refuse(client, pressed.user, pressed.response_url, "owner_verify")
             return
-        curator.verify(entry.id, user)
-        _tell(client, body, user, ":white_check_mark: Thanks! Marked as verified.")
+        curator.verify(entry.id, pressed.user)
+        tell(client, pressed.user, pressed.response_url,
+             ":white_check_mark: Thanks! Marked as verified.")
 
     app.action(ids.OWNER_VERIFY)(ack=ack_only, lazy=[owner_verify])
-
-
-def _picked_date(view: dict[str, Any]):
-    from datetime import date
-
-    values = (view.get("state") or {}).get("values") or {}
-    raw = ((values.get(ids.EXPERT_AWAY_DATE) or {}).get(ids.EXPERT_AWAY_DATE) or {}).get(
-        "selected_date")
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
 
 
 def nudge_author(client: WebClient, curator: Curator, entry, manual: bool = False) -> bool:

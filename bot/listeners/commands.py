@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 
 from bot.deps import BotDeps
 from bot.outbox import EphemeralReply
+from bot.parse import SlashCommand, slash_command
 from bot.slack_text import question_from_message
 from knowledge.errors import InvalidInput
 from knowledge.questions import AskInput, QuestionSource
@@ -25,27 +26,29 @@ USAGE = ("Type your question after the command, e.g. `/ask can we refund an annu
          "30 days?` I'll answer privately, only you will see it.")
 
 
-def ask_input(command: dict[str, Any]) -> AskInput:
-    channel = command.get("channel_id") or None
-    kind = {"directmessage": "im", "privategroup": "private"}.get(
-        command.get("channel_name", ""), "public")
-    return AskInput(asker=command.get("user_id", ""),
-                    text=question_from_message(command.get("text") or "", None),
-                    source=QuestionSource.COMMAND, channel=channel, channel_kind=kind)
+def ask_input(command: SlashCommand) -> AskInput:
+    return AskInput(asker=command.user, text=question_from_message(command.text, None),
+                    source=QuestionSource.COMMAND, channel=command.channel,
+                    channel_kind=command.channel_kind)
 
 
-def delivery_key(command: dict[str, Any]) -> str:
-    return f"command:{command.get('trigger_id')}"
+def delivery_key(command: SlashCommand) -> str:
+    return f"command:{command.trigger_id}"
 
 
 def register(app: App, deps: BotDeps) -> None:
     def store(command: dict[str, Any], ack: Ack) -> None:
-        ask = ask_input(command)
+        parsed = slash_command(command)
+        if parsed is None:
+            log.warning("ignored a malformed slash command")
+            ack()
+            return
+        ask = ask_input(parsed)
         if not ask.text:
             ack(text=USAGE)
             return
         try:
-            question, new = deps.questions.receive(ask, delivery_key(command))
+            question, new = deps.questions.receive(ask, delivery_key(parsed))
         except InvalidInput as error:
             ack(text=str(error))
             return
@@ -54,11 +57,14 @@ def register(app: App, deps: BotDeps) -> None:
         ack()
 
     def answer(command: dict[str, Any], client: WebClient) -> None:
-        ask = ask_input(command)
-        if not ask.text or not command.get("response_url"):
+        parsed = slash_command(command)
+        if parsed is None or parsed.response_url is None:
             return
-        question, _ = deps.questions.receive(ask, delivery_key(command))
-        outbox = EphemeralReply(command["response_url"], ask.channel)
+        ask = ask_input(parsed)
+        if not ask.text:
+            return
+        question, _ = deps.questions.receive(ask, delivery_key(parsed))
+        outbox = EphemeralReply(parsed.response_url, ask.channel)
         deps.answerer.answer(client, question, outbox)
 
     app.command("/ask")(ack=store, lazy=[answer])

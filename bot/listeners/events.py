@@ -13,10 +13,19 @@ from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.deps import BotDeps
-from bot.outbox import PostFailed, ThreadReply
-from bot.parse import MessageIn, message_deletion, message_edit, message_in
+from bot.outbox import PostFailed, ThreadReply, error_code
+from bot.parse import (
+    MessageDeletion,
+    MessageEdit,
+    MessageIn,
+    home_opened,
+    message_deletion,
+    message_edit,
+    message_in,
+)
 from bot.slack_text import question_from_message
 from knowledge.questions import AskInput, Question, QuestionSource, QuestionStatus
 
@@ -49,9 +58,8 @@ class Help:
 def register(app: App, deps: BotDeps) -> None:
     def store(event: dict[str, Any], context: dict[str, Any]) -> None:
         """Before the 200: store a new question or a follow-up's extra context."""
-        if event.get("subtype") in ("message_changed", "message_deleted"):
-            return
-        what = classify(deps, event, context.get("bot_user_id"))
+        what = classify(deps, message_in(event, context.get("bot_user_id")),
+                        context.get("bot_user_id"))
         if isinstance(what, NewQuestion):
             deps.questions.receive(what.ask)
         elif isinstance(what, FollowUp) and deps.questions.claim_delivery(
@@ -61,12 +69,13 @@ def register(app: App, deps: BotDeps) -> None:
 
     def reply(event: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
         """After the 200: search and answer, or apply an edit or a deletion."""
-        if event.get("subtype") == "message_changed":
-            handle_edit(deps, client, event, context.get("bot_user_id"))
-        elif event.get("subtype") == "message_deleted":
-            handle_deletion(deps, client, event)
+        bot_user_id = context.get("bot_user_id")
+        if (edit := message_edit(event)) is not None:
+            handle_edit(deps, client, edit, bot_user_id)
+        elif (deletion := message_deletion(event)) is not None:
+            handle_deletion(deps, client, deletion)
         else:
-            handle_message(deps, client, event, context.get("bot_user_id"))
+            handle_message(deps, client, message_in(event, bot_user_id), bot_user_id)
 
     app.event("app_mention")(ack=store, lazy=[reply])
     app.event("message")(ack=store, lazy=[reply])
@@ -75,19 +84,20 @@ def register(app: App, deps: BotDeps) -> None:
         pass
 
     def home(event: dict[str, Any], client: WebClient) -> None:
-        if event.get("tab", "home") == "home":
-            publish_home(deps, client, event["user"])
+        opened = home_opened(event)
+        if opened is not None:
+            deps.publish_home(client, opened.user)
 
     app.event("app_home_opened")(ack=noop, lazy=[home])
 
 
-def classify(deps: BotDeps, event: dict[str, Any],
+def classify(deps: BotDeps, message: MessageIn | None,
              bot_user_id: str | None) -> NewQuestion | FollowUp | Help | None:
-    """What a message event means for us (None: not for us, e.g. chatter or a bot's post)."""
-    message = message_in(event, bot_user_id)
+    """What a message means for us (None: not for us, e.g. chatter, a bot's post, or a
+    malformed event)."""
     if message is None:
         return None
-    if event.get("type") == "message" and message.mentions_bot and not message.is_dm:
+    if message.event_type == "message" and message.mentions_bot and not message.is_dm:
         return None  # the app_mention event for the same message handles it
     if message.thread_ts:
         question = deps.questions.in_thread(message.channel, message.thread_ts)
@@ -108,9 +118,9 @@ def classify(deps: BotDeps, event: dict[str, Any],
     return NewQuestion(ask, message)
 
 
-def handle_message(deps: BotDeps, client: WebClient, event: dict[str, Any],
+def handle_message(deps: BotDeps, client: WebClient, message: MessageIn | None,
                    bot_user_id: str | None) -> None:
-    what = classify(deps, event, bot_user_id)
+    what = classify(deps, message, bot_user_id)
     if isinstance(what, NewQuestion):
         question, _ = deps.questions.receive(what.ask)  # stored already: this finds it
         outbox = ThreadReply(client, what.message.channel, what.ask.thread_ts,
@@ -134,12 +144,9 @@ def handle_message(deps: BotDeps, client: WebClient, event: dict[str, Any],
                                                           "error": failed.code})
 
 
-def handle_edit(deps: BotDeps, client: WebClient, event: dict[str, Any],
+def handle_edit(deps: BotDeps, client: WebClient, edit: MessageEdit,
                 bot_user_id: str | None) -> None:
     """The asker edited their question: answer the new text in the same card."""
-    edit = message_edit(event)
-    if edit is None:
-        return
     question = deps.questions.by_message(edit.channel, edit.ts)
     if (question is None or question.status in CLOSED or question.reply_ts is None
             or question.asker != edit.user):
@@ -155,11 +162,8 @@ def handle_edit(deps: BotDeps, client: WebClient, event: dict[str, Any],
     deps.answerer.refresh(client, updated, outbox)
 
 
-def handle_deletion(deps: BotDeps, client: WebClient, event: dict[str, Any]) -> None:
+def handle_deletion(deps: BotDeps, client: WebClient, deletion: MessageDeletion) -> None:
     """The asker deleted their question: withdraw it and remove our answer."""
-    deletion = message_deletion(event)
-    if deletion is None:
-        return
     question = deps.questions.by_message(deletion.channel, deletion.ts)
     if question is None or question.status is QuestionStatus.WITHDRAWN:
         return
@@ -168,10 +172,6 @@ def handle_deletion(deps: BotDeps, client: WebClient, event: dict[str, Any]) -> 
     if question.reply_channel and question.reply_ts:
         try:
             client.chat_delete(channel=question.reply_channel, ts=question.reply_ts)
-        except Exception as error:  # already gone, or no longer allowed: nothing to undo
+        except (SlackApiError, SlackClientError) as error:  # already gone, or not allowed
             log.info("could not delete the answer", extra={"question_id": question.id,
-                                                           "error": str(error)[:200]})
-
-
-def publish_home(deps: BotDeps, client: WebClient, user: str) -> None:
-    deps.publish_home(client, user)
+                                                           "error": error_code(error)})

@@ -8,17 +8,18 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import ids
 from bot.blocks.expert import answer_modal, expert_answer_blocks, pass_modal
 from bot.deps import BotDeps
 from bot.listeners import open_modal
-from bot.outbox import DirectMessage, PostFailed, send
-from bot.parse import modal_text
+from bot.outbox import DirectMessage, PostFailed, error_code, send
+from bot.parse import Click, MessageShortcut, click, message_shortcut, submission
 from bot.routing import ExpertRouter
 from bot.slack_text import question_from_message
 from knowledge.errors import NotFound
-from knowledge.ladder import RouteStatus
+from knowledge.ladder import Route, RouteStatus
 from knowledge.questions import Question
 
 log = logging.getLogger(__name__)
@@ -31,53 +32,60 @@ def register(app: App, deps: BotDeps, router: ExpertRouter) -> None:
     def ack_only(ack: Ack) -> None:
         ack()
 
-    def _tell(body: dict[str, Any], text: str) -> None:
-        url = body.get("response_url")
-        if url:
+    def tell(pressed: Click | MessageShortcut, text: str) -> None:
+        if pressed.response_url:
             try:
-                send(url, text=text, response_type="ephemeral", replace_original=False)
+                send(pressed.response_url, text=text, response_type="ephemeral",
+                     replace_original=False)
             except PostFailed as failed:
                 log.info("could not tell the user", extra={"error": failed.code})
 
-    def _value(body: dict[str, Any]) -> int | None:
-        raw = str((body.get("actions") or [{}])[0].get("value", ""))
-        return int(raw) if raw.isdigit() else None
-
     # -- the request DM ------------------------------------------------------------------------
-    def on_answer(body: dict[str, Any], client: WebClient) -> None:
-        route = router.open_route(_value(body) or 0, body["user"]["id"])
+    def open_route(body: dict[str, Any]) -> tuple[Click, Route] | None:
+        """The clicker's own open route named by the button, or None (after saying why)."""
+        pressed = click(body)
+        if pressed is None:
+            return None
+        route = router.open_route(pressed.number or 0, pressed.user)
         if route is None:
-            _tell(body, CLOSED)
-            return
-        question = deps.questions.get(route.question_id)
-        view = answer_modal(f"route:{route.id}", question.full_text)
-        open_modal(deps.questions, client, body, view)
+            tell(pressed, CLOSED)
+            return None
+        return pressed, route
+
+    def on_answer(body: dict[str, Any], client: WebClient) -> None:
+        if (opened := open_route(body)) is not None:
+            pressed, route = opened
+            question = deps.questions.get(route.question_id)
+            view = answer_modal(f"route:{route.id}", question.full_text)
+            open_modal(deps.questions, client, pressed, view)
 
     def on_pass(body: dict[str, Any], client: WebClient) -> None:
-        route = router.open_route(_value(body) or 0, body["user"]["id"])
-        if route is None:
-            _tell(body, CLOSED)
-            return
-        open_modal(deps.questions, client, body, pass_modal(route.id))
+        if (opened := open_route(body)) is not None:
+            pressed, route = opened
+            open_modal(deps.questions, client, pressed, pass_modal(route.id))
 
     def on_snooze(body: dict[str, Any]) -> None:
-        route = router.open_route(_value(body) or 0, body["user"]["id"])
-        if route is None:
-            _tell(body, CLOSED)
-            return
-        router.snooze(route)
+        if (opened := open_route(body)) is not None:
+            router.snooze(opened[1])
 
     def on_fallback_answer(body: dict[str, Any], client: WebClient) -> None:
-        question_id = _value(body)
+        pressed = click(body)
+        if pressed is None:
+            return
         try:
-            question = deps.questions.get(question_id or 0)
+            question = deps.questions.get(pressed.number or 0)
         except NotFound:
             return
+        ladder = router.routes.ladder(question.id)
+        if ladder is None or pressed.channel != ladder.fallback_channel:
+            log.warning("ignored a fallback click from outside the fallback channel",
+                        extra={"question_id": question.id, "user": pressed.user})
+            return
         if deps.questions.expert_answer(question.id) is not None:
-            _tell(body, CLOSED)
+            tell(pressed, CLOSED)
             return
         view = answer_modal(f"question:{question.id}", question.full_text)
-        open_modal(deps.questions, client, body, view)
+        open_modal(deps.questions, client, pressed, view)
 
     app.action(ids.EXPERT_ANSWER)(ack=ack_only, lazy=[on_answer])
     app.action(ids.EXPERT_PASS)(ack=ack_only, lazy=[on_pass])
@@ -86,122 +94,124 @@ def register(app: App, deps: BotDeps, router: ExpertRouter) -> None:
 
     # -- the modals ----------------------------------------------------------------------------
     def check_answer(body: dict[str, Any], ack: Ack) -> None:
-        text = modal_text(body["view"], ids.EXPERT_ANSWER_BLOCK, ids.EXPERT_ANSWER_INPUT)
-        if not text.strip():
+        submitted = submission(body)
+        if submitted is not None and not submitted.text(
+                ids.EXPERT_ANSWER_BLOCK, ids.EXPERT_ANSWER_INPUT).strip():
             ack(response_action="errors", errors={ids.EXPERT_ANSWER_BLOCK: "Type your answer."})
             return
         ack()
 
     def submit_answer(body: dict[str, Any], client: WebClient) -> None:
-        view = body["view"]
-        if not deps.questions.claim_delivery(f"view:{view['id']}"):
-            return  # the same submission, delivered again
-        user = body["user"]["id"]
-        text = modal_text(view, ids.EXPERT_ANSWER_BLOCK, ids.EXPERT_ANSWER_INPUT).strip()
-        kind, _, raw = str(view.get("private_metadata", "")).partition(":")
-        if not raw.isdigit():
+        submitted = submission(body)
+        if submitted is None or submitted.number is None:
             return
-        if kind == "route":
-            route = router.routes.maybe(int(raw))
+        if not deps.questions.claim_delivery(f"view:{submitted.view_id}"):
+            return  # the same submission, delivered again
+        user = submitted.user
+        text = submitted.text(ids.EXPERT_ANSWER_BLOCK, ids.EXPERT_ANSWER_INPUT).strip()
+        if submitted.private_metadata.startswith("route:"):
+            route = router.routes.maybe(submitted.number)
             if route is None or route.expert != user:
                 return
             question_id = route.question_id
             earlier = deps.questions.expert_answer(question_id)
-            if earlier is not None and earlier[0] == user and route.status in (
+            if earlier is not None and earlier.expert == user and route.status in (
                     RouteStatus.ASKED, RouteStatus.SNOOZED):
                 router.more_answer(route, text)  # after "Ask for more"
                 return
         else:
-            question_id = int(raw)
+            question_id = submitted.number
             ladder = router.routes.ladder(question_id)
+            if ladder is None or ladder.fallback_ts is None:
+                return  # only questions sent to the fallback channel take anyone's answer
             route = router.routes.find(question_id, user) or router.routes.add(
-                question_id, user, ladder.round if ladder else 1, 0.0,
-                ("answered from the fallback channel",))
+                question_id, user, ladder.round, 0.0, ("answered from the fallback channel",))
         delivered = router.deliver(question_id, user, text, route)
         if not delivered.first:
             _dm(client, user, "Thanks! Someone else answered this question just before you, "
                 "so I didn't post yours. Your answer is still welcome in the thread.")
 
     def submit_pass(body: dict[str, Any]) -> None:
-        view = body["view"]
-        raw = str(view.get("private_metadata", ""))
-        route = router.open_route(int(raw) if raw.isdigit() else 0, body["user"]["id"])
-        if route is None:
+        submitted = submission(body)
+        if submitted is None:
             return
-        values = (view.get("state") or {}).get("values") or {}
-        picked = ((values.get(ids.EXPERT_PASS_BLOCK) or {}).get(ids.EXPERT_PASS_INPUT) or {})
-        router.pass_on(route, picked.get("selected_user"))
+        route = router.open_route(submitted.number or 0, submitted.user)
+        if route is not None:
+            router.pass_on(route, submitted.picked_user(ids.EXPERT_PASS_BLOCK,
+                                                        ids.EXPERT_PASS_INPUT))
 
     app.view(ids.EXPERT_ANSWER_MODAL)(ack=check_answer, lazy=[submit_answer])
     app.view(ids.EXPERT_PASS_MODAL)(ack=ack_only, lazy=[submit_pass])
 
     # -- the asker's buttons on an answer ------------------------------------------------------
-    def _askers_question(body: dict[str, Any], refusal: str) -> Question | None:
+    def askers_question(pressed: Click, refusal: str) -> Question | None:
         """The question behind an answer-post button, if the clicker is its asker."""
         try:
-            question = deps.questions.get(_value(body) or 0)
+            question = deps.questions.get(pressed.number or 0)
         except NotFound:
             return None
-        if body["user"]["id"] != question.asker:
-            _tell(body, refusal)
+        if pressed.user != question.asker:
+            tell(pressed, refusal)
             return None
         return question
 
     def on_solved(body: dict[str, Any], client: WebClient) -> None:
-        question = _askers_question(body, "Only the person who asked can mark it solved.")
+        pressed = click(body)
+        if pressed is None:
+            return
+        question = askers_question(pressed, "Only the person who asked can mark it solved.")
         if question is not None and router.asker_solved(question, question.asker):
-            _settle_answer_post(client, body, question.id, ":white_check_mark: Marked as "
-                                "solved. Thanks!")
+            settle_answer_post(client, question, ":white_check_mark: Marked as solved. Thanks!")
 
     def on_more(body: dict[str, Any]) -> None:
-        question = _askers_question(body, "Only the person who asked can ask for more.")
-        if question is not None and deps.questions.claim_delivery(
-                f"more:{body['actions'][0].get('action_ts')}"):
+        pressed = click(body)
+        if pressed is None:
+            return
+        question = askers_question(pressed, "Only the person who asked can ask for more.")
+        if question is not None and deps.questions.claim_delivery(f"more:{pressed.action_ts}"):
             router.ask_for_more(question, question.asker)
 
-    def _settle_answer_post(client: WebClient, body: dict[str, Any], question_id: int,
-                            note: str) -> None:
-        answered = deps.questions.expert_answer(question_id)
-        question = deps.questions.get(question_id)
-        container = body.get("container") or {}
-        if answered is None or not container.get("message_ts"):
+    def settle_answer_post(client: WebClient, question: Question, note: str) -> None:
+        """Replace the buttons on the expert's answer (where the question's record says it is,
+        never where a click says) with `note`."""
+        answered = deps.questions.expert_answer(question.id)
+        if answered is None or not answered.post_ts or not question.reply_channel:
             return
-        name = deps.people.name(answered[0]) or answered[0]
+        name = deps.people.name(answered.expert) or answered.expert
         try:
-            client.chat_update(channel=container["channel_id"], ts=container["message_ts"],
+            client.chat_update(channel=question.reply_channel, ts=answered.post_ts,
                                text=f"{name} answered your question",
-                               blocks=expert_answer_blocks(question_id, question.asker, name,
-                                                           answered[1], None, settled=note))
-        except Exception as error:  # the post may be gone; the verdict is stored anyway
-            log.info("could not update an answer post", extra={"error": str(error)[:200]})
+                               blocks=expert_answer_blocks(question.id, question.asker, name,
+                                                           answered.text, None, settled=note))
+        except (SlackApiError, SlackClientError) as error:  # the post may be gone
+            log.info("could not update an answer post", extra={"error": error_code(error)})
 
     app.action(ids.ANSWER_SOLVED)(ack=ack_only, lazy=[on_solved])
     app.action(ids.ANSWER_MORE)(ack=ack_only, lazy=[on_more])
 
     # -- "Save as answer" on a human reply -----------------------------------------------------
     def save_as_answer(body: dict[str, Any], context: dict[str, Any]) -> None:
-        message = body.get("message") or {}
-        channel = (body.get("channel") or {}).get("id", "")
-        user = body["user"]["id"]
-        author = message.get("user")
-        thread = message.get("thread_ts")
-        question = deps.questions.in_thread(channel, thread) if thread else None
-        if question is None or message.get("bot_id") or not author or message.get("ts") == thread:
-            _tell(body, NOT_IN_THREAD)
+        shortcut = message_shortcut(body)
+        if shortcut is None:
             return
-        if user not in (question.asker, author):
-            _tell(body, NOT_YOURS)
+        thread = shortcut.thread_ts
+        question = deps.questions.in_thread(shortcut.channel, thread) if thread else None
+        if question is None or not shortcut.author or shortcut.message_ts == thread:
+            tell(shortcut, NOT_IN_THREAD)
             return
-        text = question_from_message(message.get("text") or "", context.get("bot_user_id"))
+        if shortcut.user not in (question.asker, shortcut.author):
+            tell(shortcut, NOT_YOURS)
+            return
+        text = question_from_message(shortcut.text, context.get("bot_user_id"))
         if not text:
-            _tell(body, "That reply has no text to save.")
+            tell(shortcut, "That reply has no text to save.")
             return
-        delivered = router.deliver(question.id, author, text, router.routes.find(
-            question.id, author), source_ts=message.get("ts"))
+        delivered = router.deliver(question.id, shortcut.author, text, router.routes.find(
+            question.id, shortcut.author), source_ts=shortcut.message_ts)
         if not delivered.first:
-            _tell(body, "This question already has a saved answer.")
+            tell(shortcut, "This question already has a saved answer.")
             return
-        name = deps.people.name(author) or author
+        name = deps.people.name(shortcut.author) or shortcut.author
         saved = f"Saved {name}'s reply as the answer to this question."
         if delivered.redacted:
             saved += f" ({delivered.redacted} before saving.)"

@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from bot import ids
 from bot.deps import BotDeps
 from bot.outbox import DirectMessage, PostFailed, send
-from bot.parse import ShortcutAsk, shortcut_ask
+from bot.parse import MessageShortcut, message_shortcut
 from bot.slack_text import question_from_message
 from knowledge.questions import AskInput, QuestionSource
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 NO_TEXT = ("That message has no text I can look up. Try `/ask` and type the question instead.")
 
 
-def ask_input(shortcut: ShortcutAsk, bot_user_id: str | None) -> AskInput:
+def ask_input(shortcut: MessageShortcut, bot_user_id: str | None) -> AskInput:
     return AskInput(asker=shortcut.user, text=question_from_message(shortcut.text, bot_user_id),
                     source=QuestionSource.SHORTCUT, channel=shortcut.channel,
                     channel_kind="im" if shortcut.channel.startswith("D") else "public")
@@ -31,19 +31,23 @@ def ask_input(shortcut: ShortcutAsk, bot_user_id: str | None) -> AskInput:
 
 def register(app: App, deps: BotDeps) -> None:
     def store(body: dict[str, Any], ack: Ack, context: dict[str, Any]) -> None:
-        shortcut = shortcut_ask(body)
-        ask = ask_input(shortcut, context.get("bot_user_id"))
-        if ask.text:
-            deps.questions.receive(ask, f"shortcut:{shortcut.trigger_id}")
+        shortcut = message_shortcut(body)
+        if shortcut is not None:
+            ask = ask_input(shortcut, context.get("bot_user_id"))
+            if ask.text:
+                deps.questions.receive(ask, f"shortcut:{shortcut.trigger_id}")
         ack()
 
     def answer(body: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
-        shortcut = shortcut_ask(body)
+        shortcut = message_shortcut(body)
+        if shortcut is None:
+            log.warning("ignored a malformed message shortcut")
+            return
         ask = ask_input(shortcut, context.get("bot_user_id"))
         if not ask.text:
-            if body.get("response_url"):
+            if shortcut.response_url:
                 try:
-                    send(body["response_url"], text=NO_TEXT, response_type="ephemeral")
+                    send(shortcut.response_url, text=NO_TEXT, response_type="ephemeral")
                 except PostFailed as failed:
                     log.info("could not explain an empty shortcut", extra={"error": failed.code})
             return

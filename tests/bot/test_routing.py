@@ -6,153 +6,23 @@ deactivated expert, "Save as answer" and redaction of customer details."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
-
-from index.entry_index import EntryIndex
-from index.search import HybridSearch
-from knowledge.importing import read_entries
 from knowledge.ladder import LadderState, Routes, RouteStatus
-from knowledge.models import EntryDraft, EntryKind, EntryStatus
+from knowledge.models import EntryKind, EntryStatus
 from knowledge.questions import AskInput, QuestionSource, QuestionStatus
-from knowledge.routing import RoutingPolicy
-from knowledge.store import Store
 from tests.bot.conftest import Bot, blocks_text, button_values
+from tests.bot.routing_world import (
+    BILLING,
+    HISTORY,
+    PARKING,
+    World,
+    answer_via_modal,
+    ask_and_request_expert,
+    dm_card,
+    press,
+    thread_texts,
+)
 from tests.slackfake import signing
-
-FIXTURES = Path(__file__).parents[1] / "fixtures"
-BILLING = "Customer was charged twice for the same invoice, how do we refund the duplicate?"
-PARKING = "What is the parking policy at the Lisbon office?"
-EXPERTS = {"UERIN": "erin", "UOMAR": "omar", "ULEE": "lee", "UKIM": "kim"}
-HISTORY = [
-    ("UERIN", "Why was the customer charged twice this month?",
-     "A retried card payment can create a duplicate charge; refund the second one in Billing."),
-    ("UERIN", "How do I refund a duplicate payment on an invoice?",
-     "Open the invoice, pick the duplicate payment and choose Refund."),
-    ("UERIN", "Customer billed twice after upgrading their plan",
-     "Upgrades prorate; if both charges went through, refund the older one."),
-    ("UOMAR", "How do I refund a monthly subscription?",
-     "Refund from the subscription page; monthly plans refund pro rata."),
-    ("UOMAR", "Can I change the billing date of an invoice?",
-     "Yes, from the invoice settings, before it is finalised."),
-    ("ULEE", "How do I reset the router admin password?",
-     "Hold the reset button for ten seconds, then log in with the default password."),
-    ("ULEE", "The VPN connection drops every hour",
-     "Raise the idle timeout in the VPN profile to 8 hours."),
-    ("UKIM", "Where do I book a meeting room?", "Use the Rooms app in the calendar."),
-]
-
-
-class Clock:
-    """A clock the test moves by hand (a Tuesday, 10:00 UTC, to start with)."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, minutes: float) -> None:
-        self.now += timedelta(minutes=minutes)
-
-
-@dataclass
-class World:
-    bot: Bot
-    clock: Clock
-    store: Store
-    make: Callable[..., Bot]
-    policy: RoutingPolicy
-    folder: Path
-
-    @property
-    def router(self):
-        return self.bot.app.router
-
-    def restart(self) -> Bot:
-        """A new process on the same database: a new store, index, search and app."""
-        self.bot.server.shutdown()
-        self.bot.app.drain()
-        self.bot.search.entries.checkpoint()
-        store = Store.open(self.folder / "routing.db", clock=self.clock)
-        index = EntryIndex.open(store, self.bot.search.embedder, self.folder / "index")
-        self.bot = self.make(HybridSearch(store, index, self.bot.search.embedder), self.policy)
-        return self.bot
-
-
-@pytest.fixture
-def world(make_bot, embedder, tmp_path: Path) -> World:
-    clock = Clock()
-    store = Store.open(tmp_path / "routing.db", clock=clock)
-    store.upsert_entries(read_entries(FIXTURES / "stackfaq_sample.jsonl").drafts)
-    store.upsert_entries([EntryDraft(question=q, answer=a, answered_by=who, tags=("billing",)
-                                     if who in ("UERIN", "UOMAR") else ())
-                          for who, q, a in HISTORY])
-    search = HybridSearch(store, EntryIndex.open(store, embedder, tmp_path / "index"), embedder)
-    policy = RoutingPolicy(route_to=2, sla_minutes=15, fallback_channel="CFALL",
-                           publish_captured=True)
-    bot = make_bot(search, routing=policy)
-    for user, name in EXPERTS.items():
-        bot.fake.add_user(user, name, name.title(), tz="Europe/London", tz_offset=0)
-    bot.fake.add_channel("CFALL", "help-desk")
-    yield World(bot, clock, store, make_bot, policy, tmp_path)
-    store.close()
-
-
-def dm_card(bot: Bot, user: str) -> dict:
-    """The latest request DM to `user` (as the fake Slack stores it)."""
-    messages = [m for m in bot.fake.history.get(f"D{user}", [])
-                if " asked" in blocks_text(m.get("blocks"))]
-    assert messages, f"no request DM to {user}"
-    return messages[-1]
-
-
-def press(bot: Bot, user: str, action_id: str, value: str, channel: str, ts: str,
-          hook: str | None = None) -> str:
-    trigger = signing.new_trigger_id()
-    status, _ = bot.send(signing.block_actions(action_id, value, user_id=user, channel_id=channel,
-                                               message_ts=ts, trigger_id=trigger,
-                                               response_url=hook))
-    assert status == 200
-    bot.settle()
-    return trigger
-
-
-def answer_via_modal(bot: Bot, user: str, text: str, replay: bool = False) -> None:
-    card = dm_card(bot, user)
-    trigger = press(bot, user, "expert_answer", button_values(card["blocks"])["expert_answer"],
-                    f"D{user}", card["ts"])
-    opened = next(c for c in bot.fake.calls_to("views.open") if c.args["trigger_id"] == trigger)
-    submit = signing.view_submission(
-        "expert_answer_modal", {"expert_answer_text": {"expert_answer_input": text}},
-        user_id=user, private_metadata=opened.args["view"]["private_metadata"])
-    assert bot.send(submit)[0] == 200
-    if replay:
-        assert bot.send(submit)[0] == 200
-    bot.settle()
-
-
-def ask_and_request_expert(world: World, text: str = BILLING) -> tuple[dict, int]:
-    bot = world.bot
-    mention = signing.app_mention(text)
-    bot.send(mention)
-    bot.settle()
-    card = bot.posted("C123")[-1]
-    question = bot.question(message_ts=mention.data["event"]["ts"])
-    if question.tier != "none":
-        buttons = button_values(card.args["blocks"])
-        press(bot, "U123", "answer_ask_expert", buttons["answer_ask_expert"], "C123",
-              question.reply_ts)
-    return mention.data["event"], question.id
-
-
-def thread_texts(bot: Bot, ts: str) -> list[str]:
-    return [blocks_text(c.args.get("blocks")) or c.args.get("text", "")
-            for c in bot.posted("C123") if c.args.get("thread_ts") == ts]
 
 
 def test_the_whole_loop(world: World) -> None:
