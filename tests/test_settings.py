@@ -33,8 +33,25 @@ def test_routing_settings_become_a_policy() -> None:
     ("SWITCHBOARD_WORK_HOURS", "18-9", "local-time range"),
     ("SWITCHBOARD_LOG_FORMAT", "xml", "use one of json, text"),
     ("SWITCHBOARD_ROUTING", "maybe", "use one of on, off"),
+    ("SWITCHBOARD_LATE_ANSWER_MINUTES", "later", "number of minutes"),
+    ("SWITCHBOARD_GIVE_UP_HOURS", "0", "whole number from 1 to 168"),
 ])
 def test_bad_values_are_named(name: str, value: str, says: str) -> None:
     with pytest.raises(SettingsError) as raised:
         Settings.from_env({name: value})
     assert name in str(raised.value) and says in str(raised.value)
+
+
+def test_recovery_ages_become_a_policy() -> None:
+    from datetime import timedelta
+
+    policy = Settings.from_env({"SWITCHBOARD_LATE_ANSWER_MINUTES": "5",
+                                "SWITCHBOARD_GIVE_UP_HOURS": "6"}).recovery_policy()
+    assert policy.late_after == timedelta(minutes=5)
+    assert policy.give_up_after == timedelta(hours=6)
+    defaults = Settings.from_env({}).recovery_policy()
+    assert defaults.late_after == timedelta(minutes=10)
+    assert defaults.give_up_after == timedelta(hours=24)
+    with pytest.raises(SettingsError, match="SWITCHBOARD_LATE_ANSWER_MINUTES=180 is longer"):
+        Settings.from_env({"SWITCHBOARD_LATE_ANSWER_MINUTES": "180",
+                           "SWITCHBOARD_GIVE_UP_HOURS": "2"}).recovery_policy()
