@@ -44,6 +44,7 @@ FIELDS = (
 )
 MAX_FILE_BYTES = 512 * 1024 * 1024
 NOT_TEXT = re.compile("[\x00\ud800-\udfff]")  # NUL, lone surrogates, undecodable bytes
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # a byte that was not UTF-8 (surrogateescape)
 _FENCE = re.compile(r"-{3,}")
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -260,8 +261,8 @@ def _csv_row_problem(lines: list[str], start: int, end: int, cells: list[str],
                      width: int | None) -> str | None:
     """What is wrong with a record the csv module could read: bytes not UTF-8, too many cells."""
     for number in range(start, end + 1):
-        bad = NOT_TEXT.search(lines[number - 1])
-        if bad is not None and "\udc80" <= bad.group() <= "\udcff":
+        bad = _ESCAPED_BYTE.search(lines[number - 1])
+        if bad is not None:
             where = f" on line {number}" if number != start else ""
             return _not_utf8(ord(bad.group()) - 0xDC00, where)
     if width is not None and len(cells) > width and any(c.strip() for c in cells[width:]):
