@@ -67,7 +67,7 @@ def read_entries(path: Path) -> ParsedFile:
     """Parse an import file (by extension) or a folder of Markdown files, checking every row."""
     records = read_records(path)
     parsed = ParsedFile()
-    seen_ids: dict[str, int] = {}
+    seen_ids: dict[str, tuple[str, int]] = {}
     unknown: set[str] = set()
     for source, line, record in records:
         if isinstance(record, RowProblem):
@@ -81,16 +81,13 @@ def read_entries(path: Path) -> ParsedFile:
             continue
         if draft.external_id is not None:
             if draft.external_id in seen_ids:
-                parsed.problems.append(
-                    RowProblem(
-                        source,
-                        line,
-                        f"id {draft.external_id!r} already used on line "
-                        f"{seen_ids[draft.external_id]}: ids must be unique.",
-                    )
-                )
+                first_source, first_line = seen_ids[draft.external_id]
+                where = f"line {first_line}" if first_source == source else first_source
+                parsed.problems.append(RowProblem(
+                    source, line, f"id {draft.external_id!r} already used on {where}: ids must "
+                    "be unique."))
                 continue
-            seen_ids[draft.external_id] = line
+            seen_ids[draft.external_id] = (source, line)
         parsed.rows.append(ParsedRow(source, line, draft))
     if not parsed.rows and not parsed.problems:
         raise InvalidInput(f"{printable(path.name)} holds no rows: nothing to import.")

@@ -435,3 +435,14 @@ def test_odd_file_names_are_shown_escaped(tmp_path: Path) -> None:
     found = {p.source: p.reason for p in read_entries(folder).problems}
     assert found.keys() == {"caf\\udce9.md", "line\\nbreak.md"}
     assert found["caf\\udce9.md"].startswith("'id' holds '\\udce9', which is not text")
+
+
+def test_a_repeated_id_in_a_markdown_folder_names_the_first_file(tmp_path: Path) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    write(folder / "a.md", "---\nid: shared\n---\n# Q1?\nA\n")
+    write(folder / "b.md", "---\nid: shared\n---\n# Q2?\nA\n")
+    parsed = read_entries(folder)
+    assert [str(p) for p in parsed.problems] == [
+        "b.md:1: id 'shared' already used on a.md: ids must be unique."
+    ]
