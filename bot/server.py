@@ -10,7 +10,8 @@ at once with a short plain-text reason, and nothing reaches Bolt:
     signature   Slack's v0 HMAC over the raw bytes, timestamp within 5 minutes -> else 401
     shape       not UTF-8 (UTF-16 included), NUL bytes, unknown content type, invalid JSON,
                 JSON that is not an object, nesting deeper than MAX_JSON_DEPTH, a form
-                `payload` that is not a JSON object -> 400 or 415
+                `payload` that is not a JSON object, an ENVELOPE field Bolt routes on with a
+                type Slack never sends -> 400 or 415
     Bolt        `App.dispatch` on a bounded thread pool (Bolt checks the signature again; with
                 process_before_response the ack runs before the response)
 
@@ -110,6 +111,53 @@ def load_object(text: str, what: str) -> dict[str, Any]:
     return value
 
 
+_STR, _OBJ, _LIST = (str, type(None)), (dict, type(None)), (list, type(None))
+# The envelope fields Bolt's own routing and middleware read, with the types Slack sends;
+# "a[]" is every item of the list a. A wrong type here crashes Bolt before any listener runs.
+ENVELOPE: dict[str, tuple[type, ...]] = {
+    "type": _STR, "event": (dict,), "view": (dict,), "actions": _LIST, "authorizations": _LIST,
+    "user": (dict, str, type(None)), "response_urls": _LIST,
+    "is_enterprise_install": (bool, str, type(None)), "is_ext_shared_channel": (bool, type(None)),
+    **dict.fromkeys(("team", "enterprise", "channel", "container", "message", "workflow_step",
+                     "function_data", "assistant_thread", "item", "previous_message"), _OBJ),
+    **dict.fromkeys(("team_id", "enterprise_id", "user_id", "channel_id", "api_app_id",
+                     "callback_id", "trigger_id", "response_url", "thread_ts", "command", "text",
+                     "function_execution_id", "bot_access_token"), _STR),
+    **dict.fromkeys(("event.type", "event.subtype", "event.channel_type", "event.tab",
+                     "event.thread_ts", "event.bot_id", "event.user_team", "event.team",
+                     "event.function_execution_id", "event.bot_access_token",
+                     "view.type", "view.callback_id", "view.app_installed_team_id",
+                     "actions[].action_id", "actions[].block_id", "actions[].type"), _STR),
+    **dict.fromkeys(("event.message", "event.previous_message", "event.assistant_thread",
+                     "event.workflow_step", "actions[]", "authorizations[]"), (dict,)),
+}
+
+
+def check_envelope(payload: dict[str, Any]) -> None:
+    """RequestRefused(400) if a field Bolt routes on has a type Slack never sends."""
+    for path, allowed in ENVELOPE.items():
+        for value in _values_at(payload, path.split(".")):
+            if not isinstance(value, allowed):
+                kinds = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+                raise RequestRefused(400, f"the payload's {path} should be {kinds}")
+    if payload.get("type") == "block_actions" and not all(
+            "action_id" in action for action in payload.get("actions") or []):
+        raise RequestRefused(400, "every action of a block_actions payload needs an action_id")
+
+
+def _values_at(node: Any, steps: list[str]) -> list[Any]:
+    if not steps:
+        return [node]
+    key, each = steps[0].removesuffix("[]"), steps[0].endswith("[]")
+    if not isinstance(node, dict) or key not in node:
+        return []
+    value = node[key]
+    if not each:
+        return _values_at(value, steps[1:])
+    items = value if isinstance(value, list) else []
+    return [found for item in items for found in _values_at(item, steps[1:])]
+
+
 def parse_body(text: str, media_type: str) -> dict[str, Any]:
     """The payload Bolt will see, read exactly as Bolt reads it, refusing what would break it."""
     if media_type == "application/json" or text.startswith("{"):
@@ -160,7 +208,7 @@ def to_bolt_request(raw: bytes, headers: dict[str, list[str]], query: str,
     media_type = (_first(headers, "content-type") or "").split(";")[0].strip().lower()
     if media_type not in ("application/json", "application/x-www-form-urlencoded"):
         raise RequestRefused(415, "send application/json or application/x-www-form-urlencoded")
-    parse_body(text, media_type)
+    check_envelope(parse_body(text, media_type))
     headers = {**headers, "content-type": [media_type]}  # Bolt compares it verbatim
     try:
         return BoltRequest(body=text, query=query, headers=headers)

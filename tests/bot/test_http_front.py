@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 import pytest
 from slack_sdk.signature import SignatureVerifier
@@ -85,6 +86,10 @@ def assert_untouched(bot: Bot) -> None:
     assert [c.method for c in bot.fake.calls if c.method != "auth.test"] == []
 
 
+def quote(data: bytes) -> bytes:
+    return quote_from_bytes(data).encode()
+
+
 def nested(depth: int) -> bytes:
     return b'{"a":' * depth + b"1" + b"}" * depth
 
@@ -108,7 +113,16 @@ BAD_BODIES: dict[str, tuple[bytes, str | None, int]] = {
     "empty body": (b"", JSON, 400),
     "text/plain": (MENTION, "text/plain", 415),
     "no content type": (MENTION, None, 415),
-    "fields of the wrong type": (b'{"type": "event_callback", "authorizations": 7}', JSON, 400),
+    "authorizations a number": (b'{"type": "event_callback", "authorizations": 7}', JSON, 400),
+    "event null": (b'{"type": "event_callback", "event": null}', JSON, 400),
+    "subtype an object": (b'{"type": "event_callback", "event": {"type": "message", '
+                          b'"subtype": {"a": 1}}}', JSON, 400),
+    "view a string": (b"payload=" + quote(b'{"type": "view_submission", "view": "V1"}'), FORM,
+                      400),
+    "action without action_id": (b"payload=" + quote(b'{"type": "block_actions", '
+                                                     b'"actions": [{"value": "1"}]}'), FORM, 400),
+    "actions an object": (b"payload=" + quote(b'{"type": "block_actions", "actions": {}}'), FORM,
+                          400),
 }
 
 
