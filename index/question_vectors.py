@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from index.embedder import Embedder
-from index.gaps import MAX_CHARS
+from index.gaps import MAX_CHARS, embed_in_small_batches
 from knowledge.analytics import Unanswered
 from knowledge.store import Store
 
@@ -66,7 +66,7 @@ class QuestionVectors:
         if not missing:
             return 0
         texts = [embedded_text(q.text) for q in missing]
-        vectors = self.embedder.embed(texts)
+        vectors = embed_in_small_batches(self.embedder, texts)
         model = self.embedder.model_name
         with self.store.transaction():
             self.store.db.conn.executemany(

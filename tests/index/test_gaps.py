@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from index.entry_index import EntryIndex
-from index.gaps import MAX_CHARS, group_gaps, knowledge_gaps
+from index.gaps import EMBED_BATCH, MAX_CHARS, group_gaps, knowledge_gaps
 from index.insights import AdminInsights
 from index.question_vectors import QuestionVectors
 from knowledge.analytics import Analytics
@@ -91,11 +91,15 @@ def test_each_question_is_embedded_once_and_passes_are_capped(
     cache = insights(store, counting_embedder, tmp_path, sample=25, per_pass=10,
                      clock=clock)
     counting_embedder.texts.clear()  # (the entry index embedded nothing, but be sure)
+    batches: list[int] = []
+    embed = counting_embedder.embed
+    counting_embedder.embed = lambda texts: batches.append(len(texts)) or embed(texts)
     for expected in (10, 10, 5):  # behind: each call is a pass, at most 10 embedded each
         cache.refresh()
         assert cache.last_pass.embedded == expected and cache.last_pass.questions == 25
     assert len(counting_embedder.texts) == 25
     assert all(len(t) <= MAX_CHARS for t in counting_embedder.texts)
+    assert max(batches) <= EMBED_BATCH  # the model's working memory grows with the batch
     embedded_ids = {r["question_id"] for r in store.query("SELECT question_id "
                                                           "FROM question_vectors")}
     assert embedded_ids == set(ids[-25:])  # the newest 25, never the older ones
