@@ -1,12 +1,14 @@
 """`switchboard run` with a fault hook that kills the process with SIGKILL at a chosen point, for
 tests and benchmarks of recovery after a crash.
 
-    python -m tests.bot.crashing_bot POINT [SPARE]
+    python -m tests.bot.crashing_bot POINT [SPARE [LEASE_SECONDS]]
 
 POINT is one of bot.answering.FAULT_POINTS (or "none"); the first SPARE questions (default 0)
 reaching it get through, the next one kills the process there. Settings come from the
-environment as for `switchboard run`; the reply claim lease (2 s) and the scheduler tick
-(0.5 s) are short so that a restarted process recovers within seconds.
+environment as for `switchboard run`; the reply claim lease (default 3 s) and the scheduler
+tick (0.5 s) are short so that a restarted process recovers within seconds. (Stored times have
+whole seconds, so a lease of N s runs out after N-1 to N s: under load, answering can take
+longer than a very short lease, and another worker then takes the question over.)
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from switchboard import logs
 from switchboard.services import Services
 from switchboard.settings import Settings
 
-LEASE = timedelta(seconds=2)
+LEASE_SECONDS = 3
 TICK_SECONDS = 0.5
 
 
@@ -53,11 +55,12 @@ def main(argv: list[str]) -> None:
     if point != "none" and point not in FAULT_POINTS:
         raise SystemExit(f"POINT must be one of {', '.join(FAULT_POINTS)} or none")
     spare = int(argv[1]) if len(argv) > 1 else 0
+    lease = timedelta(seconds=int(argv[2]) if len(argv) > 2 else LEASE_SECONDS)
     settings = Settings.from_env(os.environ)
     logs.configure(settings.log_level, settings.log_format)
     services = Services(settings)
     policy = RecoveryPolicy(late_after=timedelta(minutes=settings.late_answer_minutes),
-                            give_up_after=timedelta(hours=settings.give_up_hours), lease=LEASE)
+                            give_up_after=timedelta(hours=settings.give_up_hours), lease=lease)
     try:
         run(services.search, mode=settings.slack_mode(), token=settings.slack_bot_token or "",
             app_token=None, signing_secret=settings.slack_signing_secret,
