@@ -143,6 +143,8 @@ def check_envelope(payload: dict[str, Any]) -> None:
     if payload.get("type") == "block_actions" and not all(
             "action_id" in action for action in payload.get("actions") or []):
         raise RequestRefused(400, "every action of a block_actions payload needs an action_id")
+    if "view" in payload and "type" not in payload["view"]:
+        raise RequestRefused(400, "the payload's view needs a type")
 
 
 def _values_at(node: Any, steps: list[str]) -> list[Any]:

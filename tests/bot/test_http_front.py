@@ -117,6 +117,8 @@ BAD_BODIES: dict[str, tuple[bytes, str | None, int]] = {
     "event null": (b'{"type": "event_callback", "event": null}', JSON, 400),
     "subtype an object": (b'{"type": "event_callback", "event": {"type": "message", '
                           b'"subtype": {"a": 1}}}', JSON, 400),
+    "view without type": (b"payload=" + quote(b'{"type": "view_submission", "view": '
+                                              b'{"callback_id": "x"}}'), FORM, 400),
     "view a string": (b"payload=" + quote(b'{"type": "view_submission", "view": "V1"}'), FORM,
                       400),
     "action without action_id": (b"payload=" + quote(b'{"type": "block_actions", '
