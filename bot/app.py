@@ -21,14 +21,14 @@ from slack_sdk.errors import SlackApiError
 from bot.admin import Admins
 from bot.answering import Answerer, Faults
 from bot.deps import BotDeps
+from bot.experts import ExpertRouter
 from bot.home import HomePublisher
 from bot.listeners import actions, commands, events, shortcuts, views
 from bot.listeners import admin as admin_listeners
-from bot.listeners import routing as routing_listeners
-from bot.listeners.admin import nudge_author
+from bot.listeners import experts as expert_listeners
+from bot.nudges import nudge_stale
 from bot.people import People
 from bot.retry import Recovery, RecoveryTick
-from bot.routing import ExpertRouter
 from bot.scheduler import TICK_SECONDS
 from bot.slack_client import web_client
 from index.search import HybridSearch
@@ -121,9 +121,7 @@ class BotApp:
 
     def nudge_stale(self) -> int:
         """DM the authors of entries that need a look (each at most weekly); returns how many."""
-        curator = Curator(self.deps.questions.store)
-        return sum(nudge_author(self.app.client, curator, stale.entry)
-                   for stale in curator.stale(self.staleness, limit=200))
+        return nudge_stale(self.app.client, Curator(self.deps.questions.store), self.staleness)
 
     def drain(self) -> None:
         """Let the answers already being worked on finish (graceful shutdown)."""
@@ -171,7 +169,7 @@ def build_app(search: HybridSearch, *, token: str, signing_secret: str | None,
     for module in (events, commands, actions, shortcuts, views):
         module.register(app, deps)
     if router is not None:
-        routing_listeners.register(app, deps, router)
+        expert_listeners.register(app, deps, router)
     admin_listeners.register(app, deps, admin_check, home)
 
     @app.error

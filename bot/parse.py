@@ -42,6 +42,11 @@ def slack_id(value: Any) -> str | None:
     return value if isinstance(value, str) and SLACK_ID.match(value) else None
 
 
+def is_user_id(value: Any) -> bool:
+    """Whether `value` is a person's Slack id (U… or W…), not an imported name."""
+    return slack_id(value) is not None and value[0] in "UW"
+
+
 def slack_ts(value: Any) -> str | None:
     """`value` if it is shaped like a Slack message timestamp."""
     return value if isinstance(value, str) and SLACK_TS.match(value) else None
@@ -335,40 +340,3 @@ def submission(body: Any) -> Submission | None:
     return Submission(user, view_id, _str(view.get("callback_id")) or "",
                       _str(view.get("private_metadata"), 3_000) or "", _str(first), values)
 
-
-# -- the envelope ----------------------------------------------------------------------------
-# What Bolt itself reads before any listener of ours runs (to pick the listener and build its
-# context) and indexes without checking: a field of the wrong type there raises inside Bolt.
-_ENVELOPE: dict[str, tuple[type, ...]] = {
-    "type": (str,), "event": (dict,), "actions": (list,), "view": (dict,), "user": (dict, str),
-    "channel": (dict, str), "team": (dict, str, type(None)), "container": (dict,),
-    "message": (dict,), "enterprise": (dict, str, type(None)), "authorizations": (list,),
-    "callback_id": (str,), "command": (str,), "workflow_step": (dict,),
-}
-_INNER: dict[str, dict[str, tuple[type, ...]]] = {
-    "event": {"type": (str,), "message": (dict,), "previous_message": (dict,),
-              "user": (str, dict), "channel": (str, dict)},
-    "view": {"type": (str,), "callback_id": (str,), "state": (dict,), "blocks": (list,)},
-}
-
-
-def envelope_problem(payload: Any) -> str | None:
-    """Why Bolt could not route `payload` safely (a field of the wrong type), or None."""
-    if not isinstance(payload, dict):
-        return "the payload is not an object"
-    for key, types in _ENVELOPE.items():
-        if key in payload and not isinstance(payload[key], types):
-            return f"`{key}` has the wrong type"
-    for outer, fields in _INNER.items():
-        inner = _dict(payload.get(outer))
-        for key, types in fields.items():
-            if key in inner and not isinstance(inner[key], types):
-                return f"`{outer}.{key}` has the wrong type"
-    if payload.get("type") == "event_callback" and "type" not in _dict(payload.get("event")):
-        return "`event.type` is missing"
-    if payload.get("type") == "view_submission" and "type" not in _dict(payload.get("view")):
-        return "`view.type` is missing"
-    for key in ("actions", "authorizations"):
-        if not all(isinstance(item, dict) for item in payload.get(key) or []):
-            return f"`{key}` must hold objects"
-    return None

@@ -6,15 +6,15 @@ Answers are cached for a while; a failed lookup falls back to showing the raw va
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.parse import is_user_id
+
 log = logging.getLogger(__name__)
-SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 TTL_SECONDS = 600
 
 
@@ -74,7 +74,7 @@ class People:
 
     def name(self, who: str | None) -> str | None:
         """A display name for a Slack user id; anything else (an imported name) as it is."""
-        if not who or not SLACK_USER_ID.match(who):
+        if not who or not is_user_id(who):
             return who
         cached = self._fresh(self._names, who)
         if cached is not None:

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from bot.routing import ExpertRouter
+from bot.experts import ExpertRouter
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 20.0  # the ladder's SLAs are minutes; a retried reply waits 10 s at least

@@ -23,13 +23,12 @@ from bot.blocks.admin import (
     reject_modal,
     topics_modal,
 )
-from bot.blocks.kit import button
 from bot.deps import BotDeps
 from bot.home import HomePublisher
 from bot.listeners import open_modal
+from bot.nudges import nudge_author
 from bot.outbox import DirectMessage, PostFailed, send
-from bot.parse import Click, Submission, click, submission
-from bot.people import SLACK_USER_ID
+from bot.parse import Click, Submission, click, is_user_id, submission
 from bot.slack_text import escape, trim
 from knowledge.curation import Curator
 from knowledge.errors import InvalidInput, NotFound
@@ -80,7 +79,7 @@ def register(app: App, deps: BotDeps, admins: Admins, home: HomePublisher) -> No
         return guarded
 
     def dm_author(client: WebClient, who: str | None, text: str) -> None:
-        if who and SLACK_USER_ID.match(who):
+        if who and is_user_id(who):
             try:
                 DirectMessage(client, who).post(text, [])
             except PostFailed as failed:
@@ -243,21 +242,3 @@ def register(app: App, deps: BotDeps, admins: Admins, home: HomePublisher) -> No
              ":white_check_mark: Thanks! Marked as verified.")
 
     app.action(ids.OWNER_VERIFY)(ack=ack_only, lazy=[owner_verify])
-
-
-def nudge_author(client: WebClient, curator: Curator, entry, manual: bool = False) -> bool:
-    """DM an entry's author to check it (at most once a week per entry)."""
-    who = entry.answered_by
-    if not who or not SLACK_USER_ID.match(who) or not curator.nudge_due(entry.id, who):
-        return False
-    text = trim(f"Could you check that your answer to “{escape(entry.question)}” is still "
-                "right? People may be relying on it.", 3000)
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text},
-               "accessory": button("Still correct", ids.OWNER_VERIFY, str(entry.id))}]
-    try:
-        DirectMessage(client, who).post(text, blocks)
-    except PostFailed as failed:
-        log.info("could not nudge", extra={"entry_id": entry.id, "error": failed.code})
-        return False
-    log.info("nudged an author", extra={"entry_id": entry.id, "user": who, "manual": manual})
-    return True

@@ -13,19 +13,22 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot import ids
 from bot.blocks.expert import answer_modal, expert_answer_blocks, pass_modal
 from bot.deps import BotDeps
+from bot.experts import ExpertRouter
+from bot.experts.answers import Submitted
 from bot.listeners import open_modal
 from bot.outbox import DirectMessage, PostFailed, error_code, send
 from bot.parse import Click, MessageShortcut, click, message_shortcut, submission
-from bot.routing import ExpertRouter
 from bot.slack_text import question_from_message
 from knowledge.errors import NotFound
-from knowledge.ladder import Route, RouteStatus
+from knowledge.ladder import Route
 from knowledge.questions import Question
 
 log = logging.getLogger(__name__)
 CLOSED = "This question is already settled (answered, or passed on). Thanks for looking!"
 NOT_YOURS = "Only the person who asked, or who wrote this reply, can save it as the answer."
 NOT_IN_THREAD = "That message isn't a reply in the thread of a question I know about."
+TOO_LATE = ("Thanks! Someone else answered this question just before you, so I didn't post "
+            "yours. Your answer is still welcome in the thread.")
 
 
 def register(app: App, deps: BotDeps, router: ExpertRouter) -> None:
@@ -66,7 +69,7 @@ def register(app: App, deps: BotDeps, router: ExpertRouter) -> None:
 
     def on_snooze(body: dict[str, Any]) -> None:
         if (opened := open_route(body)) is not None:
-            router.snooze(opened[1])
+            router.escalation.snooze(opened[1])
 
     def on_fallback_answer(body: dict[str, Any], client: WebClient) -> None:
         pressed = click(body)
@@ -107,29 +110,13 @@ def register(app: App, deps: BotDeps, router: ExpertRouter) -> None:
             return
         if not deps.questions.claim_delivery(f"view:{submitted.view_id}"):
             return  # the same submission, delivered again
-        user = submitted.user
         text = submitted.text(ids.EXPERT_ANSWER_BLOCK, ids.EXPERT_ANSWER_INPUT).strip()
-        if submitted.private_metadata.startswith("route:"):
-            route = router.routes.maybe(submitted.number)
-            if route is None or route.expert != user:
-                return
-            question_id = route.question_id
-            earlier = deps.questions.expert_answer(question_id)
-            if earlier is not None and earlier.expert == user and route.status in (
-                    RouteStatus.ASKED, RouteStatus.SNOOZED):
-                router.more_answer(route, text)  # after "Ask for more"
-                return
-        else:
-            question_id = submitted.number
-            ladder = router.routes.ladder(question_id)
-            if ladder is None or ladder.fallback_ts is None:
-                return  # only questions sent to the fallback channel take anyone's answer
-            route = router.routes.find(question_id, user) or router.routes.add(
-                question_id, user, ladder.round, 0.0, ("answered from the fallback channel",))
-        delivered = router.deliver(question_id, user, text, route)
-        if not delivered.first:
-            _dm(client, user, "Thanks! Someone else answered this question just before you, "
-                "so I didn't post yours. Your answer is still welcome in the thread.")
+        on_route = submitted.private_metadata.startswith("route:")
+        outcome = router.answers.submit(
+            submitted.user, text, route_id=submitted.number if on_route else None,
+            question_id=None if on_route else submitted.number)
+        if outcome is Submitted.TOO_LATE:
+            dm(client, submitted.user, TOO_LATE)
 
     def submit_pass(body: dict[str, Any]) -> None:
         submitted = submission(body)
@@ -137,7 +124,7 @@ def register(app: App, deps: BotDeps, router: ExpertRouter) -> None:
             return
         route = router.open_route(submitted.number or 0, submitted.user)
         if route is not None:
-            router.pass_on(route, submitted.picked_user(ids.EXPERT_PASS_BLOCK,
+            router.escalation.pass_on(route, submitted.picked_user(ids.EXPERT_PASS_BLOCK,
                                                         ids.EXPERT_PASS_INPUT))
 
     app.view(ids.EXPERT_ANSWER_MODAL)(ack=check_answer, lazy=[submit_answer])
@@ -160,7 +147,7 @@ def register(app: App, deps: BotDeps, router: ExpertRouter) -> None:
         if pressed is None:
             return
         question = askers_question(pressed, "Only the person who asked can mark it solved.")
-        if question is not None and router.asker_solved(question, question.asker):
+        if question is not None and router.answers.asker_solved(question, question.asker):
             settle_answer_post(client, question, ":white_check_mark: Marked as solved. Thanks!")
 
     def on_more(body: dict[str, Any]) -> None:
@@ -169,7 +156,7 @@ def register(app: App, deps: BotDeps, router: ExpertRouter) -> None:
             return
         question = askers_question(pressed, "Only the person who asked can ask for more.")
         if question is not None and deps.questions.claim_delivery(f"more:{pressed.action_ts}"):
-            router.ask_for_more(question, question.asker)
+            router.answers.ask_for_more(question, question.asker)
 
     def settle_answer_post(client: WebClient, question: Question, note: str) -> None:
         """Replace the buttons on the expert's answer (where the question's record says it is,
@@ -206,7 +193,7 @@ def register(app: App, deps: BotDeps, router: ExpertRouter) -> None:
         if not text:
             tell(shortcut, "That reply has no text to save.")
             return
-        delivered = router.deliver(question.id, shortcut.author, text, router.routes.find(
+        delivered = router.answers.deliver(question.id, shortcut.author, text, router.routes.find(
             question.id, shortcut.author), source_ts=shortcut.message_ts)
         if not delivered.first:
             tell(shortcut, "This question already has a saved answer.")
@@ -216,14 +203,14 @@ def register(app: App, deps: BotDeps, router: ExpertRouter) -> None:
         if delivered.redacted:
             saved += f" ({delivered.redacted} before saving.)"
         try:
-            router.asker_outbox(question).post(saved, [])
+            router.messages.asker_outbox(question).post(saved, [])
         except PostFailed as failed:
             log.info("could not confirm the save", extra={"error": failed.code})
 
     app.shortcut(ids.SAVE_AS_ANSWER)(ack=ack_only, lazy=[save_as_answer])
 
 
-def _dm(client: WebClient, user: str, text: str) -> None:
+def dm(client: WebClient, user: str, text: str) -> None:
     try:
         DirectMessage(client, user).post(text, [])
     except PostFailed as failed:
