@@ -37,7 +37,7 @@ from bench.chaos_world import (
     LeakWorld,
     button_values,
 )
-from knowledge.ladder import OPEN, LadderState, Routes
+from knowledge.escalation import OPEN, LadderState, Routes
 from tests.slackfake import signing
 from tests.slackfake.workspace import new_ts
 

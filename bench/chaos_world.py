@@ -29,7 +29,7 @@ from index.entry_index import EntryIndex
 from index.search import HybridSearch
 from knowledge.importing import read_entries
 from knowledge.models import EntryDraft, Visibility
-from knowledge.routing import RoutingPolicy
+from knowledge.routing_policy import RoutingPolicy
 from knowledge.store import Store
 from tests.slackfake import signing
 from tests.slackfake.server import Call, FakeSlack

@@ -33,8 +33,8 @@ from rich.table import Table
 
 from bench.common import load_jsonl, onnx_embedder
 from index.entry_index import EntryIndex
+from knowledge.expert_ranking import ExpertRanker, RoutingWeights
 from knowledge.models import EntryDraft
-from knowledge.routing import ExpertRanker, RoutingWeights
 from knowledge.store import Store
 
 ROUTING = Path(__file__).resolve().parents[2] / "shared" / "data" / "routing"

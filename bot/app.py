@@ -34,10 +34,10 @@ from bot.slack_client import web_client
 from index.search import HybridSearch
 from knowledge.curation import Curator, StalenessRules
 from knowledge.deliveries import Backoff, DeliveryQueue
-from knowledge.experts import ExpertBook
+from knowledge.expert_profiles import ExpertBook
 from knowledge.questions import QuestionBook
 from knowledge.recovery import RecoveryPolicy
-from knowledge.routing import RoutingPolicy
+from knowledge.routing_policy import RoutingPolicy
 
 log = logging.getLogger(__name__)
 WORKERS = 8

@@ -19,8 +19,8 @@ from index.insights import AdminInsights
 from index.search import HybridSearch
 from knowledge.analytics import Analytics
 from knowledge.curation import Curator, StalenessRules
-from knowledge.experts import ExpertBook
-from knowledge.ladder import Routes
+from knowledge.escalation import Routes
+from knowledge.expert_profiles import ExpertBook
 from knowledge.questions import QuestionBook
 
 log = logging.getLogger(__name__)

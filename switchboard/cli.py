@@ -304,7 +304,7 @@ def run() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
 def route(question: str | None, k: int, as_json: bool) -> None:
     """Show who would be asked about QUESTION (or each line of stdin); nothing is sent."""
-    from index.expertise import ExpertFinder
+    from index.expert_finder import ExpertFinder
 
     settings = load_settings()
     questions = [question] if question is not None else [
@@ -367,7 +367,8 @@ def map_group(group_id: str, topic: str) -> None:
     Routing then counts that topic for them; the running bot re-reads the group's members
     every hour.
     """
-    from knowledge.experts import ExpertBook
+    from knowledge.expert_profiles import ExpertBook
+
     from knowledge.store import Store
 
     settings = load_settings()

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from knowledge.availability import AvailabilityRules
 from knowledge.errors import SwitchboardError
-from knowledge.experts import AvailabilityRules
 from knowledge.recovery import RecoveryPolicy
-from knowledge.routing import RoutingPolicy
+from knowledge.routing_policy import RoutingPolicy
 
 
 class SettingsError(SwitchboardError):

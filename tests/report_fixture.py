@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from knowledge.ladder import Routes, RouteStatus
+from knowledge.escalation import Routes, RouteStatus
 from knowledge.models import EntryDraft
 from knowledge.questions import AskInput, QuestionBook, QuestionSource, ShownHit, Verdict
 from knowledge.store import Store

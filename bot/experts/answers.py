@@ -14,10 +14,10 @@ from bot.experts.messages import ExpertMessages
 from bot.outbox import PostFailed
 from bot.slack_text import escape, trim
 from knowledge.capture import capture_answer
-from knowledge.ladder import LadderState, Route, Routes, RouteStatus
+from knowledge.escalation import LadderState, Route, Routes, RouteStatus
 from knowledge.models import EntryStatus
 from knowledge.questions import Question, QuestionBook, Verdict
-from knowledge.routing import RoutingPolicy
+from knowledge.routing_policy import RoutingPolicy
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,13 @@ import logging
 from bot.experts.messages import ExpertMessages
 from bot.outbox import PostFailed
 from bot.parse import is_user_id
-from index.expertise import ExpertFinder
-from knowledge.experts import ExpertBook, unavailable_because
-from knowledge.ladder import OPEN, Route, Routes, RouteStatus
+from index.expert_finder import ExpertFinder
+from knowledge.availability import unavailable_because
+from knowledge.escalation import OPEN, Route, Routes, RouteStatus
+from knowledge.expert_profiles import ExpertBook
+from knowledge.expert_ranking import ExpertScore
 from knowledge.questions import Question
-from knowledge.routing import ExpertScore, RoutingPolicy
+from knowledge.routing_policy import RoutingPolicy
 
 log = logging.getLogger(__name__)
 CANDIDATES = 15  # ranked people considered per round (the unavailable are skipped)

@@ -13,9 +13,9 @@ from bot.experts.asking import ExpertAsker
 from bot.experts.messages import ExpertMessages
 from bot.outbox import PostFailed, ThreadReply
 from bot.slack_text import escape, trim
-from knowledge.ladder import Ladder, LadderState, Route, Routes, RouteStatus
+from knowledge.escalation import Ladder, LadderState, Route, Routes, RouteStatus
 from knowledge.questions import Question, QuestionBook, QuestionStatus
-from knowledge.routing import RoutingPolicy
+from knowledge.routing_policy import RoutingPolicy
 
 log = logging.getLogger(__name__)
 CLOSED = (QuestionStatus.WITHDRAWN, QuestionStatus.SOLVED)

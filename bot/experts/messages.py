@@ -13,7 +13,7 @@ from bot.blocks.kit import context
 from bot.outbox import DirectMessage, Outbox, PostFailed, ThreadReply, error_code
 from bot.people import People
 from bot.slack_text import escape
-from knowledge.ladder import Route
+from knowledge.escalation import Route
 from knowledge.questions import Question, QuestionBook
 from knowledge.store import Store
 from knowledge.visibility import Audience, can_see

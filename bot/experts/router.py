@@ -11,12 +11,13 @@ from bot.experts.asking import CANDIDATES, ExpertAsker
 from bot.experts.escalation import Escalation
 from bot.experts.messages import ExpertMessages
 from bot.people import People
-from index.expertise import ExpertFinder
+from index.expert_finder import ExpertFinder
 from index.search import HybridSearch
-from knowledge.experts import ExpertBook
-from knowledge.ladder import Route, Routes
+from knowledge.escalation import Route, Routes
+from knowledge.expert_profiles import ExpertBook
+from knowledge.expert_ranking import ExpertScore
 from knowledge.questions import Question, QuestionBook
-from knowledge.routing import ExpertScore, RoutingPolicy
+from knowledge.routing_policy import RoutingPolicy
 
 
 class ExpertRouter:

@@ -32,7 +32,7 @@ from bot.parse import Click, Submission, click, is_user_id, submission
 from bot.slack_text import escape, trim
 from knowledge.curation import Curator
 from knowledge.errors import InvalidInput, NotFound
-from knowledge.experts import ExpertBook
+from knowledge.expert_profiles import ExpertBook
 
 log = logging.getLogger(__name__)
 REFUSED = "Sorry, only Switchboard admins can do that. Nothing was changed."

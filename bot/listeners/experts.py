@@ -20,7 +20,7 @@ from bot.outbox import DirectMessage, PostFailed, error_code, send
 from bot.parse import Click, MessageShortcut, click, message_shortcut, submission
 from bot.slack_text import question_from_message
 from knowledge.errors import NotFound
-from knowledge.ladder import Route
+from knowledge.escalation import Route
 from knowledge.questions import Question
 
 log = logging.getLogger(__name__)

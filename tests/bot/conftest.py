@@ -16,7 +16,7 @@ from bot.app import BotApp, build_app
 from bot.server import SlackHTTPServer
 from index.search import HybridSearch
 from knowledge.questions import Question, QuestionBook
-from knowledge.routing import RoutingPolicy
+from knowledge.routing_policy import RoutingPolicy
 from tests.slackfake.pytest_plugin import BOT_TOKEN
 from tests.slackfake.server import Call, FakeSlack
 from tests.slackfake.signing import Payload

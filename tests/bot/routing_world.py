@@ -14,7 +14,7 @@ from index.entry_index import EntryIndex
 from index.search import HybridSearch
 from knowledge.importing import read_entries
 from knowledge.models import EntryDraft
-from knowledge.routing import RoutingPolicy
+from knowledge.routing_policy import RoutingPolicy
 from knowledge.store import Store
 from tests.bot.conftest import Bot, blocks_text, button_values
 from tests.slackfake import signing

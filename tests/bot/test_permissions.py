@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from knowledge.ladder import Routes
+from knowledge.escalation import Routes
 from knowledge.models import EntryDraft, Visibility
 from tests.bot.conftest import Bot, blocks_text, button_values
 from tests.bot.routing_world import BILLING, World, dm_card, press

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from knowledge.ladder import LadderState, Routes, RouteStatus
+from knowledge.escalation import LadderState, Routes, RouteStatus
 from knowledge.models import EntryKind, EntryStatus
 from knowledge.questions import AskInput, QuestionSource, QuestionStatus
 from tests.bot.conftest import Bot, blocks_text, button_values
@@ -298,7 +298,7 @@ def test_route_cli_json(world: World, model_cache, tmp_path) -> None:
 
 
 def test_user_groups_mapped_to_topics_count_for_their_members(world: World) -> None:
-    from knowledge.experts import ExpertBook
+    from knowledge.expert_profiles import ExpertBook
 
     bot = world.bot
     ExpertBook(world.store).map_group("SNET", "netops", "vpn")

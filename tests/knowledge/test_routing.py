@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from knowledge.experts import AvailabilityRules, ExpertBook, ExpertPrefs, unavailable_because
-from knowledge.ladder import LadderState, Routes, RouteStatus
+from knowledge.availability import AvailabilityRules, unavailable_because
+from knowledge.escalation import LadderState, Routes, RouteStatus
+from knowledge.expert_profiles import ExpertBook, ExpertPrefs
+from knowledge.expert_ranking import ExpertRanker, RoutingWeights, question_topics
 from knowledge.models import EntryDraft
 from knowledge.questions import AskInput, QuestionBook, QuestionSource
-from knowledge.routing import ExpertRanker, RoutingPolicy, RoutingWeights, question_topics
+from knowledge.routing_policy import RoutingPolicy
 from knowledge.store import Store
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday

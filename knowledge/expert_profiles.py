@@ -1,15 +1,11 @@
-"""People who answer: their declared topics, user-group topics, time zone, "away until",
-deactivation, and whether they can take a question right now.
-
-Availability is decided here from plain facts; the bot supplies what only Slack knows (time
-zone, Do Not Disturb, whether an account was deactivated).
-"""
+"""People who answer: their declared topics, user-group topics, time zone, "away until" and
+deactivation, as the bot learns them from Slack and from the people themselves."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from knowledge.models import format_time, parse_time
 from knowledge.store import Store
@@ -24,39 +20,6 @@ class ExpertPrefs:
     tz_offset: int | None = None  # seconds east of UTC, from Slack's users.info
     deactivated: bool = False
 
-
-@dataclass(frozen=True)
-class AvailabilityRules:
-    """When people may be asked (settings; see README "Routing")."""
-
-    work_start: int = 9  # local hour
-    work_end: int = 18
-    workdays: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
-    max_open: int = 3  # routed questions waiting on one person
-    daily_cap: int = 5  # requests per person per (UTC) day
-
-
-def unavailable_because(prefs: ExpertPrefs, *, now: datetime, open_routes: int,
-                        asked_today: int, in_dnd: bool, rules: AvailabilityRules) -> str | None:
-    """Why `prefs.user` should not be asked now, or None if they can be."""
-    if prefs.deactivated:
-        return "has left (account deactivated)"
-    if prefs.away_until is not None and prefs.away_until > now:
-        return f"away until {prefs.away_until:%-d %b %H:%M} UTC"
-    if in_dnd:
-        return "in Do Not Disturb"
-    if prefs.tz_offset is not None:
-        local = now + timedelta(seconds=prefs.tz_offset)
-        if local.weekday() not in rules.workdays or not (
-            rules.work_start <= local.hour < rules.work_end
-        ):
-            return f"outside working hours ({local:%a %H:%M} local time)"
-    if open_routes >= rules.max_open:
-        return f"already has {open_routes} open questions"
-    cap = prefs.daily_cap if prefs.daily_cap is not None else rules.daily_cap
-    if asked_today >= cap:
-        return f"reached today's limit of {cap} requests"
-    return None
 
 
 class ExpertBook:

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from index.search import HybridSearch
-from knowledge.experts import ExpertBook
-from knowledge.routing import ExpertRanker, ExpertScore, question_topics
+from knowledge.expert_profiles import ExpertBook
+from knowledge.expert_ranking import ExpertRanker, ExpertScore, question_topics
 
 
 @dataclass(frozen=True)

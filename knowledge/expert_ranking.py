@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from knowledge.experts import AvailabilityRules
 from knowledge.store import Store
 
 
@@ -224,22 +223,6 @@ def _reasons(score: ExpertScore, history: _History, topics: tuple[str, ...] | No
 def _short(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-@dataclass(frozen=True)
-class RoutingPolicy:
-    """How routing behaves (settings; see README "Routing")."""
-
-    route_to: int = 2  # experts asked per round
-    sla_minutes: float = 15.0  # wait this long for an answer before escalating
-    topic_sla: tuple[tuple[str, float], ...] = ()  # per-topic overrides of sla_minutes
-    fallback_channel: str | None = None  # asked when no expert answered in time
-    publish_captured: bool = False  # captured answers publish at once (else: review)
-    snooze_minutes: float = 60.0
-    rules: AvailabilityRules = field(default_factory=AvailabilityRules)
-
-    def sla_for(self, topic: str | None) -> float:
-        return dict(self.topic_sla).get((topic or "").lower(), self.sla_minutes)
 
 
 def question_topics(neighbour_tags: Sequence[tuple[tuple[str, ...], float]], text: str,
