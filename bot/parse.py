@@ -74,7 +74,7 @@ class MessageIn:
     user: str
     text: str
     channel: str
-    channel_type: str  # channel, group, im, mpim ("channel" when Slack does not say)
+    channel_type: str | None  # channel, group, im, mpim; None: Slack did not say (app_mention)
     ts: str
     thread_ts: str | None
     mentions_bot: bool
@@ -103,16 +103,13 @@ def message_in(event: Any, bot_user_id: str | None) -> MessageIn | None:
     kind = event.get("channel_type")
     return MessageIn(
         user=user, text=text, channel=channel,
-        channel_type=kind if kind in ("channel", "group", "im", "mpim") else _kind(channel),
+        channel_type=kind if kind in ("channel", "group", "im", "mpim")
+        else "im" if channel.startswith("D") else None,
         ts=ts, thread_ts=thread_ts,
         mentions_bot=event.get("type") == "app_mention"
         or bool(bot_user_id and f"<@{bot_user_id}" in text),
         event_type="app_mention" if event.get("type") == "app_mention" else "message",
     )
-
-
-def _kind(channel: str) -> str:
-    return {"D": "im", "G": "group"}.get(channel[:1], "channel")
 
 
 @dataclass(frozen=True)

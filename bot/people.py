@@ -10,8 +10,9 @@ import threading
 import time
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.outbox import error_code
 from bot.parse import is_user_id
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class People:
         self._names: dict[str, tuple[float, str]] = {}
         self._profiles: dict[str, tuple[float, dict]] = {}
         self._members: dict[str, tuple[float, frozenset[str]]] = {}
+        self._kinds: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
 
     def profile(self, user: str) -> dict | None:
@@ -113,6 +115,24 @@ class People:
             with self._lock:
                 self._members[channel] = (self.clock(), members)
         return user in members
+
+    def channel_kind(self, channel: str) -> str:
+        """"public", "private", "im" or "mpim" for a conversation, from conversations.info
+        (cached). When Slack cannot tell us, "private": knowledge captured from a conversation
+        we cannot see must not become public."""
+        kind = self._fresh(self._kinds, channel)
+        if kind is not None:
+            return kind
+        try:
+            info = self.client.conversations_info(channel=channel)["channel"]
+        except (SlackApiError, SlackClientError) as error:
+            log.info("conversations.info failed for %s: %s", channel, error_code(error))
+            return "private"  # not cached: ask again next time
+        kind = ("im" if info.get("is_im") else "mpim" if info.get("is_mpim")
+                else "private" if info.get("is_private") or info.get("is_group") else "public")
+        with self._lock:
+            self._kinds[channel] = (self.clock(), kind)
+        return kind
 
     def _fresh(self, cache: dict, key: str):
         with self._lock:

@@ -112,7 +112,8 @@ def classify(deps: BotDeps, message: MessageIn | None,
         return Help(message)
     thread = message.thread_ts or (None if message.is_dm else message.ts)
     ask = AskInput(asker=message.user, text=text, channel=message.channel,
-                   channel_kind=CHANNEL_KIND.get(message.channel_type, "public"),
+                   channel_kind=CHANNEL_KIND.get(message.channel_type or "")
+                   or deps.people.channel_kind(message.channel),
                    message_ts=message.ts, thread_ts=thread,
                    source=QuestionSource.DM if message.is_dm else QuestionSource.MENTION)
     return NewQuestion(ask, message)

@@ -11,7 +11,7 @@ import pytest
 from knowledge.escalation import Routes
 from knowledge.models import EntryDraft, Visibility
 from tests.bot.conftest import Bot, blocks_text, button_values
-from tests.bot.routing_world import BILLING, World, dm_card, press
+from tests.bot.routing_world import BILLING, World, answer_via_modal, dm_card, press
 from tests.slackfake import signing
 
 STRIKE = "strikethrough text in github markdown"
@@ -176,3 +176,23 @@ def test_odd_but_signed_interactions_get_a_response_and_change_nothing(
     bot.settle()
     assert bot.search.store.query("SELECT count(*) AS n FROM questions")[0]["n"] == 0
     assert _feedback_rows(bot) == 0
+
+
+def test_an_answer_to_a_private_channel_question_stays_in_that_channel(world: World) -> None:
+    # Slack's app_mention events say nothing of the channel's type, and private channels have
+    # C… ids: the bot must ask Slack rather than take the channel for a public one.
+    bot = world.bot
+    bot.fake.add_channel("CPRIV", "deal-desk", is_private=True, members=["U123", "UERIN"])
+    mention = signing.app_mention(BILLING, channel_id="CPRIV")
+    bot.send(mention)
+    bot.settle()
+    question = bot.question(message_ts=mention.data["event"]["ts"])
+    assert question.channel_kind == "private"
+    if question.tier != "none":
+        card = bot.posted("CPRIV")[-1]
+        press(bot, "U123", "answer_ask_expert",
+              button_values(card.args["blocks"])["answer_ask_expert"], "CPRIV",
+              question.reply_ts)
+    answer_via_modal(bot, "UERIN", "Refund the second charge from the invoice's Payments tab.")
+    entry_id = bot.questions.expert_answer(question.id).entry_id
+    assert bot.search.store.get_entry(entry_id).visibility == Visibility.parse("channel:CPRIV")
