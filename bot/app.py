@@ -23,8 +23,7 @@ from bot.answering import Answerer, Faults
 from bot.deps import BotDeps
 from bot.experts import ExpertRouter
 from bot.home import HomePublisher
-from bot.listeners import actions, commands, events, shortcuts, views
-from bot.listeners import admin as admin_listeners
+from bot.listeners import actions, commands, curation, events, expert_settings, shortcuts, views
 from bot.listeners import experts as expert_listeners
 from bot.nudges import nudge_stale
 from bot.people import People
@@ -170,7 +169,8 @@ def build_app(search: HybridSearch, *, token: str, signing_secret: str | None,
         module.register(app, deps)
     if router is not None:
         expert_listeners.register(app, deps, router)
-    admin_listeners.register(app, deps, admin_check, home)
+    curation.register(app, deps, admin_check)
+    expert_settings.register(app, deps)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:

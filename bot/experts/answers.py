@@ -31,6 +31,16 @@ class Delivered:
     redacted: str = ""
 
 
+class Saved(StrEnum):
+    """What became of "Save as answer" on a reply in a question's thread."""
+
+    SAVED = "saved"
+    NOT_IN_THREAD = "not_in_thread"  # not a person's reply in a question's thread
+    NOT_YOURS = "not_yours"  # only the asker or the reply's author may save it
+    EMPTY = "empty"
+    ALREADY = "already"  # the question already has an answer
+
+
 class Submitted(StrEnum):
     """What became of an answer typed into the answer modal."""
 
@@ -129,7 +139,42 @@ class Answers:
             return self.messages.people.permalink(question.reply_channel, source_ts)
         return self.messages.link(question)
 
+    def save_reply(self, user: str, channel: str, thread_ts: str | None, reply_ts: str,
+                   author: str | None, text: str) -> tuple[Saved, Delivered | None]:
+        """ "Save as answer" by `user` on `author`'s reply (`reply_ts`) in a thread."""
+        question = self.questions.in_thread(channel, thread_ts) if thread_ts else None
+        if question is None or not author or reply_ts == thread_ts:
+            return Saved.NOT_IN_THREAD, None
+        if user not in (question.asker, author):
+            return Saved.NOT_YOURS, None
+        if not text:
+            return Saved.EMPTY, None
+        delivered = self.deliver(question.id, author, text,
+                                 self.routes.find(question.id, author), source_ts=reply_ts)
+        if not delivered.first:
+            return Saved.ALREADY, delivered
+        saved = f"Saved {self.messages.name(author)}'s reply as the answer to this question."
+        if delivered.redacted:
+            saved += f" ({delivered.redacted} before saving.)"
+        try:
+            self.messages.asker_outbox(question).post(saved, [])
+        except PostFailed as failed:
+            log.info("could not confirm the save", extra={"error": failed.code})
+        return Saved.SAVED, delivered
+
     # -- the asker's side ----------------------------------------------------------------------
+    def settle_answer_post(self, question: Question, note: str) -> None:
+        """Replace the buttons on the expert's answer (where the question's record says it
+        is, never where a click says) with `note`."""
+        answered = self.questions.expert_answer(question.id)
+        if answered is None or not answered.post_ts or not question.reply_channel:
+            return
+        name = self.messages.name(answered.expert)
+        self.messages.update(question.reply_channel, answered.post_ts,
+                             f"{name} answered your question",
+                             expert_answer_blocks(question.id, question.asker, name,
+                                                  answered.text, None, settled=note))
+
     def asker_solved(self, question: Question, user: str) -> bool:
         answered = self.questions.expert_answer(question.id)
         if answered is None or user != question.asker:
