@@ -368,7 +368,6 @@ def map_group(group_id: str, topic: str) -> None:
     every hour.
     """
     from knowledge.expert_profiles import ExpertBook
-
     from knowledge.store import Store
 
     settings = load_settings()
