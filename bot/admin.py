@@ -24,10 +24,6 @@ class Admins:
         self._members: tuple[float, frozenset[str]] | None = None
         self._lock = threading.Lock()
 
-    @property
-    def configured(self) -> bool:
-        return bool(self.users or self.group)
-
     def is_admin(self, user: str | None) -> bool:
         if not user:
             return False

@@ -115,10 +115,11 @@ class TorchEmbedder:
     dimension = DIMENSION
 
     def __init__(self, batch_size: int = 32) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        self.model = SentenceTransformer(str(packaged_model_dir()), device="cpu")
+        # the model comes from the installed package; never look for it on a hub
+        self.model = SentenceTransformer(str(packaged_model_dir()), device="cpu",
+                                         local_files_only=True)
         self.model.max_seq_length = MAX_TOKENS
         self.batch_size = batch_size
 

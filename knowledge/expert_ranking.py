@@ -79,10 +79,6 @@ class ExpertRanker:
         self._profiles: tuple[float, _History] | None = None
         self._lock = threading.Lock()
 
-    def invalidate(self) -> None:
-        with self._lock:
-            self._profiles = None
-
     def rank(self, neighbours: Sequence[tuple[int, float]], *, topics: Iterable[str] = (),
              exclude: Iterable[str] = (), k: int = 5,
              now: datetime | None = None) -> list[ExpertScore]:

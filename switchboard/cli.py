@@ -392,7 +392,9 @@ def map_group(group_id: str, topic: str) -> None:
 @click.option("--oldest", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Only threads started on or after this day.")
 @click.option("--restart", is_flag=True, help="Look at the whole history again.")
-def import_slack(channel: str, oldest, restart: bool) -> None:
+@click.option("--page-size", type=click.IntRange(1, 1000), default=200, show_default=True,
+              help="Messages asked of Slack per page (progress is saved after each page).")
+def import_slack(channel: str, oldest, restart: bool, page_size: int) -> None:
     """Import a Slack channel's answered threads as entries waiting for review.
 
     Needs SLACK_BOT_TOKEN (and the bot invited to the channel). Resumable: run it again after
@@ -413,7 +415,7 @@ def import_slack(channel: str, oldest, restart: bool) -> None:
             with progress_bar("Threads") as update:
                 importer = HistoryImporter(
                     web_client(settings.slack_bot_token, settings.slack_api_base_url), store,
-                    on_thread=lambda p: update(p.threads, None))
+                    page_size=page_size, on_thread=lambda p: update(p.threads, None))
                 done = importer.run(channel, oldest.replace(tzinfo=UTC) if oldest else None,
                                     restart=restart)
         finally:

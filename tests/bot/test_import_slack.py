@@ -67,19 +67,15 @@ def test_answered_threads_become_candidates(channel: FakeSlack, tmp_path: Path) 
     store.close()
 
 
-def test_an_interrupted_import_resumes(channel: FakeSlack, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.history_import as history
-
-    monkeypatch.setattr(history.HistoryImporter.__init__, "__defaults__", (2, None))
+def test_an_interrupted_import_resumes(channel: FakeSlack, tmp_path: Path) -> None:
     # pages of 2 of the 6 top-level messages (newest first); Slack fails on the third
     channel.error_next("conversations.history", "fatal_error", after=2)
-    first = run(channel, tmp_path, "CHELP")
+    first = run(channel, tmp_path, "CHELP", "--page-size", "2")
     assert first.exit_code == 1 and "run the command again to resume" in first.output
     store = Store.open(tmp_path / "switchboard.db")
     saved = [e.question for e in store.iter_entries()]
     assert saved == ["Which port does the VPN use?"]  # the newest page was kept
-    second = run(channel, tmp_path, "CHELP")
+    second = run(channel, tmp_path, "CHELP", "--page-size", "2")
     assert second.exit_code == 0 and "(resumed)" in second.output, second.output
     assert "2 candidate entries" in second.output  # counted over both runs
     cursors = [c.args.get("cursor") for c in channel.calls_to("conversations.history")]
