@@ -90,66 +90,77 @@ def expert_blocks(expert: ExpertHome) -> list[dict]:
 def admin_blocks(admin: AdminHome) -> list[dict]:
     report = admin.report
     days = (report.end - report.start).days
-    first = report.first_answer.p50
     summary = (f"*Last {days} days:* {report.total} questions · "
                f"{report.share('self_serve'):.0%} self-serve · "
                f"{report.share('expert'):.0%} by experts · "
                f"{report.share('unanswered'):.0%} unanswered · first answer p50 "
-               f"{_duration(first)} · {admin.pending} waiting for review")
+               f"{_duration(report.first_answer.p50)} · {admin.pending} waiting for review")
     blocks: list[dict] = [
         {"type": "divider"},
-        {"type": "header", "text": {"type": "plain_text", "text": "Admin"}},
+        _header("Admin"),
         section(summary, button("Find an entry", ids.ADMIN_FIND)),
         context("Run `switchboard report --html report.html` for the full report with charts."),
-        {"type": "header", "text": {"type": "plain_text", "text": "Review queue"}},
+        _header("Review queue"),
     ]
     if not admin.queue:
         blocks.append(section("_Nothing waiting for review._"))
     for item in admin.queue[:5]:
-        entry = item.entry
-        asked = f" · asked {item.asked}×" if item.asked else ""
-        blocks.append(section(f"*{one_line(entry.question, 200)}*\n"
-                               f"{trim(safe_answer(' '.join(entry.answer.split())), 400)}"))
-        blocks.append(context(f"#{entry.id} · by {_who(entry, admin.names)}{asked} · "
-                               f"{entry.created_at:%-d %b %Y}"))
-        value = str(entry.id)
-        blocks.append(actions(f"review_{entry.id}",
-                               button("Approve", ids.ADMIN_APPROVE, value, "primary"),
-                               button("Edit & approve", ids.ADMIN_EDIT, f"approve:{value}"),
-                               button("Reject", ids.ADMIN_REJECT, value, "danger")))
+        blocks += _review_item(item, admin.names)
     if admin.stale:
-        blocks.append({"type": "header", "text": {"type": "plain_text",
-                                                  "text": "Needs a look"}})
+        blocks.append(_header("Needs a look"))
     for stale in admin.stale[:5]:
-        entry = stale.entry
-        blocks.append(section(f"*{one_line(entry.question, 200)}*\n"
-                               f"_{escape('; '.join(stale.reasons))}_ · by "
-                               f"{_who(entry, admin.names)}"))
-        value = str(entry.id)
-        blocks.append(actions(f"stale_{entry.id}",
-                               button("Still correct", ids.ADMIN_VERIFY, value),
-                               button("Edit", ids.ADMIN_EDIT, f"edit:{value}"),
-                               button("Retire", ids.ADMIN_RETIRE, value, "danger"),
-                               button("Nudge the author", ids.ADMIN_NUDGE, value)))
+        blocks += _stale_item(stale, admin.names)
     if admin.duplicates:
-        blocks.append({"type": "header", "text": {"type": "plain_text",
-                                                  "text": "Possible duplicates"}})
+        blocks.append(_header("Possible duplicates"))
     for pair in admin.duplicates[:3]:
-        blocks.append(section(
-            f"#{pair.keep.id} *{one_line(pair.keep.question, 150)}*\n"
-            f"#{pair.fold.id} *{one_line(pair.fold.question, 150)}*\n"
-            f"_{pair.similarity:.0%} alike_"))
-        blocks.append(actions(f"dupe_{pair.keep.id}_{pair.fold.id}", button(
-            f"Merge into #{pair.keep.id}", ids.ADMIN_MERGE, f"{pair.keep.id}:{pair.fold.id}")))
+        blocks += _duplicate_pair(pair)
     if not admin.insights_ready:
         blocks.append(context("_Possible duplicates and knowledge gaps: computing…_"))
     if admin.gaps:
         lines = "\n".join(f"• {gap.size}× {one_line(gap.example, 150)}"
                           for gap in admin.gaps[:3])
-        blocks.append({"type": "header", "text": {"type": "plain_text",
-                                                  "text": "Knowledge gaps"}})
-        blocks.append(section(f"Questions nothing answered, grouped:\n{lines}"))
+        blocks += [_header("Knowledge gaps"),
+                   section(f"Questions nothing answered, grouped:\n{lines}")]
     return blocks
+
+
+def _header(text: str) -> dict:
+    return {"type": "header", "text": {"type": "plain_text", "text": text}}
+
+
+def _review_item(item: ReviewItem, names: dict[str, str]) -> list[dict]:
+    entry, value = item.entry, str(item.entry.id)
+    asked = f" · asked {item.asked}×" if item.asked else ""
+    return [
+        section(f"*{one_line(entry.question, 200)}*\n"
+                f"{trim(safe_answer(' '.join(entry.answer.split())), 400)}"),
+        context(f"#{entry.id} · by {_who(entry, names)}{asked} · {entry.created_at:%-d %b %Y}"),
+        actions(f"review_{entry.id}", button("Approve", ids.ADMIN_APPROVE, value, "primary"),
+                button("Edit & approve", ids.ADMIN_EDIT, f"approve:{value}"),
+                button("Reject", ids.ADMIN_REJECT, value, "danger")),
+    ]
+
+
+def _stale_item(stale: StaleEntry, names: dict[str, str]) -> list[dict]:
+    entry, value = stale.entry, str(stale.entry.id)
+    return [
+        section(f"*{one_line(entry.question, 200)}*\n"
+                f"_{escape('; '.join(stale.reasons))}_ · by {_who(entry, names)}"),
+        actions(f"stale_{entry.id}", button("Still correct", ids.ADMIN_VERIFY, value),
+                button("Edit", ids.ADMIN_EDIT, f"edit:{value}"),
+                button("Retire", ids.ADMIN_RETIRE, value, "danger"),
+                button("Nudge the author", ids.ADMIN_NUDGE, value)),
+    ]
+
+
+def _duplicate_pair(pair: DuplicatePair) -> list[dict]:
+    keep, fold = pair.keep, pair.fold
+    return [
+        section(f"#{keep.id} *{one_line(keep.question, 150)}*\n"
+                f"#{fold.id} *{one_line(fold.question, 150)}*\n_{pair.similarity:.0%} alike_"),
+        actions(f"dupe_{keep.id}_{fold.id}", button(f"Merge into #{keep.id}", ids.ADMIN_MERGE,
+                                                    f"{keep.id}:{fold.id}")),
+    ]
 
 
 def _duration(seconds: float | None) -> str:

@@ -9,15 +9,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.blocks.expert import expert_answer_blocks, fallback_blocks
-from bot.experts.asking import ExpertAsker
-from bot.experts.messages import ExpertMessages
+from bot.experts.asking import RoutingStep
 from bot.outbox import PostFailed
 from bot.slack_text import escape, trim
 from knowledge.capture import capture_answer
-from knowledge.escalation import LadderState, Route, Routes, RouteStatus
+from knowledge.escalation import LadderState, Route, RouteStatus
 from knowledge.models import EntryStatus
-from knowledge.questions import Question, QuestionBook, Verdict
-from knowledge.routing_policy import RoutingPolicy
+from knowledge.questions import Question, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +48,8 @@ class Submitted(StrEnum):
     REFUSED = "refused"  # not this person's route, or not open to anyone
 
 
-class Answers:
+class Answers(RoutingStep):
     """Carries people's answers to the asker and into the knowledge base."""
-
-    def __init__(self, messages: ExpertMessages, asker: ExpertAsker, routes: Routes,
-                 questions: QuestionBook, policy: RoutingPolicy) -> None:
-        self.messages = messages
-        self.asker = asker
-        self.routes = routes
-        self.questions = questions
-        self.policy = policy
 
     def submit(self, user: str, text: str, *, route_id: int | None = None,
                question_id: int | None = None) -> Submitted:

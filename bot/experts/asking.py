@@ -13,7 +13,7 @@ from knowledge.availability import unavailable_because
 from knowledge.escalation import OPEN, Route, Routes, RouteStatus
 from knowledge.expert_profiles import ExpertBook
 from knowledge.expert_ranking import ExpertScore
-from knowledge.questions import Question
+from knowledge.questions import Question, QuestionBook
 from knowledge.routing_policy import RoutingPolicy
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,18 @@ CANDIDATES = 15  # ranked people considered per round (the unavailable are skipp
 # Slack's errors for a person who can no longer be reached at all.
 GONE = {"account_inactive", "user_disabled", "user_not_found", "cannot_dm_bot",
         "user_not_visible", "not_allowed_token_type"}
+
+
+class RoutingStep:
+    """What the later steps of routing (escalation, answers) work with."""
+
+    def __init__(self, messages: ExpertMessages, asker: ExpertAsker, routes: Routes,
+                 questions: QuestionBook, policy: RoutingPolicy) -> None:
+        self.messages = messages
+        self.asker = asker
+        self.routes = routes
+        self.questions = questions
+        self.policy = policy
 
 
 class ExpertAsker:

@@ -9,28 +9,18 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.blocks.expert import fallback_blocks
-from bot.experts.asking import ExpertAsker
-from bot.experts.messages import ExpertMessages
+from bot.experts.asking import RoutingStep
 from bot.outbox import PostFailed, ThreadReply
 from bot.slack_text import escape, trim
-from knowledge.escalation import Ladder, LadderState, Route, Routes, RouteStatus
-from knowledge.questions import Question, QuestionBook, QuestionStatus
-from knowledge.routing_policy import RoutingPolicy
+from knowledge.escalation import Ladder, LadderState, Route, RouteStatus
+from knowledge.questions import Question, QuestionStatus
 
 log = logging.getLogger(__name__)
 CLOSED = (QuestionStatus.WITHDRAWN, QuestionStatus.SOLVED)
 
 
-class Escalation:
+class Escalation(RoutingStep):
     """Starts a question's ladder and moves it on: by the clock (`tick`) or when people pass."""
-
-    def __init__(self, messages: ExpertMessages, asker: ExpertAsker, routes: Routes,
-                 questions: QuestionBook, policy: RoutingPolicy) -> None:
-        self.messages = messages
-        self.asker = asker
-        self.routes = routes
-        self.questions = questions
-        self.policy = policy
 
     def start(self, question: Question) -> None:
         """Route `question` (the asker asked for an expert, or nothing was found). Idempotent."""
