@@ -41,13 +41,13 @@ class Corpus:
     fusion: Fusion
 
     def bm25(self, text: str, _: np.ndarray) -> list[tuple[int, float]]:
-        return self.store.lexical_search(text, 1000)
+        return self.store.lexical.search(text, 1000)
 
     def dense(self, _: str, vector: np.ndarray) -> list[tuple[int, float]]:
         return self.index.nearest(vector, 1000)
 
     def hybrid(self, text: str, vector: np.ndarray) -> list[tuple[int, float]]:
-        lexical = dict(self.store.lexical_search(text, 1000))
+        lexical = dict(self.store.lexical.search(text, 1000))
         dense = dict(self.index.nearest(vector, 1000))
         dense.update(self.index.similarity(vector, lexical.keys() - dense.keys()))
         return fuse(dense, lexical, self.fusion)
@@ -206,7 +206,7 @@ def semeval(embedder: Embedder, data: Path, fusion: Fusion) -> dict:
             if name == "dense" or name == "hybrid":
                 missing = own.keys() - scores.keys()
                 sims = corpus.index.similarity(vector, missing)
-                lexical = dict(corpus.store.lexical_search(text, 1000)) if name == "hybrid" else {}
+                lexical = dict(corpus.store.lexical.search(text, 1000)) if name == "hybrid" else {}
                 scores.update(
                     {
                         i: fusion.score(sims[i], lexical.get(i, 0.0))

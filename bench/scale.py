@@ -17,7 +17,7 @@ embedded with the real model, and as many synthetic near-anchor vectors. For eac
    cached, so indexing embeds nothing); EntryIndex.open (the start-up rebuild from the cached
    vectors) and, after index.checkpoint(), a reopen from the saved index; then
    HybridSearch.search latency against bare embedding of the same queries, and the BM25
-   (store.lexical_search) and vector (index.nearest) parts alone.
+   (store.lexical.search) and vector (index.nearest) parts alone.
 3. Memory: process RSS before and after, peak RSS during the rebuild, sizes on disk.
 
 Every latency is of one call per query after one warm-up call, in milliseconds.
@@ -138,7 +138,7 @@ def hybrid_part(base: SyntheticBase, n: int, embedder, titles: list[str]) -> dic
     bare = each(lambda t: embedder.embed([t]), titles)
     full = each(lambda t: search.search(t, k=5), titles)
     rank = each(lambda tv: search.rank(tv[0], tv[1], 5), list(zip(titles, vecs, strict=True)))
-    bm25 = each(lambda t: store.lexical_search(t, 50), titles)
+    bm25 = each(lambda t: store.lexical.search(t, 50), titles)
     dense = each(lambda v: index.nearest(v, 50), vecs)
     rss_ready = rss_mib()
     _, checkpoint_s = seconds(index.checkpoint)

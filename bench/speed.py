@@ -167,7 +167,7 @@ def search_speed(entries: int, queries: int, embedder, questions: list[dict]) ->
         timed(lambda t=t, v=v: search.rank(t, v, 5), 1)[0]
         for t, v in zip(texts, vectors, strict=True)
     ]
-    lexical = [timed(lambda t=t: store.lexical_search(t, 50), 1)[0] for t in texts]
+    lexical = [timed(lambda t=t: store.lexical.search(t, 50), 1)[0] for t in texts]
     dense = [timed(lambda v=v: index.nearest(v, 50), 1)[0] for v in vectors]
     return {
         "entries": entries,

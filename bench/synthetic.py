@@ -59,7 +59,7 @@ class SyntheticBase:
             drafts = [EntryDraft(self.text(10) + "?", self.text(40)) for _ in range(size)]
             ids = store.upsert_entries(drafts).created
             vectors = self.vectors(size)
-            store.save_vectors(
+            store.vector_cache.save(
                 model,
                 (
                     (i, text_hash(embedding_text(d.question, d.answer)), v.tobytes())

@@ -20,9 +20,10 @@ import numpy as np
 
 from index.embedder import Embedder
 from index.vectors import EXACT_LIMIT, Manifest, VectorIndex
+from knowledge.change_log import ChangesPruned
 from knowledge.errors import IndexUnusable
 from knowledge.models import Entry, EntryStatus
-from knowledge.store import ChangesPruned, Store
+from knowledge.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class EntryIndex:
             if (self.directory / "manifest.json").exists():
                 log.warning("not using the saved index: %s Rebuilding it.", problem)
             return False
-        if manifest.database_id != self.store.database_id():
+        if manifest.database_id != self.store.changes.database_id():
             log.warning("the saved index belongs to another database; rebuilding it")
             return False
         self.vectors, self.cursor = vectors, manifest.cursor
@@ -111,13 +112,13 @@ class EntryIndex:
         """Apply every store change since the last one seen; return how many entries changed."""
         with self._lock:
             try:
-                changed, cursor = self.store.changed_since(self.cursor)
+                changed, cursor = self.store.changes.since(self.cursor)
             except ChangesPruned:
                 log.info("change log pruned past our cursor; reloading the saved index")
                 if not self._load():
                     self.rebuild(progress)
                     return len(self.vectors)
-                changed, cursor = self.store.changed_since(self.cursor)
+                changed, cursor = self.store.changes.since(self.cursor)
             if changed:
                 self._apply(sorted(changed), progress)
             self.cursor = cursor
@@ -143,14 +144,14 @@ class EntryIndex:
             chunk = entries[start : start + EMBED_CHUNK]
             texts = {e.id: embedding_text(e.question, e.answer) for e in chunk}
             hashes = {i: text_hash(t) for i, t in texts.items()}
-            cached = self.store.cached_vectors(texts, model)
+            cached = self.store.vector_cache.cached(texts, model)
             fresh = [i for i in texts if i not in cached or cached[i][0] != hashes[i]]
             vectors = {
                 i: np.frombuffer(cached[i][1], dtype=np.float32) for i in texts if i not in fresh
             }
             if fresh:
                 made = self.embedder.embed([texts[i] for i in fresh])
-                self.store.save_vectors(
+                self.store.vector_cache.save(
                     model, ((i, hashes[i], v.tobytes()) for i, v in zip(fresh, made, strict=True))
                 )
                 vectors.update(zip(fresh, made, strict=True))
@@ -174,7 +175,7 @@ class EntryIndex:
     def rebuild(self, progress: Progress | None = None) -> None:
         """Build the index afresh from the store (reusing cached embeddings where valid)."""
         with self._lock:
-            cursor = self.store.change_cursor()
+            cursor = self.store.changes.cursor()
             entries = list(self.store.iter_entries([EntryStatus.PUBLISHED]))
             ids: list[np.ndarray] = []
             vectors: list[np.ndarray] = []
@@ -201,11 +202,11 @@ class EntryIndex:
                 count=len(self.vectors),
                 kind=self.vectors.kind,
                 cursor=self.cursor,
-                database_id=self.store.database_id(),
+                database_id=self.store.changes.database_id(),
                 file="",
             )
             self.vectors.save(self.directory, manifest)
-            self.store.prune_changes(self.cursor)
+            self.store.changes.prune(self.cursor)
 
     # -- reading -----------------------------------------------------------------------------
 

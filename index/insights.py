@@ -97,7 +97,7 @@ class AdminInsights:
         self._behind = len(stored) < len(questions)
         grouped = [q for q in questions if q.question_id in stored]
         gap_key = tuple(q.question_id for q in grouped)
-        pair_key = self.store.change_cursor()
+        pair_key = self.store.changes.cursor()
         old = self.latest
         gaps, pairs = (old.gaps, old.duplicates) if old else ((), ())
         redo_gaps = old is None or embedded > 0 or gap_key != self._gap_key

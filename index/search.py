@@ -133,7 +133,7 @@ class HybridSearch:
         """Rank with an already-embedded query (lets callers embed a batch at once)."""
         pool = max(self.candidates, 4 * k)
         dense = dict(self.entries.nearest(vector, pool))
-        lexical = dict(self.store.lexical_search(text, pool))
+        lexical = dict(self.store.lexical.search(text, pool))
         missing = lexical.keys() - dense.keys()
         if missing:
             dense.update(self.entries.similarity(vector, missing))

@@ -1,11 +1,13 @@
-"""The knowledge store: entries in SQLite, their BM25 index, embedding cache and change log."""
+"""The knowledge store: the connection and its transactions, and the entries with their audit
+log. Beside it, sharing its connection: `store.lexical` (BM25, knowledge/lexical.py),
+`store.vector_cache` (knowledge/vector_cache.py) and `store.changes` (the change log the
+derived indexes follow, knowledge/change_log.py)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -15,7 +17,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from knowledge.change_log import ChangeLog
 from knowledge.errors import InvalidInput, NotFound
+from knowledge.lexical import LexicalSearch
 from knowledge.migrations import migrate
 from knowledge.models import (
     Entry,
@@ -27,7 +31,7 @@ from knowledge.models import (
     parse_time,
     utcnow,
 )
-from knowledge.text import lexical_terms
+from knowledge.vector_cache import VectorCache
 
 Clock = Callable[[], datetime]
 
@@ -35,18 +39,6 @@ Clock = Callable[[], datetime]
 EDITABLE = frozenset(
     {"question", "answer", "kind", "answered_by", "tags", "source_url", "visibility", "status"}
 )
-
-
-# BM25 column weights: question, answer, tags.
-BM25_WEIGHTS = "1.0, 0.35, 0.5"
-POSTINGS_BUDGET = 5_000  # ~3 ms of BM25 scoring on these machines
-MIN_TERMS = 2
-DF_CACHE_CHANGES = 500  # document frequencies are re-counted after this many changes
-DF_CACHE_TERMS = 50_000
-
-
-class ChangesPruned(Exception):
-    """The change log no longer holds changes that far back; reload the saved index instead."""
 
 
 @dataclass
@@ -73,11 +65,12 @@ class Store:
     def __init__(self, db: Database, clock: Clock = utcnow) -> None:
         self.db = db
         self.clock = clock
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()  # one connection, shared by the bot's worker threads
         self._depth = 0
-        self._df: dict[str, int] = {}  # document frequency per search term (a cache)
-        self._df_cursor = 0
         migrate(db)
+        self.lexical = LexicalSearch(self)
+        self.vector_cache = VectorCache(self)
+        self.changes = ChangeLog(self)
 
     @classmethod
     def open(cls, path: Path, clock: Clock = utcnow) -> Store:
@@ -98,13 +91,13 @@ class Store:
         return cls(db, clock)
 
     def close(self) -> None:
-        with self._lock:
+        with self.lock:
             self.db.conn.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Run the block as one transaction (re-entrant: inner blocks join the outer one)."""
-        with self._lock:
+        with self.lock:
             if self._depth:
                 self._depth += 1
                 try:
@@ -125,7 +118,7 @@ class Store:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows of a read-only query, as dicts."""
-        with self._lock:
+        with self.lock:
             return list(self.db.query(sql, params))
 
     # -- entries -----------------------------------------------------------------------------
@@ -367,128 +360,8 @@ class Store:
         rows = self.query("SELECT kind, count(*) AS n FROM entries GROUP BY kind ORDER BY kind")
         return {row["kind"]: row["n"] for row in rows}
 
-    # -- lexical search ----------------------------------------------------------------------
-
-    def lexical_search(self, query: str, limit: int) -> list[tuple[int, float]]:
-        """Published entries matching any of the query's words, best BM25 first.
-
-        Scores are positive (higher is better). Words are OR-ed: natural questions rarely
-        share every word with their answer. Scoring costs time per matching entry, so words
-        are taken rarest first until about POSTINGS_BUDGET matches (the two rarest always):
-        the words left out are so common that BM25 gives them little weight anyway.
-        """
-        terms = self._affordable_terms(lexical_terms(query))
-        if not terms or limit <= 0:
-            return []
-        expression = " OR ".join(f'"{term}"' for term in terms)
-        rows = self.query(
-            f"SELECT rowid AS id, -bm25(entries_fts, {BM25_WEIGHTS}) AS score "
-            "FROM entries_fts WHERE entries_fts MATCH ? "
-            f"ORDER BY bm25(entries_fts, {BM25_WEIGHTS}) LIMIT ?",
-            [expression, limit],
-        )
-        return [(row["id"], float(row["score"])) for row in rows]
-
-    def _affordable_terms(self, terms: list[str]) -> list[str]:
-        if len(terms) <= MIN_TERMS:
-            return terms
-        cursor = self.change_cursor()
-        if cursor - self._df_cursor > DF_CACHE_CHANGES or len(self._df) > DF_CACHE_TERMS:
-            self._df.clear()
-            self._df_cursor = cursor
-        for term in terms:
-            if term not in self._df:
-                rows = self.query(
-                    "SELECT count(*) AS n FROM entries_fts WHERE entries_fts MATCH ?",
-                    [f'"{term}"'],
-                )
-                self._df[term] = rows[0]["n"]
-        chosen, postings = [], 0
-        for term in sorted(terms, key=lambda t: self._df[t]):
-            if len(chosen) >= MIN_TERMS and postings + self._df[term] > POSTINGS_BUDGET:
-                break
-            chosen.append(term)
-            postings += self._df[term]
-        return chosen
-
-    # -- embedding cache ---------------------------------------------------------------------
-
-    def cached_vectors(self, entry_ids: Iterable[int], model: str) -> dict[int, tuple[str, bytes]]:
-        """The cached (text hash, vector bytes) of these entries made by `model`."""
-        ids = list(entry_ids)
-        found: dict[int, tuple[str, bytes]] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = self.query(
-                "SELECT entry_id, text_hash, vector FROM entry_vectors "
-                f"WHERE model = ? AND entry_id IN ({','.join('?' * len(chunk))})",
-                [model, *chunk],
-            )
-            found.update({r["entry_id"]: (r["text_hash"], r["vector"]) for r in rows})
-        return found
-
-    def save_vectors(self, model: str, rows: Iterable[tuple[int, str, bytes]]) -> None:
-        """Cache (entry id, text hash, vector bytes) rows made by `model`."""
-        with self.transaction():
-            self.db.conn.executemany(
-                "INSERT OR REPLACE INTO entry_vectors(entry_id, model, text_hash, vector) "
-                "VALUES (?, ?, ?, ?)",
-                [(entry_id, model, text_hash, blob) for entry_id, text_hash, blob in rows],
-            )
-
-    def clear_vector_cache(self) -> None:
-        """Forget every cached embedding (the next rebuild re-embeds everything)."""
-        with self.transaction():
-            self.db.execute("DELETE FROM entry_vectors")
-
     def searchable_ids(self) -> list[int]:
         return [r["id"] for r in self.query("SELECT id FROM entries WHERE status = 'published'")]
-
-    # -- change log --------------------------------------------------------------------------
-
-    def change_cursor(self) -> int:
-        """The sequence number of the latest change that can affect search (0: none yet)."""
-        rows = self.query("SELECT seq FROM sqlite_sequence WHERE name = 'index_changes'")
-        return int(rows[0]["seq"]) if rows else 0
-
-    def changed_since(self, cursor: int) -> tuple[set[int], int]:
-        """Ids of entries changed after `cursor`, and the cursor that covers them.
-
-        Raises ChangesPruned when the log was pruned past `cursor`.
-        """
-        with self._lock:
-            if cursor < self._pruned_through():
-                raise ChangesPruned(cursor)
-            rows = self.query(
-                "SELECT seq, entry_id FROM index_changes WHERE seq > ? ORDER BY seq", [cursor]
-            )
-        if not rows:
-            return set(), max(cursor, self.change_cursor())
-        return {r["entry_id"] for r in rows}, rows[-1]["seq"]
-
-    def prune_changes(self, through: int) -> None:
-        """Forget changes up to `through` (an index saved at that cursor no longer needs them)."""
-        with self.transaction():
-            self.db.execute("DELETE FROM index_changes WHERE seq <= ?", [through])
-            self.db.execute(
-                "INSERT INTO meta(key, value) VALUES ('changes_pruned_through', ?) "
-                "ON CONFLICT(key) DO UPDATE SET "
-                "value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
-                [str(through)],
-            )
-
-    def database_id(self) -> str:
-        """A random id made when the database was created, so an index can tell it belongs here."""
-        with self.transaction():
-            self.db.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('database_id', ?)",
-                [uuid.uuid4().hex],
-            )
-        return self.query("SELECT value FROM meta WHERE key = 'database_id'")[0]["value"]
-
-    def _pruned_through(self) -> int:
-        rows = self.query("SELECT value FROM meta WHERE key = 'changes_pruned_through'")
-        return int(rows[0]["value"]) if rows else 0
 
 
 def _check_text(question: str, answer: str) -> None:

@@ -144,7 +144,7 @@ def stats(as_json: bool) -> None:
         try:
             by_status = {s.value: n for s, n in store.count_by_status().items()}
             by_kind = store.count_by_kind()
-            cursor = store.change_cursor()
+            cursor = store.changes.cursor()
         finally:
             store.close()
         manifest = read_manifest(settings.index_dir)
@@ -193,7 +193,7 @@ def reindex(full: bool) -> None:
     settings = load_settings()
     with open_services(settings) as services:
         if full:
-            services.store.clear_vector_cache()
+            services.store.vector_cache.clear()
         services.entry_index.rebuild(services.progress)
         count = len(services.entry_index.vectors)
     click.echo(f"Rebuilt the search index: {count} published entries.")

@@ -82,7 +82,7 @@ def test_reopening_a_saved_index_embeds_nothing(
     embedded = len(counting_embedder.texts)
     reopened = EntryIndex.open(store, counting_embedder, tmp_path)
     assert len(reopened.vectors) == 5 and len(counting_embedder.texts) == embedded
-    assert store.changed_since(reopened.cursor) == (set(), reopened.cursor)
+    assert store.changes.since(reopened.cursor) == (set(), reopened.cursor)
 
 
 def test_an_index_from_another_database_is_rebuilt(

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from knowledge.change_log import ChangesPruned
 from knowledge.errors import InvalidInput, NotFound
 from knowledge.models import EntryDraft, EntryKind, EntryStatus, Visibility
-from knowledge.store import ChangesPruned, Store
+from knowledge.store import Store
 
 
 def draft(
@@ -78,43 +79,43 @@ def test_a_failing_upsert_writes_nothing(store: Store) -> None:
     with pytest.raises(InvalidInput):
         store.upsert_entries([draft(external_id="ok"), draft(question="", external_id="bad")])
     assert sum(store.count_by_status().values()) == 0
-    assert store.change_cursor() == 0
+    assert store.changes.cursor() == 0
 
 
 def test_lexical_search_ors_words_and_sees_published_only(store: Store) -> None:
     a = store.add_entry(draft("How do I export invoices as CSV?", "Billing > Invoices > Export."))
     b = store.add_entry(draft("Where is the VPN config?", "In the IT portal under Network."))
     store.add_entry(draft("Invoice export for retired plans", "Gone.", status=EntryStatus.RETIRED))
-    hits = store.lexical_search("can I export my invoices to a spreadsheet", 10)
+    hits = store.lexical.search("can I export my invoices to a spreadsheet", 10)
     assert [i for i, _ in hits] == [a.id]
-    assert [i for i, _ in store.lexical_search("vpn invoices", 10)] != []
-    assert {i for i, _ in store.lexical_search("vpn invoices", 10)} == {a.id, b.id}
+    assert [i for i, _ in store.lexical.search("vpn invoices", 10)] != []
+    assert {i for i, _ in store.lexical.search("vpn invoices", 10)} == {a.id, b.id}
     assert all(score > 0 for _, score in hits)
 
 
 @pytest.mark.parametrize("query", ['"', "NEAR(a b)", "a* OR", "col:value", "-x", "AND", "😀", ""])
 def test_lexical_search_survives_query_syntax(store: Store, query: str) -> None:
     store.add_entry(draft())
-    assert isinstance(store.lexical_search(query, 5), list)
+    assert isinstance(store.lexical.search(query, 5), list)
 
 
 def test_only_search_relevant_writes_enter_the_change_log(store: Store) -> None:
     entry = store.add_entry(draft())
-    assert store.changed_since(0) == ({entry.id}, 1)
+    assert store.changes.since(0) == ({entry.id}, 1)
     store.db.execute("UPDATE entries SET usage_count = usage_count + 1 WHERE id = ?", [entry.id])
-    assert store.change_cursor() == 1
+    assert store.changes.cursor() == 1
     store.set_status(entry.id, EntryStatus.RETIRED)
     store.update_entry(entry.id, answer="Changed.")
-    assert store.changed_since(1) == ({entry.id}, 3)
+    assert store.changes.since(1) == ({entry.id}, 3)
 
 
 def test_pruned_changes_are_reported_not_silently_skipped(store: Store) -> None:
     for n in range(3):
         store.add_entry(draft(f"Question {n}?"))
-    store.prune_changes(2)
-    assert store.changed_since(2) == ({3}, 3)
+    store.changes.prune(2)
+    assert store.changes.since(2) == ({3}, 3)
     with pytest.raises(ChangesPruned):
-        store.changed_since(1)
+        store.changes.since(1)
 
 
 def test_update_rejects_unknown_fields(store: Store) -> None:
@@ -127,11 +128,11 @@ def test_reopening_keeps_data_and_schema(tmp_path: Path) -> None:
     path = tmp_path / "kb.db"
     first = Store.open(path)
     entry = first.add_entry(draft())
-    identity = first.database_id()
+    identity = first.changes.database_id()
     first.close()
     second = Store.open(path)
     assert second.get_entry(entry.id).question == entry.question
-    assert second.database_id() == identity
+    assert second.changes.database_id() == identity
     names = [r[0] for r in second.db.execute("SELECT name FROM _migrations ORDER BY name")]
     assert names[:3] == ["0001_entries", "0002_index_changes", "0003_entry_vectors"]
     second.close()
@@ -174,5 +175,5 @@ def test_bm25_index_holds_exactly_the_published_entries(operations: list) -> Non
                 store.db.execute("DELETE FROM entries WHERE id = ?", [target])
     store.db.execute("INSERT INTO entries_fts(entries_fts) VALUES ('integrity-check')")
     published = {e.id for e in store.iter_entries([EntryStatus.PUBLISHED])}
-    found = {i for i, _ in store.lexical_search("refund vpn password invoice about", 100)}
+    found = {i for i, _ in store.lexical.search("refund vpn password invoice about", 100)}
     assert found == published
