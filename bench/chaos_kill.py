@@ -4,8 +4,9 @@ and restarted on the same home each time: how many questions are lost or answere
     HF_HUB_OFFLINE=1 python -m bench.chaos_kill [--quick]
 
 The real bot runs as a process (tests/bot/crashing_bot.py: `switchboard run` with a fault hook
-that SIGKILLs it when a chosen question reaches a chosen point, alternately "claimed" and
-"before_post"), over HTTP against the local fake Slack. Mentions are sent from four threads
+that SIGKILLs it when a chosen question reaches a chosen point, in turn "claimed",
+"before_post" and "sent" (Slack has the card, the database does not yet)), over HTTP against
+the local fake Slack. Mentions are sent from four threads
 (about ten a second); a mention that gets no 200 (the process was dead) is sent again once it
 is back, as Slack retries. A process also dies when a question it recovers reaches the point.
 After the last kill the bot runs on until every question is answered or 90 s pass.
@@ -33,7 +34,7 @@ from tests.slackfake.server import FakeSlack
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 SECRET = "bench-secret"
-POINTS = ("claimed", "before_post")
+POINTS = ("claimed", "before_post", "sent")
 # The reply claim's lease in the bot processes: far shorter than the bot's default (120 s) so
 # that the run takes a minute, long enough that answering under load never outlasts it.
 LEASE_SECONDS = 15

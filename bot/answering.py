@@ -7,9 +7,11 @@ again later (bot/retry.py); a permanent failure is recorded against the question
 possible, the asker gets the answer in a direct message, with advice that fits the error.
 
 Exactly once: the reply claim in SQLite decides who posts, and the reply is recorded right after
-the post. Slack's chat.postMessage has no idempotency key, so one narrow window stays
-at-least-once: the process dying (or the connection timing out) after Slack took the post but
-before it was recorded; the recovery pass then posts it again.
+the post. Slack's chat.postMessage has no idempotency key, so for the window between Slack taking
+the card and the database recording it (the process dying, or a connection timing out), each
+card's first block_id names its question, and the recovery pass looks for the card in the thread
+or DM before posting (`look_first`). Only an ephemeral reply, which cannot be read back, stays
+at-least-once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from dataclasses import dataclass, replace
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.blocks.answer import AnswerCard, CardHit, answer_blocks, answer_text
+from bot.blocks.answer import (
+    AnswerCard,
+    CardHit,
+    answer_blocks,
+    answer_text,
+    card_marker,
+    posted_card,
+)
 from bot.outbox import DirectMessage, EphemeralReply, Outbox, PostFailed, error_code, send
 from bot.people import People
 from index.search import HybridSearch, Tier
@@ -34,7 +43,7 @@ from knowledge.visibility import Audience, can_see
 log = logging.getLogger(__name__)
 SHOWN = 4  # the best answer and up to three more suggestions
 # Named moments in answering a question, where tests inject faults (e.g. SIGKILL the process).
-FAULT_POINTS = ("received", "claimed", "before_post", "posted")
+FAULT_POINTS = ("received", "claimed", "before_post", "sent", "posted")
 Faults = Callable[[str, int], None]  # (point, question id)
 # What the asker is told when their answer cannot go where they asked, by Slack's error.
 ADVICE = {
@@ -95,8 +104,12 @@ class Answerer:
         return self.on_unanswered is not None
 
     def answer(self, client: WebClient, question: Question, outbox: Outbox,
-               note: str | None = None) -> Posted:
-        """Answer a stored question once into `outbox` (repeats and races do nothing)."""
+               note: str | None = None, look_first: bool = False) -> Posted:
+        """Answer a stored question once into `outbox` (repeats and races do nothing).
+
+        `look_first` (recovery): a process that died between Slack taking the card and the
+        database recording it leaves a card nobody knows of; look for it before posting again.
+        """
         self._fault("received", question.id)
         if isinstance(outbox, EphemeralReply):
             self.orphans.remember_response_url(question.id, outbox.response_url)
@@ -106,6 +119,8 @@ class Answerer:
                      extra={"question_id": question.id})
             return Posted(question, None)
         self._fault("claimed", question.id)
+        if look_first and (adopted := self._adopt(question, outbox)) is not None:
+            return adopted
         try:
             card = self.fresh_card(question, outbox)
         except Exception:  # a bug or a broken index: say so rather than stay silent
@@ -128,6 +143,7 @@ class Answerer:
         except BaseException:
             self.questions.release_reply(question.id)
             raise
+        self._fault("sent", question.id)  # Slack has the card; the database does not know yet
         done = self._record(question, card, outbox.channel, ts)
         self.deliveries.done(reply_key(question.id))
         self._fault("posted", question.id)
@@ -240,6 +256,20 @@ class Answerer:
         except PostFailed as failed:
             log.warning("could not apologise", extra={"question_id": question.id,
                                                       "error": failed.code})
+
+    def _adopt(self, question: Question, outbox: Outbox) -> Posted | None:
+        """Record a card for `question` that is already in Slack, if there is one."""
+        find = getattr(outbox, "find", None)
+        found = find(card_marker(question.id), question.message_ts) if find else None
+        card = posted_card(question.id, found.blocks) if found else None
+        if found is None or card is None or card[0] not in {tier.value for tier in Tier}:
+            return None
+        tier, entries = card
+        shown = [ShownHit(entry_id, 0.0, tier) for entry_id in entries]
+        done = self.questions.record_reply(question.id, shown, tier, outbox.channel, found.ts)
+        self.deliveries.done(reply_key(question.id))
+        log.info("found the answer already posted", extra={"question_id": question.id})
+        return Posted(done, None)
 
     def _fault(self, point: str, question_id: int) -> None:
         if self.faults is not None:

@@ -87,6 +87,11 @@ class ThreadReply:
         return _post(self.client, channel=self.channel, thread_ts=self.thread_ts, text=text,
                      blocks=blocks)
 
+    def find(self, block_id: str, after_ts: str | None) -> Found | None:
+        """A message of ours here (after `after_ts`) with a block whose id starts with
+        `block_id`, if any."""
+        return _find(self.client, self.channel, self.thread_ts, block_id, after_ts)
+
 
 @dataclass
 class DirectMessage:
@@ -107,6 +112,12 @@ class DirectMessage:
             self.channel = opened["channel"]["id"]
         return _post(self.client, channel=self.channel, text=text, blocks=blocks)
 
+    def find(self, block_id: str, after_ts: str | None) -> Found | None:
+        """The same in the DM (only when this process opened it)."""
+        if self.channel is None:
+            return None  # never opened by this process: nothing to look at cheaply
+        return _find(self.client, self.channel, None, block_id, after_ts)
+
 
 @dataclass
 class EphemeralReply:
@@ -124,6 +135,35 @@ class EphemeralReply:
         send(self.response_url, text=text, blocks=blocks, response_type="ephemeral",
              replace_original=False)
         return None
+
+
+@dataclass(frozen=True)
+class Found:
+    """A message already in Slack."""
+
+    ts: str
+    blocks: list[dict]
+
+
+def _find(client: WebClient, channel: str, thread_ts: str | None, block_id: str,
+          after_ts: str | None, most: int = 200) -> Found | None:
+    """Look through the thread (or the conversation's recent history) for a bot message with a
+    block whose id starts with `block_id`. Slack errors count as "not found": the caller then
+    posts, as it would have anyway."""
+    try:
+        if thread_ts:
+            page = client.conversations_replies(channel=channel, ts=thread_ts, limit=most)
+        else:
+            page = client.conversations_history(channel=channel, oldest=after_ts or "0",
+                                                limit=most)
+    except (SlackClientError, *WIRE_ERRORS):
+        return None
+    for message in page.get("messages") or []:
+        blocks = message.get("blocks") or []
+        if message.get("bot_id") and any(str(b.get("block_id", "")).startswith(block_id)
+                                         for b in blocks):
+            return Found(str(message.get("ts")), blocks)
+    return None
 
 
 def send(response_url: str, **message) -> None:

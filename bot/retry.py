@@ -91,8 +91,8 @@ class Recovery:
             log.info("recovering a question", extra={"question_id": question.id,
                                                      "source": question.source.value})
             posted = self.answerer.answer(client, question, self.outbox_for(client, question),
-                                          note=note)
-            if posted.card is not None:
+                                          note=note, look_first=True)
+            if posted.card is not None or posted.question.reply_ts is not None:
                 answered += 1
                 late += note is not None
             elif self.deliveries.get(f"reply:{question.id}") is not None:

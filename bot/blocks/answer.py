@@ -16,6 +16,7 @@ from bot.slack_text import escape, safe_answer, trim
 PREVIEW_CHARS = 600
 MAX_EXPANDED_SECTIONS = 6
 MAX_SUGGESTIONS = 3
+CARD_MARKER = "switchboard_card_"
 
 INTRO = {
     "answer": "Here's the answer from our knowledge base:",
@@ -77,8 +78,32 @@ def answer_text(card: AnswerCard) -> str:
     return trim(f"{INTRO[card.tier]} {escape(best.question)}", 300)
 
 
+def card_marker(question_id: int) -> str:
+    """What the block_id of a question's card starts with: it lets the bot find a card it
+    posted (after a crash between Slack taking the post and the database recording it)."""
+    return f"{CARD_MARKER}{question_id}_"
+
+
+def posted_card(question_id: int, blocks: list[dict]) -> tuple[str, list[int]] | None:
+    """(tier, ids of the entries its buttons name) of a card found in Slack for the question."""
+    marker = card_marker(question_id)
+    first = next((str(b.get("block_id")) for b in blocks
+                  if str(b.get("block_id", "")).startswith(marker)), None)
+    if first is None:
+        return None
+    entries: list[int] = []
+    for block in blocks:
+        for element in block.get("elements") or [block.get("accessory") or {}]:
+            asked, _, entry = str(element.get("value", "")).partition(":")
+            if asked == str(question_id) and entry.isdigit() and int(entry) not in entries \
+                    and int(entry):
+                entries.append(int(entry))
+    return first.removeprefix(marker), entries
+
+
 def answer_blocks(card: AnswerCard) -> list[dict]:
-    blocks: list[dict] = [section(f"*{_intro(card)}*")]
+    marker = card_marker(card.question_id) + card.tier
+    blocks: list[dict] = [section(f"*{_intro(card)}*", block_id=marker)]
     if card.echo_question or card.tier == "none" or not card.hits:
         asked = f"You asked: “{one_line(card.question, 280)}”"
         if card.about_url and _is_web_link(card.about_url):

@@ -8,11 +8,13 @@ from bot.slack_text import escape, trim
 TEXT_LIMIT = 2_900  # under Block Kit's 3,000 for a section's or context's text
 
 
-def section(text: str, accessory: dict | None = None) -> dict:
+def section(text: str, accessory: dict | None = None, block_id: str | None = None) -> dict:
     block: dict = {"type": "section",
                    "text": {"type": "mrkdwn", "text": trim(text, TEXT_LIMIT) or " "}}
     if accessory:
         block["accessory"] = accessory
+    if block_id:
+        block["block_id"] = block_id
     return block
 
 

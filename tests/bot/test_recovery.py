@@ -243,3 +243,24 @@ def test_sigkill_while_answering_then_restart_answers_exactly_once(tmp_path: Pat
             restarted.communicate(timeout=60)
         assert restarted.returncode == 0
         assert fake.take_violations() == []
+
+
+def test_a_card_slack_took_before_the_crash_is_found_not_posted_again(clocked: Clocked) -> None:
+    """The one window Slack gives no idempotency for: the card went out, then the process died
+    before recording it. Recovery finds the card in the thread (its first block's id names the
+    question) and records it instead of answering twice."""
+    bot = clocked.bot
+    clocked.crash.point = "sent"
+    payload = signing.app_mention(STRIKE)
+    assert bot.send(payload)[0] == 200
+    bot.settle()
+    assert len(answers_in(bot, "C123")) == 1  # out in Slack...
+    assert bot.question(channel="C123").reply_ts is None  # ...but not recorded
+    clocked.clock.advance(seconds=61)
+    assert bot.app.recover().answered == 1
+    [answer] = answers_in(bot, "C123")
+    question = bot.question(channel="C123")
+    assert question.reply_ts == answer["ts"] and question.status is QuestionStatus.ANSWERED
+    assert bot.questions.shown_hits(question.id)  # the card's buttons can be used
+    clocked.clock.advance(minutes=5)
+    assert bot.app.recover().answered == 0 and len(answers_in(bot, "C123")) == 1

@@ -209,8 +209,12 @@ class CannedSlack(Workspace):
     def _h_conversations_replies(self, args: dict[str, Any]) -> Response:
         channel, ts = str(args["channel"]), str(args["ts"])
         parent = self.find_message(channel, ts)
-        if parent is None:
+        if parent is None and not any(m.get("thread_ts") == ts
+                                      for m in self.history.get(channel, [])):
             return _error("thread_not_found")
+        # People's messages reach the bot as events, not through this API, so the fake may
+        # never have seen a thread's parent; its replies are listed all the same.
+        parent = parent or {"ts": ts, "type": "message"}
         root = str(parent.get("thread_ts") or ts)
         replies = sorted((m for m in self.history.get(channel, [])
                           if m.get("thread_ts") == root and m.get("ts") != root),
