@@ -66,6 +66,20 @@ def _user(body: dict[str, Any]) -> str | None:
     return slack_id(_dict(body.get("user")).get("id")) or slack_id(body.get("user_id"))
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Whoever a payload is from, and where a private note to them can go (either may be
+    missing in a malformed payload)."""
+
+    user: str | None
+    response_url: str | None
+
+
+def actor(body: Any) -> Actor:
+    body = _dict(body)
+    return Actor(_user(body), _url(body.get("response_url")))
+
+
 # -- messages --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MessageIn:

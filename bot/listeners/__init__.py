@@ -16,7 +16,7 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from bot.outbox import DirectMessage, PostFailed, send
-from bot.parse import Click, slack_id
+from bot.parse import Click, actor
 from knowledge.errors import SwitchboardError
 from knowledge.questions import QuestionBook
 
@@ -49,18 +49,15 @@ def guarded(handler: Handler) -> Callable[[dict[str, Any], WebClient, dict[str, 
         except SwitchboardError as error:
             _tell_actor(client, body, str(error))
         except Exception:
-            log.exception("listener failed", extra={"listener": handler.__name__,
-                                                    "payload_type": body.get("type")})
+            log.exception("listener failed", extra={"listener": handler.__name__})
             _tell_actor(client, body, SORRY)
     run.__name__ = handler.__name__  # Bolt finds lazy listeners by name
     return run
 
 
 def _tell_actor(client: WebClient, body: dict[str, Any], text: str) -> None:
-    user = body.get("user")
-    user = slack_id(user.get("id") if isinstance(user, dict) else body.get("user_id"))
-    url = body.get("response_url")
-    tell(client, user, url if isinstance(url, str) and url.startswith("http") else None, text)
+    who = actor(body)
+    tell(client, who.user, who.response_url, text)
 
 
 def open_modal(questions: QuestionBook, client: WebClient, pressed: Click, view: dict) -> None:
