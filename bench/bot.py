@@ -5,7 +5,7 @@
 Everything is real except Slack: the Bolt app behind the HTTP server, signed `app_mention`
 events sent over HTTP, a real SQLite file with --entries published entries (synthetic text and
 vectors around real MiniLM embeddings, see bench.synthetic), the real model embedding each real
-question, and the local fake Slack Web API (tests/slackfake) receiving the answers.
+question, and the local fake Slack Web API (sandbox/slack_api) receiving the answers.
 
 1. Latency, one question at a time: from sending the signed event to the answer's
    chat.postMessage reaching the fake (p50/p95), against the bare `HybridSearch.search` of the
@@ -37,8 +37,8 @@ from bot.server import SlackHTTPServer
 from index.entry_index import EntryIndex
 from index.search import HybridSearch
 from knowledge.store import Store
-from tests.slackfake import signing
-from tests.slackfake.server import FakeSlack
+from sandbox.slack_api import signing
+from sandbox.slack_api.server import FakeSlack
 
 console = Console()
 SECRET = "bench-secret"

@@ -38,8 +38,8 @@ from knowledge.analytics import Analytics
 from knowledge.importing import read_entries
 from knowledge.questions import AskInput, QuestionBook, QuestionSource
 from knowledge.store import Store
-from tests.slackfake import signing
-from tests.slackfake.server import FakeSlack
+from sandbox.slack_api import signing
+from sandbox.slack_api.server import FakeSlack
 
 SECRET = "bench-secret"
 ADMIN = "UADMIN"

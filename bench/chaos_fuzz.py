@@ -53,8 +53,8 @@ from index.entry_index import EntryIndex
 from index.search import HybridSearch
 from knowledge.importing import read_entries
 from knowledge.store import Store
-from tests.slackfake import signing
-from tests.slackfake.server import FakeSlack
+from sandbox.slack_api import signing
+from sandbox.slack_api.server import FakeSlack
 
 SECRET = "chaos-secret"
 FAQ = Path(__file__).parents[1] / "tests" / "fixtures" / "stackfaq_sample.jsonl"

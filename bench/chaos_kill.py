@@ -28,8 +28,8 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from tests.slackfake import signing
-from tests.slackfake.server import FakeSlack
+from sandbox.slack_api import signing
+from sandbox.slack_api.server import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

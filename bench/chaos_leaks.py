@@ -38,8 +38,8 @@ from bench.chaos_world import (
     button_values,
 )
 from knowledge.escalation import OPEN, LadderState, Routes
-from tests.slackfake import signing
-from tests.slackfake.workspace import new_ts
+from sandbox.slack_api import signing
+from sandbox.slack_api.workspace import new_ts
 
 log = logging.getLogger("bench.chaos_leaks")
 DEAL = "How do I refund a duplicate charge on an enterprise invoice?"

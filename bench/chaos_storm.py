@@ -5,7 +5,7 @@ and how many Home tabs are published in the end.
     HF_HUB_OFFLINE=1 python -m bench.chaos_storm [--quick]
 
 Real: the Bolt app over HTTP with signed events, the Web API client with its own retries
-(429 with Retry-After: 1, 5xx), SQLite, the model; Slack is tests/slackfake in storm mode
+(429 with Retry-After: 1, 5xx), SQLite, the model; Slack is sandbox/slack_api in storm mode
 (seeded; --quick: Retry-After 0 and quicker client retries). The store's clock is moved by
 hand between recovery ticks (2 simulated minutes each; the storm lasts three of them), so the
 backoff schedule is exercised without waiting for it; `sim_minutes_until_all_delivered` is
@@ -33,8 +33,8 @@ from index.entry_index import EntryIndex
 from index.search import HybridSearch
 from knowledge.importing import read_entries
 from knowledge.store import Store
-from tests.slackfake import signing
-from tests.slackfake.server import FakeSlack
+from sandbox.slack_api import signing
+from sandbox.slack_api.server import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -2,7 +2,7 @@
 reads every Web API call the bot makes and says who could read it.
 
 Real: the Bolt app behind bot.server.SlackHTTPServer, signed requests, the model, a SQLite file
-in a temporary folder, expert routing with a fallback channel. Slack is tests/slackfake.
+in a temporary folder, expert routing with a fallback channel. Slack is sandbox/slack_api.
 
 Each restricted entry carries a unique marker in its title and its answer. Whether a marker in
 a call is a leak is decided here, from the call's readers, independently of the bot's own
@@ -31,8 +31,8 @@ from knowledge.importing import read_entries
 from knowledge.models import EntryDraft, Visibility
 from knowledge.routing_policy import RoutingPolicy
 from knowledge.store import Store
-from tests.slackfake import signing
-from tests.slackfake.server import Call, FakeSlack
+from sandbox.slack_api import signing
+from sandbox.slack_api.server import Call, FakeSlack
 
 FAQ = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "stackfaq_sample.jsonl"
 SECRET = "bench-leaks-secret"

@@ -18,7 +18,7 @@ from index.search import HybridSearch
 from knowledge.importing import read_entries
 from knowledge.store import Store
 
-pytest_plugins = ["tests.slackfake.pytest_plugin", "tests.bot.routing_world"]
+pytest_plugins = ["tests.sandbox.pytest_plugin", "tests.bot.routing_world"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MODEL_CACHE = Path(

@@ -17,9 +17,9 @@ from bot.server import SlackHTTPServer
 from index.search import HybridSearch
 from knowledge.questions import Question, QuestionBook
 from knowledge.routing_policy import RoutingPolicy
-from tests.slackfake.pytest_plugin import BOT_TOKEN
-from tests.slackfake.server import Call, FakeSlack
-from tests.slackfake.signing import Payload
+from sandbox.slack_api.server import Call, FakeSlack
+from sandbox.slack_api.signing import Payload
+from tests.sandbox.pytest_plugin import BOT_TOKEN
 
 
 @dataclass

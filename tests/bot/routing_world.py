@@ -16,8 +16,8 @@ from knowledge.importing import read_entries
 from knowledge.models import EntryDraft
 from knowledge.routing_policy import RoutingPolicy
 from knowledge.store import Store
+from sandbox.slack_api import signing
 from tests.bot.conftest import Bot, blocks_text, button_values
-from tests.slackfake import signing
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 BILLING = "Customer was charged twice for the same invoice, how do we refund the duplicate?"

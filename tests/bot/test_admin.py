@@ -12,9 +12,9 @@ from index.entry_index import EntryIndex
 from index.search import HybridSearch
 from knowledge.models import EntryDraft, EntryStatus
 from knowledge.questions import AskInput, QuestionBook, QuestionSource
+from sandbox.slack_api import signing
 from tests.bot.conftest import Bot, blocks_text, button_values
 from tests.conftest import CountingEmbedder
-from tests.slackfake import signing
 
 ADMIN, EXPERT, OUTSIDER = "UADMIN", "UEXP", "U456"
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from bot.blocks.answer import AnswerCard, CardHit, answer_blocks, answer_text
 from bot.blocks.home import RecentQuestion, ask_modal, home_view
 from bot.slack_text import escape, mentions_someone, question_from_message, safe_answer, trim
-from tests.slackfake.blockkit import validate_message, validate_view
+from sandbox.slack_api.blockkit import validate_message, validate_view
 
 # Text that tries every way of pinging people or breaking markup.
 hostile = st.text(alphabet=st.sampled_from(list("<>@!&|_*~`#:\n hereveryonchalU1230")) |

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from knowledge.questions import QuestionStatus
+from sandbox.slack_api import signing
 from tests.bot.conftest import Bot, blocks_text, button_values
-from tests.slackfake import signing
 
 STRIKE = "strikethrough text in github markdown"
 

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.listeners import SORRY, guarded
 from knowledge.errors import InvalidInput
-from tests.slackfake.server import FakeSlack
+from sandbox.slack_api.server import FakeSlack
 
 
 def _body(fake: FakeSlack) -> dict:

@@ -20,8 +20,8 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.server import HTTPLimits, SlackHTTPServer, json_depth, v0_signature
+from sandbox.slack_api import signing
 from tests.bot.conftest import Bot, blocks_text
-from tests.slackfake import signing
 
 STRIKE = "strikethrough text in github markdown"
 JSON, FORM = signing.JSON_TYPE, signing.FORM_TYPE

@@ -9,9 +9,9 @@ from click.testing import CliRunner
 
 from knowledge.models import EntryKind, EntryStatus, Visibility
 from knowledge.store import Store
+from sandbox.slack_api.server import FakeSlack
 from switchboard.cli import main
-from tests.slackfake.pytest_plugin import BOT_TOKEN
-from tests.slackfake.server import FakeSlack
+from tests.sandbox.pytest_plugin import BOT_TOKEN
 
 
 def thread(fake: FakeSlack, channel: str, asker: str, question: str,

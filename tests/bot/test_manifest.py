@@ -52,7 +52,7 @@ GRANULAR = {
 def test_scopes_cover_the_web_api_methods_the_bot_calls() -> None:
     import json
 
-    methods = json.loads((ROOT / "tests" / "slackfake" / "methods.json").read_text())
+    methods = json.loads((ROOT / "sandbox" / "slack_api" / "methods.json").read_text())
     called = set()
     for path in (ROOT / "bot").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

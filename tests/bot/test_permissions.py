@@ -10,9 +10,9 @@ import pytest
 
 from knowledge.escalation import Routes
 from knowledge.models import EntryDraft, Visibility
+from sandbox.slack_api import signing
 from tests.bot.conftest import Bot, blocks_text, button_values
 from tests.bot.routing_world import BILLING, World, answer_via_modal, dm_card, press
-from tests.slackfake import signing
 
 STRIKE = "strikethrough text in github markdown"
 SECRET_TITLE = "Refund of a duplicate charge for Ada's own account"

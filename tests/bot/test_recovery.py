@@ -23,10 +23,10 @@ from index.search import HybridSearch
 from knowledge.questions import QuestionStatus
 from knowledge.recovery import EXPIRED, RecoveryPolicy
 from knowledge.store import Store
+from sandbox.slack_api import signing
+from sandbox.slack_api.server import FakeSlack
 from tests.bot.conftest import Bot, blocks_text
 from tests.bot.test_run import FIXTURE, ROOT, env_for, free_port, switchboard, wait_for_health
-from tests.slackfake import signing
-from tests.slackfake.server import FakeSlack
 
 STRIKE = "how do I write strikethrough text in github markdown?"
 POLICY = RecoveryPolicy(late_after=timedelta(minutes=10), give_up_after=timedelta(hours=24),

@@ -12,8 +12,8 @@ import pytest
 from bot.slack_text import mentions_someone
 from knowledge.models import EntryDraft, Visibility
 from knowledge.questions import QuestionStatus
+from sandbox.slack_api import signing
 from tests.bot.conftest import Bot, blocks_text
-from tests.slackfake import signing
 
 STRIKE = "strikethrough text in github markdown"
 

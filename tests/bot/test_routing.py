@@ -10,6 +10,7 @@ import json
 from knowledge.escalation import LadderState, Routes, RouteStatus
 from knowledge.models import EntryKind, EntryStatus
 from knowledge.questions import AskInput, QuestionSource, QuestionStatus
+from sandbox.slack_api import signing
 from tests.bot.conftest import Bot, blocks_text, button_values
 from tests.bot.routing_world import (
     BILLING,
@@ -22,7 +23,6 @@ from tests.bot.routing_world import (
     press,
     thread_texts,
 )
-from tests.slackfake import signing
 
 
 def test_the_whole_loop(world: World) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.slackfake import signing
-from tests.slackfake.server import FakeSlack
+from sandbox.slack_api import signing
+from sandbox.slack_api.server import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "stackfaq_sample.jsonl"
@@ -41,7 +41,7 @@ def switchboard(*args: str, env: dict[str, str], **kwargs) -> subprocess.Complet
 
 
 @pytest.mark.parametrize(("settings", "says"), [
-    ({}, "SLACK_BOT_TOKEN is not set"),
+    ({"SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN is not set"),  # none at all: the sandbox
     ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "must start with xoxb-"),
     ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"}, "must start with xapp-"),
     ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not set"),

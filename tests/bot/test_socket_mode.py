@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sandbox.slack_api import signing
+from sandbox.slack_api.server import FakeSlack
+from sandbox.slack_api.socket_mode import FakeSocketMode
 from tests.bot.test_run import FIXTURE, ROOT, env_for, switchboard
-from tests.slackfake import signing
-from tests.slackfake.server import FakeSlack
-from tests.slackfake.socket_mode import FakeSocketMode
 
 # apps.connections.open is missing from the OpenAPI spec we derive methods.json from; its
 # documented shape (https://docs.slack.dev/reference/methods/apps.connections.open): POST, an

@@ -17,9 +17,9 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from index.search import HybridSearch
 from knowledge.deliveries import Backoff
 from knowledge.recovery import RecoveryPolicy
+from sandbox.slack_api import signing
 from tests.bot.conftest import Bot, blocks_text
-from tests.slackfake import signing
-from tests.slackfake.pytest_plugin import BOT_TOKEN
+from tests.sandbox.pytest_plugin import BOT_TOKEN
 
 QUESTIONS = [
     "how do I write strikethrough text in github markdown?",

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .blockkit import validate_blocks, validate_message, validate_view
+from sandbox.slack_api.blockkit import validate_blocks, validate_message, validate_view
 
 SURFACES = ("message", "modal", "home")
 

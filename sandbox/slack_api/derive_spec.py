@@ -2,7 +2,7 @@
 
 Run by hand, never by tests:
 
-    cd /work/main && .venv/bin/python tests/slackfake/derive_spec.py
+    cd /work/main && .venv/bin/python sandbox/slack_api/derive_spec.py
 
 It reads ``../shared/slack/web-api-openapi.json`` (relative to the repo root; a Swagger 2.0
 document whose ``paths`` look like ``/chat.postMessage``) and writes ``methods.json`` next to

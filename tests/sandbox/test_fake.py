@@ -16,7 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
-from .server import FakeSlack
+from sandbox.slack_api.server import FakeSlack
 
 pytest_plugins = [f"{__package__}.pytest_plugin", "pytester"]
 

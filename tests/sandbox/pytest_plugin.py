@@ -1,5 +1,5 @@
 """pytest fixtures for the fake Slack; register with
-``pytest_plugins = ["tests.slackfake.pytest_plugin"]`` in the top-level tests/conftest.py.
+``pytest_plugins = ["tests.sandbox.pytest_plugin"]`` in the top-level tests/conftest.py.
 
 * ``fake_slack``: a running ``FakeSlack`` per test; the test fails at teardown if the bot made
   any call the fake counts as a violation (tests provoking them use ``take_violations()``).
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from slack_sdk import WebClient
 
-from .server import FakeSlack
+from sandbox.slack_api.server import FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test"

@@ -1,8 +1,11 @@
-"""Test infrastructure: a strict local fake of the Slack Web API plus signed-request helpers.
+"""A strict local Slack Web API on 127.0.0.1, and requests signed exactly as Slack signs them.
+
+One implementation serves the sandbox (`switchboard sandbox`, where it keeps the workspace's
+state and shows every call real Slack would reject as an error banner) and the tests (the
+`fake_slack` fixture in tests/sandbox/pytest_plugin.py fails a test that made such a call).
 
 Main entry points: ``FakeSlack`` (server), ``validate_blocks``/``validate_view`` (Block Kit
-limits), the payload builders and ``signed_post``/``signed_headers`` (signing), and the
-``fake_slack`` pytest fixture in ``tests.slackfake.pytest_plugin``.
+limits), the payload builders and ``signed_post``/``signed_headers`` (signing).
 """
 
 from .blockkit import validate_blocks, validate_message, validate_view

@@ -15,8 +15,8 @@ from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from .server import FakeSlack
-from .signing import (
+from sandbox.slack_api.server import FakeSlack
+from sandbox.slack_api.signing import (
     app_home_opened,
     app_mention,
     block_actions,
