@@ -19,7 +19,8 @@ from urllib.parse import quote_from_bytes
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.server import HTTPLimits, SlackHTTPServer, json_depth, v0_signature
+from bot.server import HTTPLimits, SlackHTTPServer
+from bot.slack_requests import json_depth, v0_signature
 from sandbox.slack_api import signing
 from tests.bot.conftest import Bot, blocks_text
 
