@@ -68,6 +68,7 @@ def read_entries(path: Path) -> ParsedFile:
     records = read_records(path)
     parsed = ParsedFile()
     seen_ids: dict[str, tuple[str, int]] = {}
+    seen_texts: dict[tuple[str, str], tuple[str, int]] = {}
     unknown: set[str] = set()
     for source, line, record in records:
         if isinstance(record, RowProblem):
@@ -88,6 +89,15 @@ def read_entries(path: Path) -> ParsedFile:
                     "be unique."))
                 continue
             seen_ids[draft.external_id] = (source, line)
+        else:  # matched to an entry by its text: the same text twice would write one entry twice
+            if (draft.question, draft.answer) in seen_texts:
+                first_source, first_line = seen_texts[(draft.question, draft.answer)]
+                where = f"line {first_line}" if first_source == source else first_source
+                parsed.problems.append(RowProblem(
+                    source, line, f"repeats the question and answer of {where}: keep one row, "
+                    "or give each row its own id."))
+                continue
+        seen_texts.setdefault((draft.question, draft.answer), (source, line))
         parsed.rows.append(ParsedRow(source, line, draft))
     if not parsed.rows and not parsed.problems:
         raise InvalidInput(f"{printable(path.name)} holds no rows: nothing to import.")

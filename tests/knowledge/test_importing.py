@@ -446,3 +446,17 @@ def test_a_repeated_id_in_a_markdown_folder_names_the_first_file(tmp_path: Path)
     assert [str(p) for p in parsed.problems] == [
         "b.md:1: id 'shared' already used on a.md: ids must be unique."
     ]
+
+
+def test_a_row_repeating_another_rows_text_is_reported_not_written_twice(tmp_path: Path) -> None:
+    # rows without an id are matched to entries by their text: the same text twice in one file
+    # would create an entry and then overwrite it (found by tests/knowledge/test_import_fuzz.py)
+    path = tmp_path / "twice.jsonl"
+    path.write_text('{"id": "vpn", "question": "VPN port?", "answer": "443.", "tags": ["it"]}\n'
+                    '{"question": "VPN port?", "answer": "443."}\n'
+                    '{"question": "VPN port?", "answer": "1194 for OpenVPN."}\n')
+    parsed = read_entries(path)
+    assert [row.line for row in parsed.rows] == [1, 3]
+    assert [str(p) for p in parsed.problems] == [
+        "twice.jsonl:2: repeats the question and answer of line 1: keep one row, or give each "
+        "row its own id."]
