@@ -260,7 +260,7 @@ class CannedSlack(Workspace):
         group = self.usergroups.get(str(args["usergroup"]))
         return {"ok": True, "users": list(group["users"])} if group else _error("no_such_subteam")
 
-    def _store_view(self, view: dict[str, Any], view_id: str | None = None) -> Response:
+    def store_view(self, view: dict[str, Any], view_id: str | None = None) -> Response:
         """Store a view as Slack echoes it back (updates keep the id and the stack links)."""
         view_id = view_id or f"V{next(self._ids):08d}"
         current = self.views.get(view_id, {})
@@ -275,10 +275,22 @@ class CannedSlack(Workspace):
         return {"ok": True, "view": dict(stored)}
 
     def _h_views_open(self, args: dict[str, Any]) -> Response:
-        return self._store_view(args["view"])
+        response = self.store_view(args["view"])
+        if (user := self.trigger_users.get(str(args.get("trigger_id")))) is not None:
+            self.modal_stacks[user] = [response["view"]["id"]]
+        return response
 
     def _h_views_push(self, args: dict[str, Any]) -> Response:
-        return self._store_view(args["view"])
+        user = self.trigger_users.get(str(args.get("trigger_id")))
+        stack = self.modal_stacks.get(user, []) if user is not None else []
+        response = self.store_view(args["view"])
+        if user is not None:
+            view = self.views[response["view"]["id"]]
+            if stack:
+                view.update(previous_view_id=stack[-1], root_view_id=stack[0])
+            self.modal_stacks[user] = [*stack, view["id"]]
+            response = {"ok": True, "view": dict(view)}
+        return response
 
     def _h_views_update(self, args: dict[str, Any]) -> Response:
         view_id = args.get("view_id")
@@ -290,14 +302,14 @@ class CannedSlack(Workspace):
         current = self.views.get(str(view_id))
         if current and args.get("hash") and args["hash"] != current["hash"]:
             return _error("hash_conflict")
-        return self._store_view(args["view"], str(view_id))
+        return self.store_view(args["view"], str(view_id))
 
     def _h_views_publish(self, args: dict[str, Any]) -> Response:
         user_id = str(args["user_id"])
         if user_id[:1] not in ("U", "W"):
             return _error("user_not_found")
         current = self.home_views.get(user_id)
-        response = self._store_view(args["view"], current["id"] if current else None)
+        response = self.store_view(args["view"], current["id"] if current else None)
         self.home_views[user_id] = response["view"]
         return response
 

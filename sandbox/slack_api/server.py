@@ -5,7 +5,8 @@
 talk to it.  Every call is recorded in ``fake.calls``; every call a correct client would not
 make (see rules.py) is recorded in ``fake.violations`` and answered with ``ok: false``.
 Answers come from ``canned.CannedSlack``; faults can be injected per method.
-It also serves ``POST /hooks/<name>`` as a response_url (recorded as method "response_url").
+It also serves ``POST /hooks/<name>`` as a response_url (recorded as method "response_url",
+and with its name in ``hook_posts``).
 """
 
 from __future__ import annotations
@@ -115,6 +116,11 @@ class FakeSlack(CannedSlack):
         self.stop()
 
     @property
+    def lock(self) -> threading.RLock:
+        """Held while a request changes the workspace: hold it to change or read it too."""
+        return self._cond  # type: ignore[return-value]
+
+    @property
     def port(self) -> int:
         if self._server is None:
             raise RuntimeError("FakeSlack is not running; call start() first")
@@ -214,15 +220,16 @@ class FakeSlack(CannedSlack):
     # -- request handling ------------------------------------------------------------------------
     def _serve(self, req: _Handler) -> None:
         url = urlsplit(req.path)
+        hook = ""
         if url.path.startswith("/api/"):
             method = url.path[len("/api/"):]
         elif url.path.startswith("/hooks/"):
-            method = RESPONSE_URL
+            method, hook = RESPONSE_URL, url.path[len("/hooks/"):]
         else:
             self._reply(req, 404, {"ok": False, "error": "not_found"})
             return
         try:
-            status, payload, extra = self._process(req, method, url.query)
+            status, payload, extra = self._process(req, method, url.query, hook)
         except Exception:  # a bug in the fake must fail the test, not reset the connection
             problem = f"{method}: fake Slack crashed:\n{traceback.format_exc()}"
             with self._cond:
@@ -230,8 +237,8 @@ class FakeSlack(CannedSlack):
             status, payload, extra = 500, {"ok": False, "error": "fatal_error"}, {}
         self._reply(req, status, payload, extra)
 
-    def _process(self, req: _Handler, method: str,
-                 query: str) -> tuple[int, Response, dict[str, str]]:
+    def _process(self, req: _Handler, method: str, query: str,
+                 hook: str = "") -> tuple[int, Response, dict[str, str]]:
         headers = {k.lower(): v for k, v in req.headers.items()}
         problems: list[str] = []
         args, is_json = self._parse(req, headers, query, problems)
@@ -256,6 +263,7 @@ class FakeSlack(CannedSlack):
                 extra = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
                 return fault.status, {"ok": False, "error": fault.error}, extra
             if method == RESPONSE_URL:
+                self.hook_posts.append((hook, args))
                 return 200, {"ok": True}, {}
             handler = self.handler(method)
             try:

@@ -278,3 +278,55 @@ def message_shortcut(callback_id: str, message: dict[str, Any], *, channel_id: s
         "response_url": response_url or _response_url("app"),
         "message_ts": message["ts"], "message": {"type": "message", **message},
     })
+
+
+def channel_message(text: str, *, user_id: str, channel_id: str, channel_type: str = "channel",
+                    ts: str | None = None, thread_ts: str | None = None,
+                    team_id: str = TEAM_ID) -> Payload:
+    """A ``message`` event in a channel (``channel_type`` channel or group) or a DM (im)."""
+    event = _message_event("message", text, user_id, channel_id, ts, thread_ts, team_id)
+    event["channel_type"] = channel_type
+    return event_callback(event, team_id)
+
+
+def message_changed(channel_id: str, message: dict[str, Any], previous: dict[str, Any], *,
+                    channel_type: str = "channel", team_id: str = TEAM_ID) -> Payload:
+    """A ``message_changed`` event: ``message`` (with ``edited``) replaced ``previous``."""
+    ts = new_ts()
+    event = {"type": "message", "subtype": "message_changed", "hidden": True,
+             "channel": channel_id, "channel_type": channel_type, "ts": ts, "event_ts": ts,
+             "message": {"type": "message", **message},
+             "previous_message": {"type": "message", **previous}}
+    return event_callback(event, team_id)
+
+
+def message_deleted(channel_id: str, previous: dict[str, Any], *,
+                    channel_type: str = "channel", team_id: str = TEAM_ID) -> Payload:
+    """A ``message_deleted`` event for ``previous`` (which had a ``ts``)."""
+    ts = new_ts()
+    event = {"type": "message", "subtype": "message_deleted", "hidden": True,
+             "channel": channel_id, "channel_type": channel_type, "ts": ts, "event_ts": ts,
+             "deleted_ts": previous["ts"], "previous_message": {"type": "message", **previous}}
+    return event_callback(event, team_id)
+
+
+def view_interaction(kind: str, view: dict[str, Any], values: Mapping[str, Any], *,
+                     user_id: str, team_id: str = TEAM_ID) -> Payload:
+    """A ``view_submission`` or ``view_closed`` of a stored ``view`` (as views.open echoed it),
+    with ``values`` as its state.values in Slack's shape."""
+    data: dict[str, Any] = {
+        "type": kind, "team": _team(team_id), "user": _user(user_id, team_id),
+        "api_app_id": APP_ID, "token": VERIFICATION_TOKEN,
+        "view": {**view, "state": {"values": dict(values)}},
+        "is_enterprise_install": False, "enterprise": None,
+    }
+    if kind == "view_submission":
+        data.update(trigger_id=new_trigger_id(), response_urls=[])
+    else:
+        data["is_cleared"] = False
+    return _interaction(data)
+
+
+def interaction(data: dict[str, Any]) -> Payload:
+    """Any interactivity payload (``data`` as Slack shapes it), form-encoded as ``payload=``."""
+    return _interaction(data)

@@ -52,6 +52,11 @@ class Workspace:
         self.dm_channels: dict[str, str] = {}
         self.ephemeral: list[dict[str, Any]] = []
         self.reactions: set[tuple[str, str, str]] = set()
+        # The sandbox's page: who each trigger_id was given to (so views.open/push land in
+        # that person's modal stack, bottom first), and every body posted to a /hooks/<name>.
+        self.trigger_users: dict[str, str] = {}
+        self.modal_stacks: dict[str, list[str]] = {}
+        self.hook_posts: list[tuple[str, dict[str, Any]]] = []
         self._ids = itertools.count(1)
         self.add_user(bot_user_id, "switchboard", "Switchboard", is_bot=True)
 
