@@ -18,9 +18,11 @@ local Web API records a call or the page changes something) and posts what the p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +180,21 @@ class PageServer(uvicorn.Server):
         await super().startup(sockets)
         if self.started and self.on_ready is not None:
             self.on_ready(self.url)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Ctrl-C and SIGTERM stop the server and `serve` returns (uvicorn's own version raises
+        the signal again afterwards, which would kill the process before the world is stopped)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit)
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         self.config.app.state.sandbox.closing.set()  # ends the event streams at once
