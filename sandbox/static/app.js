@@ -354,7 +354,7 @@ function renderThread() {
   const pane = $("thread");
   const parent = ui.thread && ui.state.messages.find((m) => m.ts === ui.thread);
   pane.classList.toggle("hidden", !parent);
-  if (!parent) { ui.thread = null; return; }
+  if (!parent) { ui.thread = null; $("thread-messages").replaceChildren(); return; }
   $("thread-where").textContent = convName(ui.conversation);
   const items = [...repliesOf(parent.ts), ...ui.state.ephemerals.filter((e) => e.thread_ts === parent.ts)]
     .sort((a, b) => parseFloat(a.ts) - parseFloat(b.ts));
