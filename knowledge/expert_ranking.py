@@ -18,22 +18,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from knowledge.routing_fit import RoutingFit, RoutingWeights, load_fit
 from knowledge.store import Store
 
-
-@dataclass(frozen=True)
-class RoutingWeights:
-    """How evidence is weighed; defaults chosen with bench/routing.py (see docs/benchmarks.md)."""
-
-    neighbours: int = 100  # similar entries considered as evidence
-    temperature: float = 0.2  # similarity sharpness: weight = exp((cosine - 1) / temperature)
-    tag_neighbours: int = 50  # the question's topics come from the tags of this many neighbours
-    topic_share: float = 0.8  # weight of "who answers most of this question's topics"
-    popularity: float = 0.1  # weight of "who answers most overall"
-    evidence_floor: float = 0.5  # similar entries cited as reasons are at least this similar
-    half_life_days: float = 730.0  # an answer's evidence halves over this age
-    rating: float = 0.15  # per net helpful vote, on a log scale
-    topic: float = 0.15  # bonus for a declared or user-group topic the question matches
+__all__ = ["Evidence", "ExpertRanker", "ExpertScore", "RoutingWeights", "question_topics"]
 
 
 @dataclass(frozen=True)
@@ -73,11 +61,39 @@ class ExpertRanker:
 
     def __init__(self, store: Store, weights: RoutingWeights | None = None,
                  cache_seconds: float = 60.0) -> None:
+        """With `weights`, always those; without, the blend fitted to this organisation (stored
+        by index/routing_fit.py; the defaults until there is one), re-read every
+        `cache_seconds`."""
         self.store = store
-        self.weights = weights or RoutingWeights()
+        self._fixed = weights
         self.cache_seconds = cache_seconds
         self._profiles: tuple[float, _History] | None = None
+        self._fit: tuple[float, RoutingFit] | None = None
         self._lock = threading.Lock()
+
+    @property
+    def fit(self) -> RoutingFit:
+        """The weights in use and why: given, fitted to this organisation, or the defaults."""
+        if self._fixed is not None:
+            return RoutingFit(self._fixed, fitted=False, reason="weights given by the caller")
+        with self._lock:
+            cached = self._fit
+        if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
+            return cached[1]
+        fit = load_fit(self.store)  # one row, written in one statement: never half a fit
+        with self._lock:
+            self._fit = (time.monotonic(), fit)
+        return fit
+
+    @property
+    def weights(self) -> RoutingWeights:
+        return self.fit.weights
+
+    def forget(self) -> None:
+        """Drop the cached history and fit (after a refit or an import)."""
+        with self._lock:
+            self._profiles = None
+            self._fit = None
 
     def rank(self, neighbours: Sequence[tuple[int, float]], *, topics: Iterable[str] = (),
              exclude: Iterable[str] = (), k: int = 5,
@@ -90,7 +106,7 @@ class ExpertRanker:
               + topic bonus for declared or user-group topics matching `topics`.
         `exclude` are people never to suggest (the asker, say).
         """
-        w = self.weights
+        w = self.weights  # read once: a refit stored meanwhile applies to the next question
         now = now or self.store.clock()
         excluded = set(exclude)
         history = self._history()

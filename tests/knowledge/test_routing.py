@@ -3,6 +3,7 @@ neighbours a search would find are given directly)."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +14,15 @@ from knowledge.expert_profiles import ExpertBook, ExpertPrefs
 from knowledge.expert_ranking import ExpertRanker, RoutingWeights, question_topics
 from knowledge.models import EntryDraft
 from knowledge.questions import AskInput, QuestionBook, QuestionSource
+from knowledge.routing_fit import (
+    HeldOut,
+    PastAnswer,
+    candidates,
+    fit_weights,
+    load_fit,
+    save_fit,
+    score_grid,
+)
 from knowledge.routing_policy import RoutingPolicy
 from knowledge.store import Store
 
@@ -167,3 +177,88 @@ def test_policy_sla_per_topic() -> None:
     policy = RoutingPolicy(sla_minutes=15, topic_sla=(("security", 5.0),))
     assert policy.sla_for("Security") == 5 and policy.sla_for("billing") == 15
     assert policy.sla_for(None) == 15
+
+
+# -- the blend fitted to each organisation (knowledge/routing_fit.py) ---------------------------
+
+def _history(store: Store, authors: list[str], tags: list[tuple[str, ...]]) -> list[PastAnswer]:
+    ids = store.upsert_entries([EntryDraft(question=f"question {i}", answer="a", answered_by=who,
+                                           tags=tag) for i, (who, tag) in
+                                enumerate(zip(authors, tags, strict=True))]).created
+    found = store.get_entries(ids)
+    return [PastAnswer(i, found[i].answered_by, found[i].tags, found[i].created_at)
+            for i in ids]
+
+
+def test_the_fit_scores_every_blend_exactly_as_the_ranker_ranks(store: Store) -> None:
+    rng = random.Random(7)
+    people = [f"u{i}" for i in range(12)]
+    authors = [rng.choice(people[: rng.randint(1, 12)]) for _ in range(150)]
+    tags = [tuple(rng.sample(["db", "vpn", "mail", "sso", "hr"], rng.randint(0, 2)))
+            for _ in range(150)]
+    past = _history(store, authors, tags)
+    held = [HeldOut(rng.choice(people), NOW, tuple(sorted(
+        ((p.entry_id, rng.uniform(0.1, 0.95)) for p in rng.sample(past, 60)),
+        key=lambda n: -n[1])), exclude=(rng.choice(people),)) for _ in range(40)]
+    held = [h for h in held if h.answered_by not in h.exclude]
+    grid = [RoutingWeights(), *candidates(RoutingWeights(), dated=False)[::7]]
+    fast = score_grid(past, held, grid)
+    for row, weights in enumerate(grid):
+        ranker = ExpertRanker(store, weights)
+        for col, h in enumerate(held):
+            ranked = [e.user for e in ranker.rank(h.neighbours, exclude=h.exclude, k=5,
+                                                  now=NOW)]
+            expected = int(ranked[:1] == [h.answered_by]) + int(h.answered_by in ranked)
+            assert fast[row, col] == expected, (weights, col)
+
+
+def _one_person_answers_most(store: Store) -> tuple[list[PastAnswer], list[HeldOut]]:
+    """`boss` answers nine questions in ten, but the most similar old questions are always
+    someone else's: the defaults follow similarity, the right answer is popularity."""
+    rng = random.Random(3)
+    authors = ["boss" if i % 10 else f"helper{i % 3}" for i in range(200)]
+    past = _history(store, authors, [()] * 200)
+    by_boss = [p for p in past if p.answered_by == "boss"]
+    held = []
+    for i in range(60):
+        helper = f"helper{rng.randrange(3)}"
+        near = [(p.entry_id, 0.9) for p in past if p.answered_by == helper][:5]
+        near += [(p.entry_id, 0.3) for p in rng.sample(by_boss, 60)]
+        held.append(HeldOut("boss" if i % 10 else "helper0", NOW, tuple(near)))
+    return past, held
+
+
+def test_where_one_person_answers_everything_the_fit_leans_on_popularity(store: Store) -> None:
+    past, held = _one_person_answers_most(store)
+    fit = fit_weights(past, held[:30], entries=230, now=NOW)
+    assert fit.fitted, fit.reason
+    assert fit.weights.popularity >= 1.0
+    assert fit.score is not None and fit.defaults_score is not None
+    assert fit.score.hit1 > fit.defaults_score.hit1
+    # and on questions the fit never saw, it beats the defaults too
+    later = held[30:]
+    fitted, defaults = (score_grid(past, later, [w]).sum() for w in (fit.weights,
+                                                                     RoutingWeights()))
+    assert fitted > defaults
+
+
+def test_a_small_history_keeps_the_defaults_and_says_why(store: Store) -> None:
+    past, held = _one_person_answers_most(store)
+    fit = fit_weights(past[:30], held, entries=40, now=NOW)
+    assert not fit.fitted and fit.weights == RoutingWeights()
+    assert "only 40 answered entries" in fit.reason
+    few = fit_weights(past, held[:6], entries=206, now=NOW)
+    assert not few.fitted and "only 6 newer questions" in few.reason
+
+
+def test_a_fit_changes_rankings_only_once_stored(store: Store) -> None:
+    past, held = _one_person_answers_most(store)
+    ranker = ExpertRanker(store, cache_seconds=0)
+    question = held[0].neighbours
+    before = [e.user for e in ranker.rank(question)]
+    assert before[0] != "boss" and not ranker.fit.fitted
+    fit = fit_weights(past, held, entries=260, now=NOW)
+    assert [e.user for e in ranker.rank(question)] == before  # fitted, not stored
+    save_fit(store, fit)
+    assert ranker.fit == fit and load_fit(store) == fit
+    assert ranker.rank(question)[0].user == "boss"

@@ -1,0 +1,332 @@
+"""A routing blend fitted to one organisation's own answered history.
+
+The ranker's constants (similarity sharpness, topic and popularity shares, half-life) suit large
+communities where hundreds of people answer; where a handful answer everything, "ask whoever
+answers most" is right far more often. So the blend is chosen per organisation by a time-ordered
+evaluation: rank the newer answered entries' authors from the older entries only, and keep the
+candidate weights that find the real answerer most often (hit@1 + hit@5).
+
+No model and no index here: the caller (index/routing_fit.py) passes each held-out question's
+nearest older entries. `score_grid` is the ranker's own formula (ExpertRanker.rank) evaluated for
+many weights at once with numpy; tests hold it to the ranker on seeded data.
+
+Trust: with too little history (< MIN_ENTRIES answered entries or < MIN_ITEMS scorable held-out
+questions) the defaults stay. Otherwise each candidate's gain over the defaults is measured per
+held-out question, and a candidate is kept only by its lower bound (gain - Z x standard error):
+thin evidence shrinks the choice back to the defaults, and a lucky grid point rarely wins.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+
+import numpy as np
+
+from knowledge.models import format_time, parse_time
+from knowledge.store import Store
+
+MIN_ENTRIES = 50  # answered entries needed before a fit is trusted at all
+MIN_ITEMS = 10  # scorable held-out questions needed
+Z = 1.0  # a candidate must beat the defaults by this many standard errors
+META_KEY = "routing_fit"
+
+TEMPERATURES = (0.05, 0.1, 0.2, 0.5, 2.0)
+TOPIC_SHARES = (0.0, 0.3, 0.8, 2.0)
+POPULARITIES = (0.0, 0.1, 0.3, 1.0, 3.0, 30.0)
+HALF_LIVES = (90.0, 365.0, 730.0, 3650.0)  # only tried when the history spans a year or more
+
+
+@dataclass(frozen=True)
+class RoutingWeights:
+    """How the ranker weighs evidence. The defaults were chosen with bench/routing.py on the
+    shared StackExchange sites; temperature, topic_share, popularity and half_life_days are
+    refitted per organisation (see fit_weights)."""
+
+    neighbours: int = 100  # similar entries considered as evidence
+    temperature: float = 0.2  # similarity sharpness: weight = exp((cosine - 1) / temperature)
+    tag_neighbours: int = 50  # the question's topics come from the tags of this many neighbours
+    topic_share: float = 0.8  # weight of "who answers most of this question's topics"
+    popularity: float = 0.1  # weight of "who answers most overall"
+    evidence_floor: float = 0.5  # similar entries cited as reasons are at least this similar
+    half_life_days: float = 730.0  # an answer's evidence halves over this age
+    rating: float = 0.15  # per net helpful vote, on a log scale
+    topic: float = 0.15  # bonus for a declared or user-group topic the question matches
+
+
+@dataclass(frozen=True)
+class PastAnswer:
+    """One older entry as evidence: who answered it (None: nobody), its tags, age and rating."""
+
+    entry_id: int
+    answered_by: str | None
+    tags: tuple[str, ...]
+    created_at: datetime
+    net_rating: int = 0
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """A newer answered question: its nearest older entries (id, cosine), best first."""
+
+    answered_by: str
+    asked_at: datetime
+    neighbours: tuple[tuple[int, float], ...]
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Score:
+    hit1: float
+    hit5: float
+
+    @property
+    def total(self) -> float:
+        return self.hit1 + self.hit5
+
+
+@dataclass(frozen=True)
+class RoutingFit:
+    """The weights in use for this organisation, and the evidence behind them."""
+
+    weights: RoutingWeights
+    fitted: bool  # False: the defaults, for `reason`
+    reason: str
+    fitted_at: datetime | None = None
+    entries: int = 0  # answered entries in the history when fitted
+    held_out: int = 0  # newer questions scored
+    score: Score | None = None  # the weights in use, on the held-out questions
+    defaults_score: Score | None = None  # the defaults, on the same questions
+    tunable: tuple[str, ...] = field(default=("temperature", "topic_share", "popularity",
+                                              "half_life_days"), compare=False)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["fitted_at"] = format_time(self.fitted_at) if self.fitted_at else None
+        data["weights"] = {k: getattr(self.weights, k) for k in self.tunable}
+        del data["tunable"]
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> RoutingFit:
+        data = json.loads(text)
+        return cls(
+            weights=replace(RoutingWeights(), **data["weights"]),
+            fitted=data["fitted"], reason=data["reason"],
+            fitted_at=parse_time(data["fitted_at"]) if data["fitted_at"] else None,
+            entries=data["entries"], held_out=data["held_out"],
+            score=Score(**data["score"]) if data["score"] else None,
+            defaults_score=Score(**data["defaults_score"]) if data["defaults_score"] else None,
+        )
+
+
+DEFAULT_FIT = RoutingFit(RoutingWeights(), fitted=False, reason="not fitted yet")
+
+
+def load_fit(store: Store) -> RoutingFit:
+    """The stored fit, or the defaults when none was stored."""
+    rows = store.query("SELECT value FROM meta WHERE key = ?", [META_KEY])
+    return RoutingFit.from_json(rows[0]["value"]) if rows else DEFAULT_FIT
+
+
+def save_fit(store: Store, fit: RoutingFit) -> None:
+    """Store a fit in one statement: a ranker reads either the old one or the new one."""
+    with store.transaction():
+        store.db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) "
+                         "DO UPDATE SET value = excluded.value", [META_KEY, fit.to_json()])
+
+
+def candidates(defaults: RoutingWeights, dated: bool) -> list[RoutingWeights]:
+    """The grid searched; the half-life is only varied when the history has real dates."""
+    half_lives = HALF_LIVES if dated else (defaults.half_life_days,)
+    return [replace(defaults, temperature=t, topic_share=ts, popularity=p, half_life_days=h)
+            for t, h, ts, p in itertools.product(TEMPERATURES, half_lives, TOPIC_SHARES,
+                                                  POPULARITIES)]
+
+
+def fit_weights(past: Sequence[PastAnswer], held_out: Sequence[HeldOut], *, entries: int,
+                now: datetime, defaults: RoutingWeights | None = None) -> RoutingFit:
+    """Choose the blend that best finds the held-out questions' answerers from `past` alone.
+
+    `entries` is the size of the whole answered history (for the "too small" rule and the
+    record); `past` are the older entries, `held_out` the newer questions to score.
+    """
+    defaults = defaults or RoutingWeights()
+    answered = {p.answered_by for p in past if p.answered_by}
+    items = [h for h in held_out if h.answered_by in answered]
+    base = RoutingFit(defaults, fitted=False, reason="", fitted_at=now, entries=entries,
+                      held_out=len(items))
+    if entries < MIN_ENTRIES:
+        return replace(base, reason=f"only {entries} answered entries (a fit needs "
+                                    f"{MIN_ENTRIES}); using the defaults")
+    if len(items) < MIN_ITEMS:
+        return replace(base, reason=f"only {len(items)} newer questions answered by someone "
+                                    f"seen before (a fit needs {MIN_ITEMS}); using the defaults")
+    dates = [p.created_at for p in past]
+    dated = (max(dates) - min(dates)).days >= 365
+    grid = [defaults, *candidates(defaults, dated)]
+    per_item = score_grid(past, items, grid)  # weights x items, each 0, 1 or 2
+    default_total = per_item[0]
+    gains = per_item[1:] - default_total
+    n = len(items)
+    lower = gains.mean(axis=1) - Z * gains.std(axis=1, ddof=1) / math.sqrt(n)
+    best = int(np.argmax(lower))
+    hits = _hit_rates(past, items, grid)
+    defaults_score = hits[0]
+    if lower[best] <= 0:
+        return replace(base, score=defaults_score, defaults_score=defaults_score,
+                       reason=f"no blend beat the defaults clearly on {n} newer questions; "
+                              "using the defaults")
+    chosen = grid[best + 1]
+    return replace(base, weights=chosen, fitted=True, score=hits[best + 1],
+                   defaults_score=defaults_score,
+                   reason=f"fitted on {entries} answered entries, scored on the newest {n}")
+
+
+def _hit_rates(past: Sequence[PastAnswer], items: Sequence[HeldOut],
+               grid: Sequence[RoutingWeights]) -> list[Score]:
+    hit1, hit5 = _hits(past, items, grid)
+    return [Score(float(a.mean()), float(b.mean())) for a, b in zip(hit1, hit5, strict=True)]
+
+
+def score_grid(past: Sequence[PastAnswer], items: Sequence[HeldOut],
+               grid: Sequence[RoutingWeights]) -> np.ndarray:
+    """hit@1 + hit@5 (0, 1 or 2) of each weights (rows) on each held-out question (columns)."""
+    hit1, hit5 = _hits(past, items, grid)
+    return hit1.astype(np.int8) + hit5.astype(np.int8)
+
+
+def _hits(past: Sequence[PastAnswer], items: Sequence[HeldOut],
+          grid: Sequence[RoutingWeights]) -> tuple[np.ndarray, np.ndarray]:
+    """Whether the answerer is first / in the top five, for every weights and question.
+
+    The ranker's score, per person: their share of the similarity-weighted vote of the
+    question's nearest entries + topic_share x their share of answers on the question's likely
+    tags + popularity x their share of all answers; ties go to the name first in order.
+    """
+    frame = _Frame.build(past, items)
+    hit1 = np.zeros((len(grid), len(items)), dtype=bool)
+    hit5 = np.zeros((len(grid), len(items)), dtype=bool)
+    for (temperature, half_life, rating, tag_n, n), rows in _group(grid).items():
+        votes, topics = frame.components(temperature, half_life, rating, tag_n, n)
+        for row in rows:
+            w = grid[row]
+            scores = votes + w.topic_share * topics + w.popularity * frame.popularity
+            hit1[row], hit5[row] = frame.ranks_of_truth(scores)
+    return hit1, hit5
+
+
+def _group(grid: Sequence[RoutingWeights]) -> dict[tuple, list[int]]:
+    groups: dict[tuple, list[int]] = {}
+    for row, w in enumerate(grid):
+        key = (w.temperature, w.half_life_days, w.rating, w.tag_neighbours, w.neighbours)
+        groups.setdefault(key, []).append(row)
+    return groups
+
+
+@dataclass
+class _Frame:
+    """The held-out questions' neighbours, flattened into arrays once for every weights."""
+
+    people: list[str]
+    popularity: np.ndarray  # person -> share of all answers
+    tag_share: np.ndarray  # tag x person -> share of that tag's answers
+    truth: np.ndarray  # item -> person index (-1: never answered before, never found)
+    excluded: list[tuple[int, int]]  # (item, person) never suggested
+    item: np.ndarray  # per (item, neighbour) pair
+    rank: np.ndarray
+    similarity: np.ndarray
+    person: np.ndarray  # -1: nobody answered that neighbour
+    age_days: np.ndarray
+    net_rating: np.ndarray
+    pair_tags: list[tuple[int, int, int]]  # (pair, tag) flattened: pair index, tag index
+    n_items: int
+    n_tags: int
+
+    @classmethod
+    def build(cls, past: Sequence[PastAnswer], items: Sequence[HeldOut]) -> _Frame:
+        counts: dict[str, int] = {}
+        tag_counts: dict[tuple[str, str], int] = {}
+        for p in past:
+            if p.answered_by:
+                counts[p.answered_by] = counts.get(p.answered_by, 0) + 1
+                for tag in p.tags:
+                    tag_counts[(tag, p.answered_by)] = tag_counts.get((tag, p.answered_by), 0) + 1
+        people = sorted(counts)
+        index = {u: i for i, u in enumerate(people)}
+        tags = sorted({t for p in past for t in p.tags})
+        tag_index = {t: i for i, t in enumerate(tags)}
+        tag_share = np.zeros((len(tags), len(people)))
+        for (tag, user), n in tag_counts.items():
+            tag_share[tag_index[tag], index[user]] = n
+        totals = tag_share.sum(axis=1, keepdims=True)
+        tag_share = np.divide(tag_share, totals, out=np.zeros_like(tag_share), where=totals > 0)
+        answers = np.array([counts[u] for u in people], dtype=float)
+        by_id = {p.entry_id: p for p in past}
+        cols: dict[str, list] = {k: [] for k in ("item", "rank", "sim", "person", "age", "net")}
+        pair_tags: list[tuple[int, int, int]] = []
+        for i, h in enumerate(items):
+            for r, (entry_id, sim) in enumerate(h.neighbours):
+                p = by_id.get(entry_id)
+                if p is None:
+                    continue
+                for tag in p.tags:
+                    pair_tags.append((len(cols["item"]), tag_index[tag], i))
+                cols["item"].append(i)
+                cols["rank"].append(r)
+                cols["sim"].append(sim)
+                cols["person"].append(index.get(p.answered_by, -1) if p.answered_by else -1)
+                cols["age"].append(max(0.0, (h.asked_at - p.created_at).total_seconds() / 86_400))
+                cols["net"].append(p.net_rating)
+        return cls(
+            people=people, popularity=answers / answers.sum(), tag_share=tag_share,
+            truth=np.array([index.get(h.answered_by, -1) for h in items], dtype=int),
+            excluded=[(i, index[u]) for i, h in enumerate(items) for u in h.exclude
+                      if u in index],
+            item=np.array(cols["item"], dtype=int), rank=np.array(cols["rank"], dtype=int),
+            similarity=np.array(cols["sim"]), person=np.array(cols["person"], dtype=int),
+            age_days=np.array(cols["age"]), net_rating=np.array(cols["net"], dtype=float),
+            pair_tags=pair_tags, n_items=len(items), n_tags=len(tags),
+        )
+
+    def components(self, temperature: float, half_life: float, rating: float, tag_n: int,
+                   n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per item and person: the vote share, and the topic share (before its weight)."""
+        near = self.rank < n
+        weight = np.exp((self.similarity - 1.0) / temperature)
+        votes = np.zeros((self.n_items, len(self.people)))
+        voted = near & (self.person >= 0)
+        vote = (weight * 0.5 ** (self.age_days / half_life)
+                * np.exp(rating * np.sign(self.net_rating) * np.log1p(np.abs(self.net_rating))))
+        np.add.at(votes, (self.item[voted], self.person[voted]), vote[voted])
+        totals = votes.sum(axis=1, keepdims=True)
+        votes = np.divide(votes, totals, out=np.zeros_like(votes), where=totals > 0)
+        tag_weights = np.zeros((self.n_items, self.n_tags))
+        if self.pair_tags:
+            pairs = np.array(self.pair_tags)
+            keep = (self.rank[pairs[:, 0]] < tag_n) & near[pairs[:, 0]]
+            pairs = pairs[keep]
+            np.add.at(tag_weights, (pairs[:, 2], pairs[:, 1]), weight[pairs[:, 0]])
+        totals = tag_weights.sum(axis=1, keepdims=True)
+        tag_weights = np.divide(tag_weights, totals, out=np.zeros_like(tag_weights),
+                                where=totals > 0)
+        return votes, tag_weights @ self.tag_share
+
+    def ranks_of_truth(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each item's answerer ranks first / in the top five under `scores`."""
+        scores = np.where(scores > 0, scores, -np.inf)
+        for i, p in self.excluded:
+            scores[i, p] = -np.inf
+        rows = np.arange(self.n_items)
+        known = self.truth >= 0
+        truth = np.where(known, self.truth, 0)
+        truth_score = scores[rows, truth][:, None]
+        order = np.arange(len(self.people))[None, :]
+        ahead = (scores > truth_score).sum(axis=1) + (
+            (scores == truth_score) & (order < truth[:, None])).sum(axis=1)
+        found = known & np.isfinite(truth_score[:, 0])
+        return found & (ahead == 0), found & (ahead < 5)
