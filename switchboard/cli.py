@@ -302,15 +302,29 @@ def run() -> None:
 @click.option("--k", "k", default=5, show_default=True, type=click.IntRange(1, 50),
               help="How many people to rank.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
-def route(question: str | None, k: int, as_json: bool) -> None:
+@click.option("--explain", is_flag=True,
+              help="Show the routing weights in use, fitted or defaults and why, and how they "
+                   "scored on this organisation's own history.")
+@click.option("--refit", is_flag=True,
+              help="Fit the weights to this organisation's answered history now (implies "
+                   "--explain).")
+def route(question: str | None, k: int, as_json: bool, explain: bool, refit: bool) -> None:
     """Show who would be asked about QUESTION (or each line of stdin); nothing is sent."""
     from index.expert_finder import ExpertFinder
+    from index.routing_fit import RoutingFitter
+    from knowledge.expert_ranking import ExpertRanker
 
     settings = load_settings()
-    questions = [question] if question is not None else [
+    explain = explain or refit
+    questions = [question] if question is not None else [] if explain else [
         line.strip() for line in sys.stdin if line.strip()]
-    with open_services(settings) as services:
-        finder = ExpertFinder(services.search)
+    with open_services(settings, "Fitting the routing weights" if refit else "Embedding") \
+            as services:
+        if refit:
+            RoutingFitter(services.store, services.entry_index, services.embedder).refit()
+        if explain:
+            _print_fit(ExpertRanker(services.store).fit, as_json)
+        finder = ExpertFinder(services.search) if questions else None
         for text in questions:
             ranking = finder.rank(text, k=k)
             if as_json:
@@ -319,6 +333,31 @@ def route(question: str | None, k: int, as_json: bool) -> None:
                     for e in ranking.experts]}, ensure_ascii=False))
             else:
                 _print_experts(text, ranking)
+
+
+def _print_fit(fit, as_json: bool) -> None:
+    weights = {name: getattr(fit.weights, name) for name in fit.tunable}
+    figures = {name: ({"hit@1": round(score.hit1, 4), "hit@5": round(score.hit5, 4)}
+                      if score else None)
+               for name, score in (("in_use", fit.score), ("defaults", fit.defaults_score))}
+    if as_json:
+        click.echo(json.dumps({
+            "routing_weights": weights, "fitted": fit.fitted, "reason": fit.reason,
+            "fitted_at": fit.fitted_at.isoformat() if fit.fitted_at else None,
+            "answered_entries": fit.entries, "held_out_questions": fit.held_out,
+            "held_out": figures}))
+        return
+    out = Console()
+    kind = "fitted to this organisation" if fit.fitted else "defaults"
+    out.print(f"[bold]Routing weights:[/] {kind} ({fit.reason})")
+    out.print("  " + ", ".join(f"{name} {value:g}" for name, value in weights.items()))
+    for label, name in (("in use", "in_use"), ("defaults", "defaults")):
+        if figures[name]:
+            out.print(f"  held-out hit@1 / hit@5, {label}: {figures[name]['hit@1']:.3f} / "
+                      f"{figures[name]['hit@5']:.3f} on the newest {fit.held_out} answered "
+                      "questions")
+    if fit.fitted_at:
+        out.print(f"  fitted {fit.fitted_at:%Y-%m-%d %H:%M} UTC on {fit.entries} answered entries")
 
 
 def _print_experts(text: str, ranking) -> None:

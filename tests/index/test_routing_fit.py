@@ -1,0 +1,128 @@
+"""Fitting the routing blend on a real store and index (the real model), and `route --explain`."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from index.embedder import OnnxEmbedder
+from index.entry_index import EntryIndex
+from index.expert_finder import ExpertFinder
+from index.routing_fit import RoutingFitter
+from index.search import HybridSearch
+from knowledge.expert_ranking import ExpertRanker, RoutingWeights
+from knowledge.models import EntryDraft
+from knowledge.store import Store
+from switchboard.cli import main
+
+SYSTEMS = ["the VPN", "payroll", "the laptop", "single sign-on", "the build server",
+           "expense reports", "the printer", "customer refunds", "the wiki", "holiday requests"]
+ASKS = ["How do I reset", "Who approves", "Why does {} keep failing for", "Where do I find",
+        "Can I change", "What is the deadline for", "How long does it take to fix"]
+
+
+def team_history(count: int) -> list[dict]:
+    """A small company: `ada` answers nine questions in ten, on every subject."""
+    rows = []
+    for i in range(count):
+        ask = ASKS[i % len(ASKS)]
+        system = SYSTEMS[(i * 3) % len(SYSTEMS)]
+        question = ask.format(system) + " my team" if "{}" in ask else f"{ask} {system}?"
+        rows.append({"id": f"q{i}", "question": f"{question} (case {i})",
+                     "answer": f"Steps for {system}.",
+                     "answered_by": "ada" if i % 10 else f"helper{i % 4}"})
+    return rows
+
+
+def drafts(rows: list[dict]) -> list[EntryDraft]:
+    return [EntryDraft(question=r["question"], answer=r["answer"], answered_by=r["answered_by"],
+                       external_id=r["id"]) for r in rows]
+
+
+def test_a_small_history_keeps_the_defaults(store: Store, embedder: OnnxEmbedder) -> None:
+    store.upsert_entries(drafts(team_history(30)))
+    fitter = RoutingFitter(store, EntryIndex.open(store, embedder, None), embedder)
+    assert fitter.staleness().stale
+    fit = fitter.refit()
+    assert not fit.fitted and fit.weights == RoutingWeights()
+    assert "only 30 answered entries" in fit.reason
+    assert ExpertRanker(store).fit == fit
+    assert not fitter.staleness().stale and fitter.refit_if_stale() is None
+
+
+def test_refit_on_a_team_history_and_when_it_goes_stale(store: Store,
+                                                         embedder: OnnxEmbedder) -> None:
+    store.upsert_entries(drafts(team_history(120)))
+    fitter = RoutingFitter(store, EntryIndex.open(store, embedder, None), embedder)
+    fit = fitter.refit()
+    assert fit.entries == 120 and fit.held_out == 24
+    assert fit.score is not None and fit.defaults_score is not None
+    assert fit.score.total >= fit.defaults_score.total
+    assert not fitter.staleness().stale
+    store.upsert_entries(drafts(team_history(135)))  # 15 more answered entries
+    assert "135 answered entries now, 120" in fitter.staleness().reason
+    assert fitter.refit_if_stale() is not None
+
+
+class GatedEmbedder:
+    """The real model, except that the fitter's batch waits until the test opens the gate."""
+
+    def __init__(self, inner: OnnxEmbedder) -> None:
+        self.inner = inner
+        self.model_name, self.dimension = inner.model_name, inner.dimension
+        self.waiting, self.gate = threading.Event(), threading.Event()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) > 1:  # the fitter's held-out questions, not a single asked question
+            self.waiting.set()
+            self.gate.wait(10)
+        return self.inner.embed(texts)
+
+
+def test_a_refit_never_blocks_answering(store: Store, embedder: OnnxEmbedder) -> None:
+    store.upsert_entries(drafts(team_history(120)))
+    gated = GatedEmbedder(embedder)
+    index = EntryIndex.open(store, embedder, None)
+    fitter = RoutingFitter(store, index, gated)
+    refit = threading.Thread(target=fitter.refit)
+    refit.start()
+    try:
+        assert gated.waiting.wait(10)
+        finder = ExpertFinder(HybridSearch(store, index, embedder))
+        ranking = finder.rank("How do I reset the VPN?")  # answered while the refit is busy
+        assert ranking.experts and not finder.ranker.fit.fitted
+    finally:
+        gated.gate.set()
+        refit.join(30)
+    assert not refit.is_alive()
+
+
+@pytest.fixture
+def run(tmp_path: Path, model_cache: Path):
+    env = {"SWITCHBOARD_HOME": str(tmp_path / "home"), "SWITCHBOARD_MODEL_CACHE": str(model_cache)}
+    return lambda *args: CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) -> None:
+    history = tmp_path / "team.jsonl"
+    history.write_text("\n".join(json.dumps(r) for r in team_history(120)), encoding="utf-8")
+    assert run("import", str(history)).exit_code == 0
+    before = json.loads(run("route", "--explain", "--json").output)
+    assert before["fitted"] is False and before["reason"] == "not fitted yet"
+    assert before["routing_weights"]["temperature"] == RoutingWeights().temperature
+    refit = run("route", "--refit", "--json")
+    assert refit.exit_code == 0, refit.output
+    payload = json.loads(refit.output)
+    assert set(payload["routing_weights"]) == {"temperature", "topic_share", "popularity",
+                                               "half_life_days"}
+    assert payload["answered_entries"] == 120 and payload["held_out_questions"] == 24
+    assert set(payload["held_out"]["defaults"]) == {"hit@1", "hit@5"}
+    text = run("route", "--explain", "How do I reset the VPN?").output
+    assert "Routing weights:" in text and "held-out hit@1 / hit@5" in text
+    assert "temperature" in text and "Who to ask" in text
