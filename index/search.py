@@ -6,8 +6,13 @@ The fused score of an entry is its cosine similarity to the query plus a bounded
 
 Cosine carries meaning (paraphrases); the bonus rewards sharing the query's rarer words
 (product names, error codes) without letting a long keyword-stuffed entry win on words alone.
-The bonus saturates, so scores stay on one absolute scale across queries, and the tier
-thresholds (calibrated in bench/retrieval.py) mean the same thing for every query.
+The bonus saturates, so scores stay on one absolute scale across queries. The weight and
+saturation were confirmed out of fold (bench/retrieval_cv.py: held-out FAQs, held-out Qatar
+Living questions, and chosen on one data set, scored on the other).
+
+Each hit also gets a confidence (index/confidence.py): the calibrated probability that it answers
+the question, from its scores, its margin over the best other entry and whether dense and
+lexical search agree on it. The tier is a cut-off on that confidence.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from index.confidence import ANSWER_AT, DEFAULT, SUGGEST_AT, Calibration, Evidence
 from index.embedder import Embedder
 from index.entry_index import EntryIndex
 from knowledge.errors import InvalidInput
@@ -37,10 +43,10 @@ class Tier(StrEnum):
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Fused-score cut-offs for the tiers (defaults calibrated in docs/benchmarks.md)."""
+    """Confidence cut-offs for the tiers (defaults chosen out of fold, index/confidence.py)."""
 
-    answer: float = 0.76
-    suggest: float = 0.55
+    answer: float = ANSWER_AT
+    suggest: float = SUGGEST_AT
 
     def __post_init__(self) -> None:
         if self.suggest > self.answer:
@@ -49,10 +55,10 @@ class Thresholds:
                 f"({self.answer})."
             )
 
-    def tier(self, score: float) -> Tier:
-        if score >= self.answer:
+    def tier(self, confidence: float) -> Tier:
+        if confidence >= self.answer:
             return Tier.ANSWER
-        if score >= self.suggest:
+        if confidence >= self.suggest:
             return Tier.SUGGEST
         return Tier.NONE
 
@@ -64,9 +70,13 @@ class Fusion:
     weight: float = 0.5
     saturation: float = 8.0
 
-    def score(self, cosine: float, bm25: float) -> float:
+    def bonus(self, bm25: float) -> float:
+        """The lexical evidence, 0..1 (saturating in BM25)."""
         bm25 = max(bm25, 0.0)
-        return cosine + self.weight * bm25 / (bm25 + self.saturation)
+        return bm25 / (bm25 + self.saturation)
+
+    def score(self, cosine: float, bm25: float) -> float:
+        return cosine + self.weight * self.bonus(bm25)
 
 
 def fuse(
@@ -85,13 +95,42 @@ def fuse(
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result: the entry, its fused score, the evidence and the tier."""
+    """One search result: the entry, its fused score, the evidence, the tier, and the
+    probability (0..1) that it answers the question."""
 
     entry: Entry
     score: float
     cosine: float
     bm25: float
     tier: Tier
+    confidence: float = 0.0
+
+
+def evidence_of(
+    ranked: list[tuple[int, float]],
+    dense: Mapping[int, float],
+    lexical: Mapping[int, float],
+    fusion: Fusion,
+) -> Callable[[int, float], Evidence]:
+    """For a fused ranking, a function giving the evidence of any entry in it."""
+    best = ranked[0][1] if ranked else 0.0
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    dense_top = max(dense, key=lambda i: (dense[i], -i), default=None)
+    lexical_top = max(lexical, key=lambda i: (lexical[i], -i), default=None)
+    top = ranked[0][0] if ranked else None
+
+    def of(entry_id: int, score: float) -> Evidence:
+        other = runner_up if entry_id == top else best
+        agree = entry_id == dense_top == lexical_top and lexical.get(entry_id, 0.0) > 0
+        return Evidence(
+            score=score,
+            cosine=dense.get(entry_id, 0.0),
+            bonus=fusion.bonus(lexical.get(entry_id, 0.0)),
+            margin=score - other,
+            agreement=1.0 if agree else 0.0,
+        )
+
+    return of
 
 
 Visible = Callable[[Entry], bool]
@@ -108,6 +147,7 @@ class HybridSearch:
         thresholds: Thresholds | None = None,
         fusion: Fusion | None = None,
         candidates: int = 50,
+        calibration: Calibration = DEFAULT,
     ) -> None:
         self.store = store
         self.entries = entries
@@ -115,6 +155,7 @@ class HybridSearch:
         self.thresholds = thresholds or Thresholds()
         self.fusion = fusion or Fusion()
         self.candidates = candidates
+        self.calibration = calibration
 
     def search(self, query: str, k: int = 5, visible: Visible | None = None) -> list[Hit]:
         """The top `k` hits for `query` that `visible` allows (all published ones by default)."""
@@ -138,6 +179,7 @@ class HybridSearch:
         if missing:
             dense.update(self.entries.similarity(vector, missing))
         ranked = fuse(dense, lexical, self.fusion)
+        evidence = evidence_of(ranked, dense, lexical, self.fusion)
         hits: list[Hit] = []
         batch = max(2 * k, 10)  # usually the first batch holds all k; filters may need more
         for start in range(0, len(ranked), batch):
@@ -147,14 +189,15 @@ class HybridSearch:
                 entry = entries.get(entry_id)
                 if entry is None or not entry.is_searchable or (visible and not visible(entry)):
                     continue
-                tier = self.thresholds.tier(score)
+                confidence = self.calibration.confidence(evidence(entry_id, score))
                 hits.append(
                     Hit(
                         entry,
                         score,
                         dense.get(entry_id, 0.0),
                         lexical.get(entry_id, 0.0),
-                        tier,
+                        self.thresholds.tier(confidence),
+                        confidence,
                     )
                 )
                 if len(hits) == k:

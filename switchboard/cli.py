@@ -232,6 +232,7 @@ def search(query: str | None, k: int, as_json: bool) -> None:
                                     "question": h.entry.question,
                                     "score": round(h.score, 4),
                                     "tier": h.tier.value,
+                                    "confidence": round(h.confidence, 4),
                                 }
                                 for h in hits
                             ],
