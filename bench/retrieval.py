@@ -5,7 +5,9 @@
 StackFAQ: each of 619 paraphrases should find its FAQ among 62 (P@1, MRR@10). SemEval-2016 3B:
 rerank 10 forum questions per query (MAP, official convention: PerfectMatch and Relevant count,
 a query with no relevant candidate scores 0; the search engine's own order is the baseline).
-Tier calibration: 5-fold over FAQs; the held-out fold's paraphrases must not be answered.
+The figures above use fixed values (in sample). The held-out figures (every value chosen by grouped
+cross-validation and across data sets, bench/retrieval_cv.py) and the out-of-fold confidence
+(bench/confidence_cv.py) follow them, in the same run; `--quick` skips them.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from rich.table import Table
 from bench.common import load_jsonl, onnx_embedder
 from index.embedder import Embedder
 from index.entry_index import EntryIndex
-from index.search import Fusion, Thresholds, fuse
+from index.search import Fusion, fuse
 from knowledge.models import EntryDraft
 from knowledge.store import Store
 
@@ -96,72 +98,6 @@ def stackfaq(embedder: Embedder, data: Path, fusion: Fusion) -> dict:
     return out
 
 
-def calibration_scores(
-    embedder: Embedder, data: Path, fusion: Fusion, folds: int = 5
-) -> list[dict]:
-    """Per query: the top hybrid score and whether the top hit is right (None: FAQ held out)."""
-    faqs = load_jsonl(data / "stackfaq-dev-faqs.jsonl")
-    queries = load_jsonl(data / "stackfaq-dev-queries.jsonl")
-    vectors = embedder.embed([q["text"] for q in queries])
-    rng = np.random.default_rng(7)
-    fold_of = {
-        f["faq_id"]: int(k) for f, k in zip(faqs, rng.permutation(len(faqs)) % folds, strict=True)
-    }
-    rows = []
-    for fold in range(folds):
-        kept = [f for f in faqs if fold_of[f["faq_id"]] != fold]
-        corpus, ids = build_corpus(embedder, faq_drafts(kept), fusion)
-        faq_of_entry = {entry_id: f["faq_id"] for entry_id, f in zip(ids, kept, strict=True)}
-        for query, vector in zip(queries, vectors, strict=True):
-            ranked = corpus.hybrid(query["text"], vector)
-            top_id, top_score = ranked[0]
-            held_out = fold_of[query["faq_id"]] == fold
-            correct = None if held_out else faq_of_entry[top_id] == query["faq_id"]
-            # Each query counts twice: once held out, once (in the next fold) with its FAQ indexed.
-            if held_out or fold == (fold_of[query["faq_id"]] + 1) % folds:
-                rows.append({"fold": fold, "score": top_score, "correct": correct})
-    return rows
-
-
-def tier_report(rows: list[dict], thresholds: Thresholds) -> dict:
-    """Precision and coverage of the `answer` tier, and how often unanswerable queries get it."""
-    known = [r for r in rows if r["correct"] is not None]
-    unknown = [r for r in rows if r["correct"] is None]
-    answered = [r for r in rows if r["score"] >= thresholds.answer]
-    right = [r for r in answered if r["correct"]]
-    suggested_unknown = [r for r in unknown if r["score"] >= thresholds.suggest]
-    return {
-        "answer_precision": len(right) / len(answered) if answered else 1.0,
-        "answer_coverage": sum(1 for r in known if r["score"] >= thresholds.answer and r["correct"])
-        / len(known),
-        "answered_when_unknown": sum(1 for r in unknown if r["score"] >= thresholds.answer)
-        / len(unknown),
-        "suggest_or_better_when_unknown": len(suggested_unknown) / len(unknown),
-        "none_when_known": sum(1 for r in known if r["score"] < thresholds.suggest) / len(known),
-        "queries_known": len(known),
-        "queries_unknown": len(unknown),
-    }
-
-
-def calibrate(
-    rows: list[dict], precision: float = 0.9, suggest_precision: float = 0.6
-) -> Thresholds:
-    """The lowest thresholds whose tiers reach the target precisions."""
-
-    def lowest(target: float) -> float:
-        best = max(r["score"] for r in rows) + 1e-6
-        for t in sorted({r["score"] for r in rows}, reverse=True):
-            above = [r for r in rows if r["score"] >= t]
-            if sum(1 for r in above if r["correct"]) / len(above) >= target:
-                best = t
-            elif len(above) > 30:
-                break
-        return best
-
-    answer = lowest(precision)
-    return Thresholds(answer=answer, suggest=min(lowest(suggest_precision), answer))
-
-
 # -- SemEval --------------------------------------------------------------------------------
 
 
@@ -229,6 +165,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=Path("bench/out/retrieval.json"))
     parser.add_argument("--weight", type=float, default=Fusion().weight)
     parser.add_argument("--saturation", type=float, default=Fusion().saturation)
+    parser.add_argument("--quick", action="store_true", help="Skip the out-of-fold figures.")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     embedder = onnx_embedder()
@@ -236,11 +173,9 @@ def main() -> None:
     console = Console()
     faq = stackfaq(embedder, args.data, fusion)
     sem = semeval(embedder, args.data, fusion)
-    rows = calibration_scores(embedder, args.data, fusion)
-    calibrated = calibrate(rows)
-    defaults = Thresholds()
     table = Table(
-        title=f"Retrieval quality (fusion weight {fusion.weight}, saturation {fusion.saturation})"
+        title=f"In sample: fixed values (fusion weight {fusion.weight}, saturation "
+        f"{fusion.saturation}), chosen on these same data; see the out-of-fold tables"
     )
     for column in ("method", "StackFAQ P@1", "StackFAQ MRR@10", "SemEval MAP"):
         table.add_column(column)
@@ -250,22 +185,25 @@ def main() -> None:
             name, f"{faq[name]['p@1']:.3f}", f"{faq[name]['mrr@10']:.3f}", f"{100 * sem[name]:.2f}"
         )
     console.print(table)
-    report = {
-        "stackfaq": faq,
-        "semeval_map": sem,
-        "fusion": vars(fusion),
-        "calibrated": vars(calibrated),
-        "tiers_calibrated": tier_report(rows, calibrated),
-        "defaults": vars(defaults),
-        "tiers_defaults": tier_report(rows, defaults),
-    }
-    console.print_json(
-        data={
-            k: report[k] for k in ("calibrated", "tiers_calibrated", "defaults", "tiers_defaults")
-        }
-    )
+    report = {"in_sample": {"stackfaq": faq, "semeval_map": sem, "fusion": vars(fusion)}}
+    if not args.quick:
+        report.update(out_of_fold(embedder, args.data, fusion, console))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2))
+
+
+def out_of_fold(embedder: Embedder, data: Path, fusion: Fusion, console: Console) -> dict:
+    """Held-out retrieval figures for every method family, and the out-of-fold confidence."""
+    from bench.confidence_cv import confidence_cv
+    from bench.retrieval_cv import load_faq, load_semeval, retrieval_cv, table
+
+    faq = load_faq(embedder, data)
+    held_out = retrieval_cv(faq, load_semeval(embedder, data))
+    for rule in ("joint", "within", "cross"):
+        console.print(table(held_out, rule))
+    confidence = confidence_cv(faq, fusion)
+    console.print_json(data=confidence)
+    return {"out_of_fold": held_out, "confidence_out_of_fold": confidence}
 
 
 if __name__ == "__main__":

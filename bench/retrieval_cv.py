@@ -1,0 +1,355 @@
+"""Out-of-fold retrieval quality: every tuned value is chosen on data it is then not scored on.
+
+    python -m bench.retrieval_cv [--data DIR] [--json bench/out/retrieval_cv.json]
+
+Methods are families with free values (fusion weight and saturation; which entry vector is
+compared with the query). A family's values, and the choice between families ("selected"), are
+picked by grouped k-fold cross-validation that holds out whole FAQs (StackFAQ) and whole original
+questions (SemEval), repeated over several fold seeds, and by choosing on one data set and
+scoring on the other. Only held-out figures are reported.
+
+Entry vectors tried: `question` (the question alone), `question+answer` (the question and the
+opening of the answer, what the index embeds), `max` (the better of the two cosines).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rich.table import Table
+
+from bench.common import load_jsonl
+from index.embedder import Embedder
+from index.entry_index import embedding_text
+from knowledge.models import EntryDraft
+from knowledge.store import Store
+
+REPRESENTATIONS = ("question", "question+answer", "max")
+WEIGHTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
+SATURATIONS = (2.0, 4.0, 8.0, 16.0, 32.0)
+FOLDS = 5
+SEEDS = (7, 11, 13, 17, 19)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """For every query, its cosine to every entry (per entry vector) and its BM25 score."""
+
+    cosine: dict[str, np.ndarray]  # representation -> (queries, entries)
+    bm25: np.ndarray  # (queries, entries), 0 where the entry shares no word with the query
+    groups: np.ndarray  # (queries,) the group a query is held out with (FAQ / original question)
+
+
+def entry_vectors(embedder: Embedder, drafts: list[EntryDraft]) -> dict[str, np.ndarray]:
+    question = embedder.embed([d.question for d in drafts])
+    both = embedder.embed([embedding_text(d.question, d.answer) for d in drafts])
+    return {"question": question, "question+answer": both}
+
+
+def bm25_matrix(drafts: list[EntryDraft], texts: list[str], keep: np.ndarray) -> np.ndarray:
+    """BM25 of each text against the entries in `keep` (a store holding only those)."""
+    store = Store.in_memory()
+    kept = [d for d, k in zip(drafts, keep, strict=True) if k]
+    created = store.upsert_entries(kept).created
+    column = dict(zip(created, np.flatnonzero(keep), strict=True))
+    out = np.zeros((len(texts), len(drafts)))
+    for row, text in enumerate(texts):
+        for entry_id, score in store.lexical.search(text, len(drafts)):
+            out[row, column[entry_id]] = score
+    store.close()
+    return out
+
+
+def cosines(queries: np.ndarray, vectors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    out = {name: queries @ matrix.T for name, matrix in vectors.items()}
+    out["max"] = np.maximum(out["question"], out["question+answer"])
+    return out
+
+
+# -- the two data sets ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FaqSet:
+    """StackFAQ: each paraphrase should rank its own FAQ first among all of them."""
+
+    evidence: Evidence
+    gold: np.ndarray  # (queries,) column of the right FAQ
+    drafts: list[EntryDraft]
+    texts: list[str]
+
+    def per_query(self, scores: np.ndarray) -> np.ndarray:
+        """Reciprocal rank (cut at 10) and P@1 per query, as a (queries, 2) array."""
+        own = scores[np.arange(len(self.gold)), self.gold]
+        ahead = (scores > own[:, None]).sum(axis=1)
+        ties = (scores == own[:, None]).sum(axis=1) - 1  # ties count against (a fair order)
+        rank = ahead + ties + 1
+        rr = np.where(rank <= 10, 1.0 / rank, 0.0)
+        return np.stack([rr, (rank == 1).astype(float)], axis=1)
+
+
+def load_faq(embedder: Embedder, data: Path) -> FaqSet:
+    faqs = load_jsonl(data / "stackfaq-dev-faqs.jsonl")
+    queries = load_jsonl(data / "stackfaq-dev-queries.jsonl")
+    drafts = [
+        EntryDraft(f["question"], "\n\n".join(f["answers"]) or "(no answer)",
+                   external_id=str(f["faq_id"]))
+        for f in faqs
+    ]
+    column = {f["faq_id"]: i for i, f in enumerate(faqs)}
+    texts = [q["text"] for q in queries]
+    gold = np.array([column[q["faq_id"]] for q in queries])
+    evidence = Evidence(
+        cosines(embedder.embed(texts), entry_vectors(embedder, drafts)),
+        bm25_matrix(drafts, texts, np.ones(len(drafts), dtype=bool)),
+        gold.copy(),
+    )
+    return FaqSet(evidence, gold, drafts, texts)
+
+
+@dataclass(frozen=True)
+class SemEvalSet:
+    """SemEval-2016 3B: rerank each original question's 10 labelled forum questions (MAP)."""
+
+    evidence: Evidence  # columns: the query's own 10 candidates, in the given order
+    relevant: np.ndarray  # (queries, 10) bool
+    is_dev: np.ndarray  # (queries,) bool: from the official dev set (the rest: train)
+
+    def per_query(self, scores: np.ndarray) -> np.ndarray:
+        """Average precision per query, as a (queries, 1) array (0 with nothing relevant)."""
+        order = np.lexsort((np.arange(scores.shape[1])[None, :].repeat(len(scores), 0), -scores))
+        rel = np.take_along_axis(self.relevant, order, axis=1).astype(float)
+        hits = np.cumsum(rel, axis=1)
+        precision = hits / np.arange(1, rel.shape[1] + 1)
+        total = rel.sum(axis=1)
+        ap = np.divide((precision * rel).sum(axis=1), total, out=np.zeros(len(rel)),
+                       where=total > 0)
+        return ap[:, None]
+
+
+def load_semeval(embedder: Embedder, data: Path) -> SemEvalSet:
+    dev = load_jsonl(data / "semeval2016-qatarliving-dev.jsonl")
+    train = load_jsonl(data / "semeval2016-qatarliving-train.jsonl")
+    queries = dev + train
+    candidates = {c["id"]: c for q in queries for c in q["candidates"]}
+    ids = list(candidates)
+    drafts = [
+        EntryDraft(candidates[c]["subject"], candidates[c]["body"] or candidates[c]["subject"],
+                   external_id=c)
+        for c in ids
+    ]
+    column = {c: i for i, c in enumerate(ids)}
+    texts = [f"{q['query_subject']}\n{q['query_body']}" for q in queries]
+    own = np.array([[column[c["id"]] for c in q["candidates"]] for q in queries])
+    rows = np.arange(len(queries))[:, None]
+    full_cos = cosines(embedder.embed(texts), entry_vectors(embedder, drafts))
+    full_bm25 = bm25_matrix(drafts, texts, np.ones(len(drafts), dtype=bool))
+    evidence = Evidence(
+        {name: matrix[rows, own] for name, matrix in full_cos.items()},
+        full_bm25[rows, own],
+        np.arange(len(queries)),
+    )
+    relevant = np.array([[c["relevant"] for c in q["candidates"]] for q in queries])
+    return SemEvalSet(evidence, relevant, np.arange(len(queries)) < len(dev))
+
+
+# -- method families ----------------------------------------------------------------------------
+
+Scorer = Callable[[Evidence], np.ndarray]
+
+
+def bonus(bm25: np.ndarray, saturation: float) -> np.ndarray:
+    return bm25 / (bm25 + saturation)
+
+
+def hybrid(rep: str, weight: float, saturation: float) -> Scorer:
+    return lambda ev: ev.cosine[rep] + weight * bonus(ev.bm25, saturation)
+
+
+def adaptive(rep: str, agree: float, disagree: float, saturation: float) -> Scorer:
+    """The lexical weight depends on whether dense and BM25 put the same entry first."""
+
+    def score(ev: Evidence) -> np.ndarray:
+        cos = ev.cosine[rep]
+        same = cos.argmax(axis=1) == ev.bm25.argmax(axis=1)
+        weight = np.where(same, agree, disagree)[:, None]
+        return cos + weight * bonus(ev.bm25, saturation)
+
+    return score
+
+
+def families() -> dict[str, dict[tuple, Scorer]]:
+    """Every family of methods, each a grid of (values -> scorer)."""
+    out: dict[str, dict[tuple, Scorer]] = {"bm25": {(): lambda ev: ev.bm25}}
+    for rep in REPRESENTATIONS:
+        out[f"dense ({rep})"] = {(): (lambda r: lambda ev: ev.cosine[r])(rep)}
+        out[f"hybrid ({rep})"] = {
+            (w, s): hybrid(rep, w, s) for w, s in itertools.product(WEIGHTS[1:], SATURATIONS)
+        }
+        out[f"adaptive hybrid ({rep})"] = {
+            (a, d, s): adaptive(rep, a, d, s)
+            for a, d, s in itertools.product(WEIGHTS, WEIGHTS, SATURATIONS)
+            if a != d
+        }
+    return out
+
+
+def grouped_folds(groups: np.ndarray, seed: int, folds: int = FOLDS) -> np.ndarray:
+    """The fold of each query, such that a group (FAQ, original question) stays in one fold."""
+    unique = np.unique(groups)
+    rng = np.random.default_rng(seed)
+    fold_of = dict(zip(unique, rng.permutation(len(unique)) % folds, strict=True))
+    return np.array([fold_of[g] for g in groups])
+
+
+def splits(
+    faq_groups: np.ndarray, sem_groups: np.ndarray
+) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+    """(seed, fold, FAQ test mask, SemEval test mask) for each repetition and fold."""
+    for seed in SEEDS:
+        faq_fold = grouped_folds(faq_groups, seed)
+        sem_fold = grouped_folds(sem_groups, seed + 1000)
+        for fold in range(FOLDS):
+            yield seed, fold, faq_fold == fold, sem_fold == fold
+
+
+# -- choosing out of fold -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Per-query figures of every setting of every family, on both sets."""
+
+    faq: dict[str, dict[tuple, np.ndarray]]  # family -> values -> (queries, [rr, p@1])
+    sem: dict[str, dict[tuple, np.ndarray]]  # family -> values -> (queries, [ap])
+
+    @classmethod
+    def measure(cls, faq: FaqSet, sem: SemEvalSet) -> Grid:
+        grid = families()
+        return cls(
+            {f: {v: faq.per_query(s(faq.evidence)) for v, s in g.items()} for f, g in grid.items()},
+            {f: {v: sem.per_query(s(sem.evidence)) for v, s in g.items()} for f, g in grid.items()},
+        )
+
+    def settings(self, family: str | None) -> list[tuple[str, tuple]]:
+        names = [family] if family else list(self.faq)
+        return [(f, v) for f in names for v in self.faq[f]]
+
+
+def choose(grid: Grid, family: str | None, faq_mask: np.ndarray | None,
+           sem_mask: np.ndarray | None) -> tuple[str, tuple]:
+    """The setting with the best MRR@10 + MAP on the masked queries (None: that set unused).
+
+    Ties go to the first setting listed (simpler families and smaller values come first).
+    """
+
+    def objective(setting: tuple[str, tuple]) -> float:
+        f, v = setting
+        total = 0.0
+        if faq_mask is not None:
+            total += grid.faq[f][v][faq_mask, 0].mean()
+        if sem_mask is not None:
+            total += grid.sem[f][v][sem_mask, 0].mean()
+        return total
+
+    settings = grid.settings(family)
+    values = [objective(s) for s in settings]
+    return settings[int(np.argmax(values))]
+
+
+def out_of_fold(grid: Grid, family: str | None, faq: FaqSet, sem: SemEvalSet) -> dict:
+    """Held-out figures of a family (None: any family) under three ways of choosing its values.
+
+    within: on the other folds of the same set; cross: on the whole other set; joint: on the
+    other folds of both sets. Figures are means over the fold seeds; `per_query` keeps the
+    joint rule's held-out per-query figures (averaged over seeds) for paired comparisons.
+    """
+    n_faq, n_sem = len(faq.gold), len(sem.relevant)
+    every_faq, every_sem = np.ones(n_faq, dtype=bool), np.ones(n_sem, dtype=bool)
+    within = {"faq": np.zeros((n_faq, 2)), "sem": np.zeros((n_sem, 1))}
+    joint = {"faq": np.zeros((n_faq, 2)), "sem": np.zeros((n_sem, 1))}
+    chosen = []
+    for _, _, faq_test, sem_test in splits(faq.evidence.groups, sem.evidence.groups):
+        f, v = choose(grid, family, ~faq_test, None)
+        within["faq"][faq_test] += grid.faq[f][v][faq_test] / len(SEEDS)
+        f, v = choose(grid, family, None, ~sem_test)
+        within["sem"][sem_test] += grid.sem[f][v][sem_test] / len(SEEDS)
+        f, v = choose(grid, family, ~faq_test, ~sem_test)
+        chosen.append((f, v))
+        joint["faq"][faq_test] += grid.faq[f][v][faq_test] / len(SEEDS)
+        joint["sem"][sem_test] += grid.sem[f][v][sem_test] / len(SEEDS)
+    f_on_sem, v_on_sem = choose(grid, family, None, every_sem)
+    f_on_faq, v_on_faq = choose(grid, family, every_faq, None)
+    cross = {"faq": grid.faq[f_on_sem][v_on_sem], "sem": grid.sem[f_on_faq][v_on_faq]}
+
+    def figures(rule: dict) -> dict:
+        return {
+            "faq_p@1": float(rule["faq"][:, 1].mean()),
+            "faq_mrr@10": float(rule["faq"][:, 0].mean()),
+            "semeval_map": float(100 * rule["sem"][:, 0].mean()),
+            "semeval_map_dev": float(100 * rule["sem"][sem.is_dev, 0].mean()),
+        }
+
+    return {
+        "within": figures(within),
+        "cross": figures(cross),
+        "joint": figures(joint),
+        "chosen_on_all": list(choose(grid, family, every_faq, every_sem)),
+        "chosen_in_folds": sorted({f"{f} {v}" for f, v in chosen}),
+        "per_query": joint,
+    }
+
+
+def paired_interval(
+    ours: np.ndarray, base: np.ndarray, groups: np.ndarray, draws: int = 2000
+) -> tuple[float, float, float]:
+    """Mean difference and its 95% bootstrap interval, resampling whole groups."""
+    unique, inverse = np.unique(groups, return_inverse=True)
+    diff_sum = np.bincount(inverse, weights=ours - base, minlength=len(unique))
+    count = np.bincount(inverse, minlength=len(unique))
+    rng = np.random.default_rng(0)
+    picks = rng.integers(0, len(unique), size=(draws, len(unique)))
+    means = diff_sum[picks].sum(axis=1) / count[picks].sum(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float((ours - base).mean()), float(low), float(high)
+
+
+def retrieval_cv(faq: FaqSet, sem: SemEvalSet) -> dict:
+    """Held-out figures for every family and for the choice among families."""
+    grid = Grid.measure(faq, sem)
+    report = {name: out_of_fold(grid, name, faq, sem) for name in grid.faq}
+    report["selected"] = out_of_fold(grid, None, faq, sem)
+    base = report["dense (question)"]["per_query"]
+    for result in report.values():
+        ours = result.pop("per_query")
+        result["vs_dense_question"] = {
+            "faq_mrr@10": paired_interval(ours["faq"][:, 0], base["faq"][:, 0],
+                                          faq.evidence.groups),
+            "semeval_map": tuple(100 * x for x in paired_interval(
+                ours["sem"][:, 0], base["sem"][:, 0], sem.evidence.groups)),
+        }
+    return report
+
+
+def table(report: dict, rule: str) -> Table:
+    """One row per family: held-out figures under one way of choosing ("within", "cross",
+    "joint"), with the 95% interval of the difference to dense (question) for the joint rule."""
+    out = Table(title=f"Out of fold, values chosen {rule}")
+    for column in ("method", "FAQ P@1", "FAQ MRR@10", "SemEval MAP", "(dev only)",
+                   "vs dense(question): FAQ MRR / MAP, 95% CI"):
+        out.add_column(column)
+    for name, result in report.items():
+        fig = result[rule]
+        mrr, sem = result["vs_dense_question"]["faq_mrr@10"], result["vs_dense_question"][
+            "semeval_map"]
+        out.add_row(
+            name, f"{fig['faq_p@1']:.3f}", f"{fig['faq_mrr@10']:.3f}",
+            f"{fig['semeval_map']:.2f}", f"{fig['semeval_map_dev']:.2f}",
+            f"{mrr[0]:+.3f} [{mrr[1]:+.3f}, {mrr[2]:+.3f}] / "
+            f"{sem[0]:+.2f} [{sem[1]:+.2f}, {sem[2]:+.2f}]",
+        )
+    return out
