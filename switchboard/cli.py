@@ -261,8 +261,36 @@ def _print_hits(query: str, hits: list) -> None:
 
 
 @main.command()
+@click.option("--port", type=click.IntRange(1, 65535), help="Port of the page (default: PORT).")
+@click.option("--reset", is_flag=True, help="Start the sandbox afresh (its data only).")
+def sandbox(port: int | None, reset: bool) -> None:
+    """Try Switchboard with no Slack workspace: a Slack-like page on 127.0.0.1 drives the real
+    bot. Its data lives in SWITCHBOARD_HOME/sandbox, apart from any real workspace's."""
+    run_sandbox(port, reset)
+
+
+def run_sandbox(port: int | None, reset: bool) -> None:
+    from index.embedder import load_embedder
+    from sandbox.app import serve
+    from sandbox.runner import build_world
+    from switchboard import logs
+
+    settings = load_settings()
+    with friendly_errors():
+        logs.configure("WARNING", "text")
+        embedder = load_embedder(settings.embedder_backend, settings.model_cache)
+        world = build_world(settings.sandbox_home, embedder, reset=reset)
+        try:
+            serve(world, port or settings.port,
+                  on_ready=lambda url: click.echo(f"Switchboard sandbox: open {url}"))
+        finally:
+            world.stop()
+
+
+@main.command()
 def run() -> None:
-    """Run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT)."""
+    """Run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT); with no Slack
+    settings at all, the sandbox."""
     import time
 
     from bot.runner import run as run_bot
@@ -271,6 +299,10 @@ def run() -> None:
     from switchboard.services import Services
 
     settings = load_settings()
+    if not (settings.slack_bot_token or settings.slack_app_token
+            or settings.slack_signing_secret):
+        run_sandbox(None, reset=False)
+        return
     with friendly_errors():
         mode = settings.slack_mode()
         logs.configure(settings.log_level, settings.log_format)

@@ -63,6 +63,11 @@ class Settings:
     def index_dir(self) -> Path:
         return self.home / "index"
 
+    @property
+    def sandbox_home(self) -> Path:
+        """The sandbox's own folder: its database never mixes with a real workspace's."""
+        return self.home / "sandbox"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read and validate every setting; raise SettingsError naming the first bad one."""

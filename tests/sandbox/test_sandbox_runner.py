@@ -1,0 +1,48 @@
+"""The sandbox's world: its demo day, and `make run` with no Slack settings starting it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sandbox.runner import SandboxClock, start_of_demo_day
+from tests.bot.test_run import ROOT, env_for, free_port
+
+
+def test_the_demo_day_starts_at_ten_on_a_working_day() -> None:
+    at = lambda text: datetime.fromisoformat(text).replace(tzinfo=UTC)  # noqa: E731
+    assert start_of_demo_day(at("2026-11-24T09:00:00")) == at("2026-11-24T10:00:00")  # Tue
+    assert start_of_demo_day(at("2026-11-24T11:00:00")) == at("2026-11-25T10:00:00")
+    assert start_of_demo_day(at("2026-11-27T12:00:00")) == at("2026-11-30T10:00:00")  # Fri pm
+    assert start_of_demo_day(at("2026-11-28T09:00:00")) == at("2026-11-30T10:00:00")  # Sat
+
+
+def test_skipping_ahead_moves_the_clock_and_only_forwards() -> None:
+    clock = SandboxClock(now=datetime(2026, 11, 28, 9, 0, tzinfo=UTC))
+    before = clock()
+    assert before.weekday() < 5 and before.hour == 10
+    after = clock.skip(15)
+    assert 15 * 60 <= (after - before).total_seconds() < 15 * 60 + 5
+
+
+def test_run_with_no_slack_settings_opens_the_sandbox(tmp_path: Path, model_cache: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "switchboard.cli", "run"], cwd=ROOT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env_for(tmp_path, model_cache, PORT=str(port)))
+    try:
+        line = process.stdout.readline().strip()
+        assert line == f"Switchboard sandbox: open http://127.0.0.1:{port}", line
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
+            assert page.status == 200 and b"data-testid" in page.read()
+        assert (tmp_path / "home" / "sandbox" / "switchboard.db").exists()  # its own home
+        assert not (tmp_path / "home" / "switchboard.db").exists()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
