@@ -184,9 +184,10 @@ def _fraction(environ: Mapping[str, str], name: str) -> float | None:
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number: use a score such as 0.6.") from None
-    if not 0.0 <= value <= 2.0:
-        raise SettingsError(f"{name}={raw!r} is out of range: search scores lie in 0..2.")
+        raise SettingsError(f"{name}={raw!r} is not a number: use a confidence such as 0.7.") \
+            from None
+    if not 0.0 <= value <= 1.0:
+        raise SettingsError(f"{name}={raw!r} is out of range: a confidence lies in 0..1.")
     return value
 
 

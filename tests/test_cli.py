@@ -35,7 +35,7 @@ def test_import_then_search_as_json(run) -> None:
     assert payload["query"] == "download an entire dropbox folder"
     assert len(payload["hits"]) == 3
     first = payload["hits"][0]
-    assert set(first) == {"id", "external_id", "question", "score", "tier"}
+    assert set(first) == {"id", "external_id", "question", "score", "tier", "confidence"}
     assert first["external_id"] == "faq-92" and first["tier"] in ("answer", "suggest")
 
 

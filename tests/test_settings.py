@@ -35,6 +35,8 @@ def test_routing_settings_become_a_policy() -> None:
     ("SWITCHBOARD_ROUTING", "maybe", "use one of on, off"),
     ("SWITCHBOARD_LATE_ANSWER_MINUTES", "later", "number of minutes"),
     ("SWITCHBOARD_GIVE_UP_HOURS", "0", "whole number from 1 to 168"),
+    ("SWITCHBOARD_ANSWER_THRESHOLD", "1.2", "a confidence lies in 0..1"),
+    ("SWITCHBOARD_SUGGEST_THRESHOLD", "most", "use a confidence such as 0.7"),
 ])
 def test_bad_values_are_named(name: str, value: str, says: str) -> None:
     with pytest.raises(SettingsError) as raised:
