@@ -35,10 +35,10 @@ from bench.chaos_world import (
     PRIVATE_MEMBERS,
     PUBLIC,
     LeakWorld,
-    button_values,
 )
 from knowledge.escalation import OPEN, LadderState, Routes
 from sandbox.slack_api import signing
+from sandbox.slack_api.blockkit import button_values
 from sandbox.slack_api.workspace import new_ts
 
 log = logging.getLogger("bench.chaos_leaks")

@@ -35,6 +35,7 @@ from knowledge.importing import read_entries
 from knowledge.store import Store
 from sandbox.slack_api import signing
 from sandbox.slack_api.server import FakeSlack
+from tests.clock import ManualClock
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -42,19 +43,11 @@ SECRET = "bench-secret"
 TOKEN = "xoxb-bench"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def run(quick: bool = False) -> dict:
     """Run the storm; a flat dict of figures."""
     n_questions, n_homes, rate = (10, 5, 0.8) if quick else (50, 20, 0.8)
     queries = [q["text"] for q in load_jsonl(FIXTURES / "stackfaq_sample_queries.jsonl")]
-    clock = Clock()
+    clock = ManualClock(datetime.now(UTC))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder, FakeSlack() as fake:
         store = Store.open(Path(folder) / "storm.db", clock=clock)

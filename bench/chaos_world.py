@@ -17,7 +17,6 @@ import json
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -33,6 +32,7 @@ from knowledge.routing_policy import RoutingPolicy
 from knowledge.store import Store
 from sandbox.slack_api import signing
 from sandbox.slack_api.server import Call, FakeSlack
+from tests.clock import ManualClock
 
 FAQ = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "stackfaq_sample.jsonl"
 SECRET = "bench-leaks-secret"
@@ -84,19 +84,6 @@ CALLS_READ_BY_PEOPLE = ("chat.postMessage", "chat.update", "chat.postEphemeral",
                         "views.publish", "response_url")
 
 
-class Clock:
-    """The store's clock, moved by hand (a Tuesday, 10:00 UTC: experts are at work)."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, minutes: float) -> None:
-        self.now += timedelta(minutes=minutes)
-
-
 @dataclass(frozen=True)
 class Exposure:
     """A marker found in one call, who could read that call, and whether that was allowed."""
@@ -121,7 +108,7 @@ class LeakWorld:
     store: Store
     bot: BotApp
     server: SlackHTTPServer
-    clock: Clock
+    clock: ManualClock
     folder: tempfile.TemporaryDirectory
     entitled: dict[str, frozenset[str]] = field(default_factory=dict)  # marker -> readers
     _viewers: dict[str, str] = field(default_factory=dict)  # trigger id -> who clicked
@@ -131,7 +118,7 @@ class LeakWorld:
         """Build the knowledge base, the workspace and the bot; serve it on 127.0.0.1."""
         folder = tempfile.TemporaryDirectory(prefix="switchboard-leaks-")
         fake = FakeSlack().start()
-        clock = Clock()
+        clock = ManualClock()
         store = Store.open(Path(folder.name) / "leaks.db", clock=clock)
         store.upsert_entries(read_entries(FAQ).drafts)
         store.upsert_entries(
@@ -293,19 +280,3 @@ class LeakWorld:
         return self.everyone()
 
 
-def button_values(blocks: Any) -> dict[str, str]:
-    """action_id -> value of every button in some blocks (or a view)."""
-    values: dict[str, str] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "button" and "action_id" in node:
-                values[node["action_id"]] = node.get("value", "")
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(blocks)
-    return values

@@ -44,8 +44,8 @@ class SandboxClock:
     The sandbox's day starts at 10:00 UTC on a working day (the next one, from now), so that
     the demo's experts are at work in their time zones, whatever day someone tries it."""
 
-    def __init__(self, now: datetime | None = None) -> None:
-        real = now or datetime.now(UTC)
+    def __init__(self) -> None:
+        real = datetime.now(UTC)
         self._offset = start_of_demo_day(real) - real
         self._lock = threading.Lock()
 

@@ -9,19 +9,12 @@ from knowledge.escalation import Routes, RouteStatus
 from knowledge.models import EntryDraft
 from knowledge.questions import AskInput, QuestionBook, QuestionSource, ShownHit, Verdict
 from knowledge.store import Store
+from tests.clock import ManualClock
 
 END = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def build(store_path) -> tuple[Store, Clock]:
+def build(store_path) -> tuple[Store, ManualClock]:
     """10 questions over 3 days:
     - 4 self-serve (3 confident answers, 1 suggestion marked solved), answered in 2 s each;
     - 3 answered by experts (routed; Erin answers two after 10 and 30 minutes, Omar one after
@@ -30,7 +23,7 @@ def build(store_path) -> tuple[Store, Clock]:
     - 2 unanswered, both about parking in Lisbon (one knowledge gap of size 2).
     Entry "How do refunds work?" was used twice; "VPN drops hourly" got one "not helpful".
     """
-    clock = Clock(END - timedelta(days=3))
+    clock = ManualClock(END - timedelta(days=3))
     store = Store.open(store_path, clock=clock)
     refunds = store.add_entry(EntryDraft("How do refunds work?", "From billing.",
                                          answered_by="UERIN")).id

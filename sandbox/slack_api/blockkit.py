@@ -8,6 +8,7 @@ as far as we check".  Only structure and limits are checked, not rendering.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -297,3 +298,43 @@ def validate_view(view: Any) -> Problems:
         if has_input and view.get("submit") is None:
             out.append("view.submit: required when the modal has an input block")
     return out
+
+
+# -- reading blocks back (tests, benchmarks, the sandbox) ------------------------------------
+def blocks_text(blocks: list[dict] | str | None) -> str:
+    """Every piece of text in some blocks (or a view, or their JSON), joined."""
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(blocks or [])
+    return "\n".join(found)
+
+
+def button_values(blocks: Any) -> dict[str, str]:
+    """action_id -> value of every button in some blocks (or a view)."""
+    values: dict[str, str] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "button" and "action_id" in node:
+                values[node["action_id"]] = node.get("value", "")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(blocks)
+    return values

@@ -3,7 +3,6 @@ the local fake Slack. Requests are signed with the real v0 scheme."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from bot.server import SlackHTTPServer
 from index.search import HybridSearch
 from knowledge.questions import Question, QuestionBook
 from knowledge.routing_policy import RoutingPolicy
+from sandbox.slack_api.blockkit import blocks_text, button_values  # noqa: F401 (re-exported)
 from sandbox.slack_api.server import Call, FakeSlack
 from sandbox.slack_api.signing import Payload
 from tests.sandbox.pytest_plugin import BOT_TOKEN
@@ -70,45 +70,6 @@ class Bot:
                                        list(where.values()))
         assert len(rows) == 1, f"expected one question where {where}, found {len(rows)}"
         return self.questions.get(rows[0]["id"])
-
-
-def blocks_text(blocks: list[dict] | str | None) -> str:
-    """Every piece of text in a list of blocks, joined (for assertions)."""
-    if isinstance(blocks, str):
-        blocks = json.loads(blocks)
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "text" and isinstance(value, str):
-                    found.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(blocks or [])
-    return "\n".join(found)
-
-
-def button_values(blocks: list[dict]) -> dict[str, str]:
-    """action_id -> value of every button in the blocks."""
-    values: dict[str, str] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "button" and "action_id" in node:
-                values[node["action_id"]] = node.get("value", "")
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(blocks)
-    return values
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from knowledge.routing_policy import RoutingPolicy
 from knowledge.store import Store
 from sandbox.slack_api import signing
 from tests.bot.conftest import Bot, blocks_text, button_values
+from tests.clock import ManualClock
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 BILLING = "Customer was charged twice for the same invoice, how do we refund the duplicate?"
@@ -42,23 +42,10 @@ HISTORY = [
 ]
 
 
-class Clock:
-    """A clock the test moves by hand (a Tuesday, 10:00 UTC, to start with)."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, minutes: float) -> None:
-        self.now += timedelta(minutes=minutes)
-
-
 @dataclass
 class World:
     bot: Bot
-    clock: Clock
+    clock: ManualClock
     store: Store
     make: Callable[..., Bot]
     policy: RoutingPolicy
@@ -81,7 +68,7 @@ class World:
 
 @pytest.fixture
 def world(make_bot, embedder, tmp_path: Path) -> World:
-    clock = Clock()
+    clock = ManualClock()
     store = Store.open(tmp_path / "routing.db", clock=clock)
     store.upsert_entries(read_entries(FIXTURES / "stackfaq_sample.jsonl").drafts)
     store.upsert_entries([EntryDraft(question=q, answer=a, answered_by=who, tags=("billing",)

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -27,23 +27,11 @@ from sandbox.slack_api import signing
 from sandbox.slack_api.server import FakeSlack
 from tests.bot.conftest import Bot, blocks_text
 from tests.bot.test_run import FIXTURE, ROOT, env_for, free_port, switchboard, wait_for_health
+from tests.clock import ManualClock
 
 STRIKE = "how do I write strikethrough text in github markdown?"
 POLICY = RecoveryPolicy(late_after=timedelta(minutes=10), give_up_after=timedelta(hours=24),
                         lease=timedelta(seconds=60))
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 class Crash(Exception):
@@ -65,7 +53,7 @@ class CrashAt:
 @dataclass
 class Clocked:
     bot: Bot
-    clock: Clock
+    clock: ManualClock
     crash: CrashAt
     make: Callable[[], Bot]
 
@@ -73,7 +61,7 @@ class Clocked:
 @pytest.fixture
 def clocked(make_bot: Callable[..., Bot], faq_search: HybridSearch,
             tmp_path: Path) -> Iterator[Clocked]:
-    clock = Clock()
+    clock = ManualClock()
     faq_search.store.clock = clock
     crash = CrashAt()
     others: list[Store] = []

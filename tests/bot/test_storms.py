@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from slack_sdk import WebClient
@@ -19,6 +19,7 @@ from knowledge.deliveries import Backoff
 from knowledge.recovery import RecoveryPolicy
 from sandbox.slack_api import signing
 from tests.bot.conftest import Bot, blocks_text
+from tests.clock import ManualClock
 from tests.sandbox.pytest_plugin import BOT_TOKEN
 
 QUESTIONS = [
@@ -29,18 +30,10 @@ QUESTIONS = [
 HOME_USERS = ["UH1", "UH2", "UH3", "UH4"]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def stormy(make_bot: Callable[..., Bot], faq_search: HybridSearch, fake_slack) -> tuple[Bot,
-                                                                                       Clock]:
-    clock = Clock()
+                                                                                       ManualClock]:
+    clock = ManualClock()
     faq_search.store.clock = clock
     # the client's own quick retries, made quicker for the test: one retry of a 5xx, none of
     # a 429 (what the queue does after them is the same)

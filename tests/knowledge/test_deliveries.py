@@ -4,7 +4,7 @@ controlled clock."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,26 +14,19 @@ from knowledge.errors import InvalidInput
 from knowledge.questions import AskInput, QuestionBook, QuestionSource
 from knowledge.recovery import EXPIRED, Orphans, RecoveryPolicy
 from knowledge.store import Store
+from tests.clock import ManualClock
 
 POLICY = RecoveryPolicy(late_after=timedelta(minutes=10), give_up_after=timedelta(hours=24),
                         lease=timedelta(seconds=60))
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(tmp_path: Path, clock: Clock):
+def store(tmp_path: Path, clock: ManualClock):
     opened = Store.open(tmp_path / "queue.db", clock=clock)
     yield opened
     opened.close()
@@ -55,7 +48,7 @@ def test_backoff_doubles_with_jitter_up_to_its_cap() -> None:
 
 
 def test_a_deferred_delivery_waits_its_backoff_and_survives_a_restart(
-        tmp_path: Path, store: Store, clock: Clock) -> None:
+        tmp_path: Path, store: Store, clock: ManualClock) -> None:
     queue = DeliveryQueue(store, Backoff(base_seconds=10, cap_seconds=600))
     first = queue.defer("home:U1", "home", "ratelimited", user="U1")
     again = queue.defer("home:U1", "home", "http_500", user="U1")
@@ -70,7 +63,7 @@ def test_a_deferred_delivery_waits_its_backoff_and_survives_a_restart(
     assert reopened.due("reply") == []
 
 
-def test_only_one_worker_takes_a_due_delivery(store: Store, clock: Clock) -> None:
+def test_only_one_worker_takes_a_due_delivery(store: Store, clock: ManualClock) -> None:
     queue = DeliveryQueue(store, Backoff(base_seconds=1, cap_seconds=1), work_lease_seconds=120)
     queue.defer("home:U1", "home", "ratelimited", user="U1")
     clock.now += timedelta(seconds=2)
@@ -86,7 +79,7 @@ def test_only_one_worker_takes_a_due_delivery(store: Store, clock: Clock) -> Non
 
 
 def test_orphans_are_unclaimed_unanswered_questions_past_one_lease(
-        store: Store, clock: Clock) -> None:
+        store: Store, clock: ManualClock) -> None:
     book = QuestionBook(store)
     orphans = Orphans(book, POLICY)
     queue = DeliveryQueue(store, Backoff(base_seconds=300, cap_seconds=300))
@@ -105,7 +98,7 @@ def test_orphans_are_unclaimed_unanswered_questions_past_one_lease(
 
 
 def test_questions_past_the_give_up_age_expire_and_are_not_recovered(
-        store: Store, clock: Clock) -> None:
+        store: Store, clock: ManualClock) -> None:
     book = QuestionBook(store)
     orphans = Orphans(book, POLICY)
     old = ask(book, 1)

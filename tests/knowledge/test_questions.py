@@ -16,23 +16,16 @@ from knowledge.questions import (
 )
 from knowledge.store import Store
 from knowledge.visibility import Audience, can_see
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.clock import ManualClock
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture
-def book(clock: Clock) -> QuestionBook:
+def book(clock: ManualClock) -> QuestionBook:
     return QuestionBook(Store.in_memory(clock))
 
 
@@ -75,7 +68,7 @@ def test_deliveries_are_claimed_once(book: QuestionBook) -> None:
 
 
 def test_only_one_worker_may_reply_and_a_stale_claim_expires(
-    book: QuestionBook, clock: Clock
+    book: QuestionBook, clock: ManualClock
 ) -> None:
     question, _ = book.receive(ask())
     assert book.claim_reply(question.id)
