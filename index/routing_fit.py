@@ -16,6 +16,7 @@ from index.embedder import Embedder
 from index.entry_index import EntryIndex
 from knowledge.models import Entry, EntryStatus
 from knowledge.routing_fit import (
+    Fold,
     HeldOut,
     PastAnswer,
     RoutingFit,
@@ -38,28 +39,38 @@ class RoutingFitter:
 
     def __init__(self, store: Store, entries: EntryIndex, embedder: Embedder, *,
                  defaults: RoutingWeights | None = None, held_out_share: float = 0.2,
-                 max_held_out: int = 500, max_age: timedelta = timedelta(days=7)) -> None:
+                 folds: int = 2, max_held_out: int = 500,
+                 max_age: timedelta = timedelta(days=7)) -> None:
         self.store = store
         self.entries = entries
         self.embedder = embedder
         self.defaults = defaults or RoutingWeights()
         self.held_out_share = held_out_share
+        self.folds = folds
         self.max_held_out = max_held_out
         self.max_age = max_age
 
     def fit(self) -> RoutingFit:
-        """A fit of the current history; nothing is stored (rankings are unchanged)."""
+        """A fit of the current history; nothing is stored (rankings are unchanged).
+
+        Folds: the newest `held_out_share` of the answered entries, and the same share just
+        before them, each scored from the entries older than itself."""
         self.entries.sync()
         published = sorted(self.store.iter_entries([EntryStatus.PUBLISHED]),
                            key=lambda e: (e.created_at, e.id))
         answered = [e for e in published if e.answered_by]
         count = min(self.max_held_out, round(len(answered) * self.held_out_share))
-        newest = answered[len(answered) - count:] if count else []
-        cut = (newest[0].created_at, newest[0].id) if newest else None
-        past = [e for e in published if cut is None or (e.created_at, e.id) < cut]
-        held_out = self._held_out(newest, past, len(published) - len(past))
-        return fit_weights([_past(e) for e in past], held_out, entries=len(answered),
-                           now=self.store.clock(), defaults=self.defaults)
+        folds = []
+        for k in range(self.folds):
+            block = answered[max(0, len(answered) - (k + 1) * count):len(answered) - k * count]
+            if not count or not block:
+                break
+            cut = (block[0].created_at, block[0].id)
+            past = [e for e in published if (e.created_at, e.id) < cut]
+            folds.append(Fold([_past(e) for e in past],
+                              self._held_out(block, past, len(published) - len(past))))
+        return fit_weights(folds, entries=len(answered), now=self.store.clock(),
+                           defaults=self.defaults)
 
     def refit(self) -> RoutingFit:
         """Fit, then store the fit: rankers pick it up on their next read."""

@@ -54,6 +54,7 @@ class _History:
     total: int
     by_tag: dict[str, dict[str, int]]  # tag -> person -> answers with that tag
     tag_totals: dict[str, int]
+    recent: dict[str, int] = field(default_factory=dict)  # person -> answers among the latest
 
 
 class ExpertRanker:
@@ -103,6 +104,7 @@ class ExpertRanker:
         score = share of the similarity-weighted vote of the nearest entries' authors
               + topic_share x share of the answers on the question's likely tags
               + popularity x share of all answers
+              + recent x share of the latest `recent_answers` answers (who is active now)
               + topic bonus for declared or user-group topics matching `topics`.
         `exclude` are people never to suggest (the asker, say).
         """
@@ -141,7 +143,7 @@ class ExpertRanker:
                 by_topic[user] += (weight / tag_total) * count / history.tag_totals[tag]
         topic_set = {t.lower() for t in topics}
         topic_of = self._topics_by_user(topic_set) if topic_set else {}
-        candidates = (set(votes) | set(by_topic) | set(topic_of)
+        candidates = (set(votes) | set(by_topic) | set(topic_of) | set(history.recent)
                       | {u for u, _ in _most(history.profiles, 30)}) - excluded
         scored: list[ExpertScore] = []
         for user in candidates:
@@ -149,6 +151,8 @@ class ExpertRanker:
             score = votes.get(user, 0.0) / vote_total if vote_total else 0.0
             score += w.topic_share * by_topic.get(user, 0.0)
             score += w.popularity * (profile.answers / history.total if history.total else 0.0)
+            if w.recent and history.recent:
+                score += w.recent * history.recent.get(user, 0) / sum(history.recent.values())
             if topic_of.get(user):
                 score += w.topic
             if score > 0:
@@ -183,8 +187,15 @@ class ExpertRanker:
         ):
             by_tag[row["tag"]][row["user"]] = row["n"]
             tag_totals[row["tag"]] += row["n"]
+        recent: dict[str, int] = defaultdict(int)
+        for row in self.store.query(
+            "SELECT answered_by FROM entries WHERE answered_by IS NOT NULL AND answered_by != '' "
+            "AND status = 'published' ORDER BY created_at DESC, id DESC LIMIT ?",
+            [self.weights.recent_answers],
+        ):
+            recent[row["answered_by"]] += 1
         history = _History(profiles, sum(p.answers for p in profiles.values()), dict(by_tag),
-                           dict(tag_totals))
+                           dict(tag_totals), dict(recent))
         with self._lock:
             self._profiles = (time.monotonic(), history)
         return history

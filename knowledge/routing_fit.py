@@ -35,9 +35,11 @@ MIN_ITEMS = 10  # scorable held-out questions needed
 Z = 1.0  # a candidate must beat the defaults by this many standard errors
 META_KEY = "routing_fit"
 
+NEIGHBOURS = (20, 100)
 TEMPERATURES = (0.05, 0.1, 0.2, 0.5, 2.0)
 TOPIC_SHARES = (0.0, 0.3, 0.8, 2.0)
 POPULARITIES = (0.0, 0.1, 0.3, 1.0, 3.0, 30.0)
+RECENT = (0.0, 0.3, 1.0, 3.0)
 HALF_LIVES = (90.0, 365.0, 730.0, 3650.0)  # only tried when the history spans a year or more
 
 
@@ -52,6 +54,8 @@ class RoutingWeights:
     tag_neighbours: int = 50  # the question's topics come from the tags of this many neighbours
     topic_share: float = 0.8  # weight of "who answers most of this question's topics"
     popularity: float = 0.1  # weight of "who answers most overall"
+    recent: float = 0.0  # weight of "who answered most of the latest recent_answers"
+    recent_answers: int = 50
     evidence_floor: float = 0.5  # similar entries cited as reasons are at least this similar
     half_life_days: float = 730.0  # an answer's evidence halves over this age
     rating: float = 0.15  # per net helpful vote, on a log scale
@@ -101,8 +105,9 @@ class RoutingFit:
     held_out: int = 0  # newer questions scored
     score: Score | None = None  # the weights in use, on the held-out questions
     defaults_score: Score | None = None  # the defaults, on the same questions
-    tunable: tuple[str, ...] = field(default=("temperature", "topic_share", "popularity",
-                                              "half_life_days"), compare=False)
+    tunable: tuple[str, ...] = field(default=("neighbours", "temperature", "topic_share",
+                                              "popularity", "recent", "half_life_days"),
+                                     compare=False)
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -143,54 +148,64 @@ def save_fit(store: Store, fit: RoutingFit) -> None:
 def candidates(defaults: RoutingWeights, dated: bool) -> list[RoutingWeights]:
     """The grid searched; the half-life is only varied when the history has real dates."""
     half_lives = HALF_LIVES if dated else (defaults.half_life_days,)
-    return [replace(defaults, temperature=t, topic_share=ts, popularity=p, half_life_days=h)
-            for t, h, ts, p in itertools.product(TEMPERATURES, half_lives, TOPIC_SHARES,
-                                                  POPULARITIES)]
+    return [replace(defaults, neighbours=n, temperature=t, topic_share=ts, popularity=p,
+                    recent=r, half_life_days=h)
+            for n, t, h, ts, p, r in itertools.product(NEIGHBOURS, TEMPERATURES, half_lives,
+                                                        TOPIC_SHARES, POPULARITIES, RECENT)]
 
 
-def fit_weights(past: Sequence[PastAnswer], held_out: Sequence[HeldOut], *, entries: int,
-                now: datetime, defaults: RoutingWeights | None = None) -> RoutingFit:
-    """Choose the blend that best finds the held-out questions' answerers from `past` alone.
+@dataclass(frozen=True)
+class Fold:
+    """One time-ordered evaluation: older entries as evidence, newer questions to score."""
+
+    past: Sequence[PastAnswer]
+    held_out: Sequence[HeldOut]
+
+    def scorable(self) -> list[HeldOut]:
+        """Held-out questions whose answerer answered in the past (the others cannot be hit)."""
+        answered = {p.answered_by for p in self.past if p.answered_by}
+        return [h for h in self.held_out if h.answered_by in answered]
+
+
+def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
+                defaults: RoutingWeights | None = None) -> RoutingFit:
+    """Choose the blend that best finds the held-out questions' answerers from their pasts.
 
     `entries` is the size of the whole answered history (for the "too small" rule and the
-    record); `past` are the older entries, `held_out` the newer questions to score.
+    record). Each fold is scored on its own past; the gains over the defaults are pooled over
+    every fold's questions (several time origins, so one lucky period weighs less).
     """
     defaults = defaults or RoutingWeights()
-    answered = {p.answered_by for p in past if p.answered_by}
-    items = [h for h in held_out if h.answered_by in answered]
+    scorable = [(fold, fold.scorable()) for fold in folds]
+    n = sum(len(items) for _, items in scorable)
     base = RoutingFit(defaults, fitted=False, reason="", fitted_at=now, entries=entries,
-                      held_out=len(items))
+                      held_out=n)
     if entries < MIN_ENTRIES:
         return replace(base, reason=f"only {entries} answered entries (a fit needs "
                                     f"{MIN_ENTRIES}); using the defaults")
-    if len(items) < MIN_ITEMS:
-        return replace(base, reason=f"only {len(items)} newer questions answered by someone "
+    if n < MIN_ITEMS:
+        return replace(base, reason=f"only {n} newer questions answered by someone "
                                     f"seen before (a fit needs {MIN_ITEMS}); using the defaults")
-    dates = [p.created_at for p in past]
+    dates = [p.created_at for fold in folds for p in fold.past]
     dated = (max(dates) - min(dates)).days >= 365
     grid = [defaults, *candidates(defaults, dated)]
-    per_item = score_grid(past, items, grid)  # weights x items, each 0, 1 or 2
-    default_total = per_item[0]
-    gains = per_item[1:] - default_total
-    n = len(items)
+    scored = [_hits(fold.past, items, grid) for fold, items in scorable if items]
+    hit1 = np.concatenate([h1 for h1, _ in scored], axis=1)
+    hit5 = np.concatenate([h5 for _, h5 in scored], axis=1)
+    per_item = hit1.astype(np.int8) + hit5.astype(np.int8)  # weights x items: 0, 1 or 2
+    gains = per_item[1:] - per_item[0]
     lower = gains.mean(axis=1) - Z * gains.std(axis=1, ddof=1) / math.sqrt(n)
     best = int(np.argmax(lower))
-    hits = _hit_rates(past, items, grid)
+    hits = [Score(float(a.mean()), float(b.mean())) for a, b in zip(hit1, hit5, strict=True)]
     defaults_score = hits[0]
     if lower[best] <= 0:
         return replace(base, score=defaults_score, defaults_score=defaults_score,
                        reason=f"no blend beat the defaults clearly on {n} newer questions; "
                               "using the defaults")
-    chosen = grid[best + 1]
-    return replace(base, weights=chosen, fitted=True, score=hits[best + 1],
+    return replace(base, weights=grid[best + 1], fitted=True, score=hits[best + 1],
                    defaults_score=defaults_score,
-                   reason=f"fitted on {entries} answered entries, scored on the newest {n}")
-
-
-def _hit_rates(past: Sequence[PastAnswer], items: Sequence[HeldOut],
-               grid: Sequence[RoutingWeights]) -> list[Score]:
-    hit1, hit5 = _hits(past, items, grid)
-    return [Score(float(a.mean()), float(b.mean())) for a, b in zip(hit1, hit5, strict=True)]
+                   reason=f"fitted on {entries} answered entries, scored on {n} newer "
+                          f"questions over {len(scored)} time split(s)")
 
 
 def score_grid(past: Sequence[PastAnswer], items: Sequence[HeldOut],
@@ -208,14 +223,18 @@ def _hits(past: Sequence[PastAnswer], items: Sequence[HeldOut],
     question's nearest entries + topic_share x their share of answers on the question's likely
     tags + popularity x their share of all answers; ties go to the name first in order.
     """
-    frame = _Frame.build(past, items)
+    recent_answers = {w.recent_answers for w in grid}
+    if len(recent_answers) != 1:
+        raise ValueError("every weights scored together must share recent_answers")
+    frame = _Frame.build(past, items, recent_answers.pop())
     hit1 = np.zeros((len(grid), len(items)), dtype=bool)
     hit5 = np.zeros((len(grid), len(items)), dtype=bool)
     for (temperature, half_life, rating, tag_n, n), rows in _group(grid).items():
         votes, topics = frame.components(temperature, half_life, rating, tag_n, n)
         for row in rows:
             w = grid[row]
-            scores = votes + w.topic_share * topics + w.popularity * frame.popularity
+            scores = (votes + w.topic_share * topics + w.popularity * frame.popularity
+                      + w.recent * frame.recent)
             hit1[row], hit5[row] = frame.ranks_of_truth(scores)
     return hit1, hit5
 
@@ -234,6 +253,7 @@ class _Frame:
 
     people: list[str]
     popularity: np.ndarray  # person -> share of all answers
+    recent: np.ndarray  # person -> share of the latest answers
     tag_share: np.ndarray  # tag x person -> share of that tag's answers
     truth: np.ndarray  # item -> person index (-1: never answered before, never found)
     excluded: list[tuple[int, int]]  # (item, person) never suggested
@@ -248,7 +268,8 @@ class _Frame:
     n_tags: int
 
     @classmethod
-    def build(cls, past: Sequence[PastAnswer], items: Sequence[HeldOut]) -> _Frame:
+    def build(cls, past: Sequence[PastAnswer], items: Sequence[HeldOut],
+              recent_answers: int) -> _Frame:
         counts: dict[str, int] = {}
         tag_counts: dict[tuple[str, str], int] = {}
         for p in past:
@@ -266,6 +287,11 @@ class _Frame:
         totals = tag_share.sum(axis=1, keepdims=True)
         tag_share = np.divide(tag_share, totals, out=np.zeros_like(tag_share), where=totals > 0)
         answers = np.array([counts[u] for u in people], dtype=float)
+        recent = np.zeros(len(people))
+        latest = sorted((p for p in past if p.answered_by),
+                        key=lambda p: (p.created_at, p.entry_id))[-recent_answers:]
+        for p in latest:
+            recent[index[p.answered_by]] += 1
         by_id = {p.entry_id: p for p in past}
         cols: dict[str, list] = {k: [] for k in ("item", "rank", "sim", "person", "age", "net")}
         pair_tags: list[tuple[int, int, int]] = []
@@ -283,7 +309,8 @@ class _Frame:
                 cols["age"].append(max(0.0, (h.asked_at - p.created_at).total_seconds() / 86_400))
                 cols["net"].append(p.net_rating)
         return cls(
-            people=people, popularity=answers / answers.sum(), tag_share=tag_share,
+            people=people, popularity=answers / answers.sum(), recent=recent / recent.sum(),
+            tag_share=tag_share,
             truth=np.array([index.get(h.answered_by, -1) for h in items], dtype=int),
             excluded=[(i, index[u]) for i, h in enumerate(items) for u in h.exclude
                       if u in index],

@@ -15,6 +15,7 @@ from knowledge.expert_ranking import ExpertRanker, RoutingWeights, question_topi
 from knowledge.models import EntryDraft
 from knowledge.questions import AskInput, QuestionBook, QuestionSource
 from knowledge.routing_fit import (
+    Fold,
     HeldOut,
     PastAnswer,
     candidates,
@@ -230,9 +231,9 @@ def _one_person_answers_most(store: Store) -> tuple[list[PastAnswer], list[HeldO
 
 def test_where_one_person_answers_everything_the_fit_leans_on_popularity(store: Store) -> None:
     past, held = _one_person_answers_most(store)
-    fit = fit_weights(past, held[:30], entries=230, now=NOW)
+    fit = fit_weights([Fold(past, held[:30])], entries=230, now=NOW)
     assert fit.fitted, fit.reason
-    assert fit.weights.popularity >= 1.0
+    assert fit.weights.popularity + fit.weights.recent >= 1.0  # who answers most, ever or lately
     assert fit.score is not None and fit.defaults_score is not None
     assert fit.score.hit1 > fit.defaults_score.hit1
     # and on questions the fit never saw, it beats the defaults too
@@ -244,10 +245,10 @@ def test_where_one_person_answers_everything_the_fit_leans_on_popularity(store: 
 
 def test_a_small_history_keeps_the_defaults_and_says_why(store: Store) -> None:
     past, held = _one_person_answers_most(store)
-    fit = fit_weights(past[:30], held, entries=40, now=NOW)
+    fit = fit_weights([Fold(past[:30], held)], entries=40, now=NOW)
     assert not fit.fitted and fit.weights == RoutingWeights()
     assert "only 40 answered entries" in fit.reason
-    few = fit_weights(past, held[:6], entries=206, now=NOW)
+    few = fit_weights([Fold(past, held[:3]), Fold(past, held[3:6])], entries=206, now=NOW)
     assert not few.fitted and "only 6 newer questions" in few.reason
 
 
@@ -257,7 +258,7 @@ def test_a_fit_changes_rankings_only_once_stored(store: Store) -> None:
     question = held[0].neighbours
     before = [e.user for e in ranker.rank(question)]
     assert before[0] != "boss" and not ranker.fit.fitted
-    fit = fit_weights(past, held, entries=260, now=NOW)
+    fit = fit_weights([Fold(past, held)], entries=260, now=NOW)
     assert [e.user for e in ranker.rank(question)] == before  # fitted, not stored
     save_fit(store, fit)
     assert ranker.fit == fit and load_fit(store) == fit
