@@ -387,7 +387,7 @@ def _print_fit(fit, as_json: bool) -> None:
     for label, name in (("in use", "in_use"), ("defaults", "defaults")):
         if figures[name]:
             out.print(f"  held-out hit@1 / hit@5, {label}: {figures[name]['hit@1']:.3f} / "
-                      f"{figures[name]['hit@5']:.3f} on the newest {fit.held_out} answered "
+                      f"{figures[name]['hit@5']:.3f} on {fit.held_out} newer answered "
                       "questions")
     if fit.fitted_at:
         out.print(f"  fitted {fit.fitted_at:%Y-%m-%d %H:%M} UTC on {fit.entries} answered entries")
