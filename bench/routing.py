@@ -1,30 +1,39 @@
-"""Who should answer this? Expert ranking on ../shared/data/routing, against two references.
+"""Who should answer this? Expert routing on ../shared/data/routing, in the shapes users have.
 
-    HF_HUB_OFFLINE=1 python -m bench.routing [--sites android,dba,history] [--old 0.7]
-                                             [--sweep] [--json bench/out/routing.json]
+    HF_HUB_OFFLINE=1 python -m bench.routing [--sites android,dba,history]
+        [--shapes all,team3,team5,team10,leaves,team5-leaves] [--splits 0.6,0.7,0.8]
+        [--json bench/out/routing.json]
 
-Protocol (data README): per site, sort questions by id; the oldest --old share is history:
-imported as knowledge entries (question = title, answer = body, answered_by = the accepted
-answerer), embedded and indexed by the product's own code. Each newer question whose accepted
-answerer answered at least once before is a test case: the product ranks people
-(`ExpertRanker.rank` over the question's nearest entries from `EntryIndex.nearest`; the asker is
-excluded as the product does) and we score hit@1 and hit@5 of the accepted answerer.
+Shapes (data README: no dates, question ids grow with time):
+- all: every question of the site;
+- teamN: only the questions whose accepted answerer is one of the site's N busiest answerers
+  (a company where a handful of people answer everything);
+- leaves / team5-leaves: the busiest answerer of the old part leaves: their answers are dropped
+  from the new part's targets (everyone, the product included, still ranks them).
 
-References, measured in the same run on the same split:
-- popularity: the five most frequent past accepted answerers, always;
-- nn-vote: embed the question, vote the answerers of the 20 most similar past questions,
-  each vote weighted by its cosine similarity.
+Splits: sort by question id; the oldest S share is history, imported as knowledge entries
+(question = title, answer = body, answered_by = the accepted answerer, tags kept), embedded and
+indexed by the product's own code; the next 20% are test questions, scored when their accepted
+answerer answered in the history and is not the asker (a self-answered question has nobody
+to route to; the product never routes askers their own question). hit@1 / hit@5 of the
+accepted answerer, per method:
+- popularity (reference): always the five most frequent past accepted answerers;
+- nn-vote (reference): the answerers of the 20 most similar past questions, votes weighted by
+  cosine;
+- defaults: `ExpertRanker` with the fixed default RoutingWeights, as the bot ranks (the
+  question's nearest entries from `EntryIndex.nearest`, the asker excluded);
+- fitted: the same, with the weights `RoutingFitter` chooses from the history alone (its own
+  inner time split of the history; the test part is never seen), as the product does.
 
-`--sweep` also scores a small grid of RoutingWeights (reported, for choosing the defaults:
-a point inside the plateau that beats both references everywhere, not the single best cell).
+Embeddings are cached per site in bench/out/cache/ (the first run embeds, later runs do not).
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import tempfile
+import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -32,30 +41,48 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.common import load_jsonl, onnx_embedder
+from bench.embedding_cache import CachedEmbedder
 from index.entry_index import EntryIndex
+from index.routing_fit import RoutingFitter
 from knowledge.expert_ranking import ExpertRanker, RoutingWeights
 from knowledge.models import EntryDraft
 from knowledge.store import Store
 
 ROUTING = Path(__file__).resolve().parents[2] / "shared" / "data" / "routing"
-console = Console()
+CACHE = Path("bench/out/cache")
+TEST_SHARE = 0.2
+METHODS = ("popularity", "nn-vote", "defaults", "fitted")
+console = Console(width=200)
 
 
-def split(rows: list[dict], old_share: float) -> tuple[list[dict], list[dict]]:
+def shape_rows(rows: list[dict], shape: str) -> list[dict]:
+    """The site's questions, oldest first, kept for this shape."""
     rows = sorted(rows, key=lambda r: int(r["question_id"]))
-    cut = int(len(rows) * old_share)
-    old, new = rows[:cut], rows[cut:]
-    seen = {r["accepted_answerer"] for r in old}
-    return old, [r for r in new if r["accepted_answerer"] in seen]
+    team = shape.removesuffix("-leaves")
+    if team.startswith("team"):
+        busiest = {u for u, _ in Counter(r["accepted_answerer"] for r in rows)
+                   .most_common(int(team.removeprefix("team")))}
+        rows = [r for r in rows if r["accepted_answerer"] in busiest]
+    return rows
+
+
+def split(rows: list[dict], old_share: float, shape: str) -> tuple[list[dict], list[dict], str]:
+    """History, scorable test questions, and who left (or "")."""
+    cut, end = int(len(rows) * old_share), int(len(rows) * (old_share + TEST_SHARE))
+    old, new = rows[:cut], rows[cut:end]
+    counts = Counter(r["accepted_answerer"] for r in old)
+    leaver = counts.most_common(1)[0][0] if shape.endswith("leaves") else ""
+    return old, [r for r in new if r["accepted_answerer"] in counts
+                 and r["accepted_answerer"] not in (leaver, r["asker"])], leaver
 
 
 def hits(ranked: list[str], truth: str) -> tuple[int, int]:
     return int(ranked[:1] == [truth]), int(truth in ranked[:5])
 
 
-def evaluate_site(site: str, old_share: float, embedder, sweep: bool) -> dict:
-    rows = load_jsonl(ROUTING / f"stackexchange-{site}.jsonl")
-    old, new = split(rows, old_share)
+def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
+                  embedder: CachedEmbedder) -> dict:
+    old, new, leaver = split(rows, old_share, shape)
     folder = Path(tempfile.mkdtemp(prefix=f"bench-routing-{site}-"))
     store = Store.open(folder / "sb.db")
     store.upsert_entries([
@@ -67,8 +94,7 @@ def evaluate_site(site: str, old_share: float, embedder, sweep: bool) -> dict:
     index = EntryIndex.open(store, embedder, folder / "index")
     ids = {e.external_id: e.id for e in store.iter_entries()}
     author = {ids[f"{site}-{r['question_id']}"]: r["accepted_answerer"] for r in old}
-    queries = [f"{r['title']}\n{r['body']}".strip() for r in new]
-    vectors = embedder.embed(queries)
+    vectors = embedder.embed([f"{r['title']}\n{r['body']}".strip() for r in new])
     neighbours = [index.nearest(v, 200) for v in vectors]
 
     popular = [u for u, _ in Counter(r["accepted_answerer"] for r in old).most_common(5)]
@@ -83,24 +109,29 @@ def evaluate_site(site: str, old_share: float, embedder, sweep: bool) -> dict:
 
     def product(weights: RoutingWeights) -> list[tuple[int, int]]:
         ranker = ExpertRanker(store, weights)
-        out = []
-        for row, near in zip(new, neighbours, strict=True):
-            ranked = ranker.rank(near, exclude=[row["asker"]], k=5)
-            out.append(hits([s.user for s in ranked], row["accepted_answerer"]))
-        return out
+        return [hits([s.user for s in ranker.rank(near, exclude=[row["asker"]], k=5)],
+                     row["accepted_answerer"])
+                for row, near in zip(new, neighbours, strict=True)]
 
-    results["switchboard"] = product(RoutingWeights())
-    grid = {}
-    if sweep:
-        for temperature, topic_share, popularity in itertools.product(
-                (0.05, 0.1, 0.2, 0.3), (0.0, 0.5, 0.8, 1.0), (0.0, 0.1, 0.35)):
-            weights = RoutingWeights(temperature=temperature, topic_share=topic_share,
-                                     popularity=popularity)
-            scored = product(weights)
-            grid[f"t={temperature} topics={topic_share} pop={popularity}"] = _rates(scored)
+    results["defaults"] = product(RoutingWeights())
+    started = time.perf_counter()
+    fit = RoutingFitter(store, index, embedder).fit()  # sees the history only
+    fit_seconds = time.perf_counter() - started
+    results["fitted"] = product(fit.weights)
     store.close()
-    return {"site": site, "old": len(old), "test_questions": len(new),
-            "methods": {name: _rates(v) for name, v in results.items()}, "sweep": grid}
+    w = fit.weights
+    return {
+        "site": site, "shape": shape, "old_share": old_share, "history": len(old),
+        "test_questions": len(new), "left": leaver,
+        "methods": {name: _rates(v) for name, v in results.items()},
+        "fit": {"fitted": fit.fitted, "reason": fit.reason, "held_out": fit.held_out,
+                "seconds": round(fit_seconds, 2),
+                "weights": {"neighbours": w.neighbours, "temperature": w.temperature,
+                            "topic_share": w.topic_share, "popularity": w.popularity,
+                            "recent": w.recent, "half_life_days": w.half_life_days},
+                "inner": fit.score.__dict__ if fit.score else None,
+                "inner_defaults": fit.defaults_score.__dict__ if fit.defaults_score else None},
+    }
 
 
 def _rates(pairs: list[tuple[int, int]]) -> dict[str, float]:
@@ -108,49 +139,59 @@ def _rates(pairs: list[tuple[int, int]]) -> dict[str, float]:
     return {"hit@1": sum(p[0] for p in pairs) / n, "hit@5": sum(p[1] for p in pairs) / n}
 
 
+def verdict(cell: dict, method: str) -> str:
+    """Against the better reference, per metric: W (at least as good) or L."""
+    m = cell["methods"]
+    marks = []
+    for metric in ("hit@1", "hit@5"):
+        best = max(m["popularity"][metric], m["nn-vote"][metric])
+        marks.append("W" if m[method][metric] >= best - 1e-9 else "L")
+    return "".join(marks)
+
+
+def print_report(cells: list[dict]) -> None:
+    table = Table(title="Routing: hit@1 / hit@5 of the accepted answerer "
+                        "(W/L: fitted vs the better reference, hit@1 then hit@5)")
+    for column in ("site", "shape", "split", "test qs", *METHODS, "W/L", "fitted weights"):
+        table.add_column(column)
+    for cell in cells:
+        m, w = cell["methods"], cell["fit"]["weights"]
+        weights = (f"n={w['neighbours']} t={w['temperature']} topic={w['topic_share']} "
+                   f"pop={w['popularity']} recent={w['recent']}"
+                   if cell["fit"]["fitted"] else "defaults")
+        table.add_row(cell["site"], cell["shape"], str(cell["old_share"]),
+                      str(cell["test_questions"]),
+                      *(f"{m[n]['hit@1']:.3f} / {m[n]['hit@5']:.3f}" for n in METHODS),
+                      verdict(cell, "fitted"), weights)
+    console.print(table)
+    for method in ("defaults", "fitted"):
+        marks = "".join(verdict(c, method) for c in cells)
+        console.print(f"{method}: {marks.count('W')} of {len(marks)} site x shape x split x "
+                      "metric cells at least the better reference")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sites", default="android,dba,history")
-    parser.add_argument("--old", type=float, default=0.7)
-    parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--shapes", default="all,team3,team5,team10,leaves,team5-leaves")
+    parser.add_argument("--splits", default="0.6,0.7,0.8")
     parser.add_argument("--json", type=Path, default=Path("bench/out/routing.json"))
     args = parser.parse_args()
-    embedder = onnx_embedder()
-    report = [evaluate_site(site, args.old, embedder, args.sweep)
-              for site in args.sites.split(",")]
-    table = Table(title=f"Routing: hit@1 / hit@5 of the accepted answerer (old share {args.old})")
-    table.add_column("site")
-    table.add_column("test qs")
-    for name in ("popularity", "nn-vote", "switchboard"):
-        table.add_column(name)
-    for site in report:
-        m = site["methods"]
-        table.add_row(site["site"], str(site["test_questions"]),
-                      *(f"{m[n]['hit@1']:.3f} / {m[n]['hit@5']:.3f}"
-                        for n in ("popularity", "nn-vote", "switchboard")))
-    console.print(table)
-    if args.sweep:
-        names = list(report[0]["sweep"])
-        sweep = Table(title="Sweep: worst margin over the better reference, across sites")
-        for column in ("weights", "min Δhit@1", "min Δhit@5", "mean hit@1", "mean hit@5"):
-            sweep.add_column(column)
-        rows = []
-        for name in names:
-            d1 = min(s["sweep"][name]["hit@1"] - max(s["methods"]["popularity"]["hit@1"],
-                                                     s["methods"]["nn-vote"]["hit@1"])
-                     for s in report)
-            d5 = min(s["sweep"][name]["hit@5"] - max(s["methods"]["popularity"]["hit@5"],
-                                                     s["methods"]["nn-vote"]["hit@5"])
-                     for s in report)
-            m1 = sum(s["sweep"][name]["hit@1"] for s in report) / len(report)
-            m5 = sum(s["sweep"][name]["hit@5"] for s in report) / len(report)
-            rows.append((name, d1, d5, m1, m5))
-        for name, d1, d5, m1, m5 in sorted(rows, key=lambda r: -min(r[1], r[2]))[:15]:
-            sweep.add_row(name, f"{d1:+.3f}", f"{d5:+.3f}", f"{m1:.3f}", f"{m5:.3f}")
-        console.print(sweep)
+    model = onnx_embedder()
+    cells = []
+    for site in args.sites.split(","):
+        embedder = CachedEmbedder(model, CACHE / f"routing-{site}.npz")
+        rows = load_jsonl(ROUTING / f"stackexchange-{site}.jsonl")
+        for shape in args.shapes.split(","):
+            kept = shape_rows(rows, shape)
+            for old_share in (float(s) for s in args.splits.split(",")):
+                cells.append(evaluate_cell(site, shape, old_share, kept, embedder))
+                console.log(f"{site} {shape} {old_share}: fitted {cells[-1]['methods']['fitted']}")
+                embedder.save()
+    print_report(cells)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2))
+    args.json.write_text(json.dumps(cells, indent=2))
 
 
 if __name__ == "__main__":
