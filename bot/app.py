@@ -117,6 +117,16 @@ class BotApp:
     def hourly(self) -> None:
         self.refresh_groups()
         self.nudge_stale()
+        self.refit_routing()
+
+    def refit_routing(self) -> None:
+        """Refit routing's blend on this organisation's history when it changed enough (on the
+        scheduler's thread: a refit never holds up a question; rankers read the stored fit)."""
+        if self.router is None:
+            return
+        fit = self.router.fitter.refit_if_stale()
+        if fit is not None:
+            log.info("routing refitted", extra={"fitted": fit.fitted, "reason": fit.reason})
 
     def nudge_stale(self) -> int:
         """DM the authors of entries that need a look (each at most weekly); returns how many."""

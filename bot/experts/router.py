@@ -12,6 +12,7 @@ from bot.experts.escalation import Escalation
 from bot.experts.messages import ExpertMessages
 from bot.people import People
 from index.expert_finder import ExpertFinder
+from index.routing_fit import RoutingFitter
 from index.search import HybridSearch
 from knowledge.escalation import Route, Routes
 from knowledge.expert_profiles import ExpertBook
@@ -35,6 +36,8 @@ class ExpertRouter:
         self.escalation = Escalation(self.messages, self.asker, self.routes, questions,
                                      self.policy)
         self.answers = Answers(self.messages, self.asker, self.routes, questions, self.policy)
+        # the blend fitted on this organisation's own history (index/routing_fit.py)
+        self.fitter = RoutingFitter(search.store, search.entries, search.embedder)
 
     def request(self, question: Question) -> None:
         """Route `question` (the asker asked for an expert, or nothing was found). Idempotent."""

@@ -309,3 +309,16 @@ def test_user_groups_mapped_to_topics_count_for_their_members(world: World) -> N
     ranked, _ = world.router.rank(question)
     kim = next(e for e in ranked if e.user == "UKIM")
     assert any("knows about vpn" in r for r in kim.reasons)
+
+
+def test_the_scheduler_refits_routing_only_when_the_history_changed(world: World) -> None:
+    from knowledge.routing_fit import load_fit
+
+    assert load_fit(world.store).fitted_at is None
+    world.bot.app.hourly()  # what the scheduler runs: groups, nudges, the routing refit
+    first = load_fit(world.store)
+    assert first.fitted_at is not None
+    assert not first.fitted and "answered entries" in first.reason  # 8 answers: the defaults
+    world.clock.advance(60)
+    world.bot.app.refit_routing()
+    assert load_fit(world.store).fitted_at == first.fitted_at  # nothing changed: no refit
