@@ -8,7 +8,7 @@ ephemeral messages only they see); nothing here changes anything.
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from knowledge.availability import AvailabilityRules
@@ -48,6 +48,8 @@ def snapshot(bridge: Bridge, user: str, conversation: str) -> dict[str, Any]:
     return {
         "version": list(bridge.version()),
         "now": now.isoformat(),
+        # messages are stamped with real time (their Slack ts); shown on the sandbox's clock
+        "clock_offset_s": (now - datetime.now(UTC)).total_seconds(),
         "company": world.company,
         "bot": {"id": fake.bot_user_id, "name": "Switchboard"},
         "me": _person(me, now),

@@ -94,8 +94,10 @@ function avatar(id, bot) {
 }
 
 function timeOf(ts) {
-  const date = new Date(parseFloat(ts) * 1000);
-  return date.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+  // a message's ts is real time; the sandbox shows everything on its own (skippable) clock
+  const offset = (ui.state && ui.state.clock_offset_s) || 0;
+  const date = new Date((parseFloat(ts) + offset) * 1000);
+  return date.toLocaleTimeString("en-GB", {hour: "2-digit", minute: "2-digit", timeZone: "UTC"});
 }
 
 function convName(id) {
