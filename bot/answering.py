@@ -149,12 +149,16 @@ class Answerer:
         self._fault("posted", question.id)
         log.info("answered", extra={"question_id": question.id, "tier": card.tier,
                                     "hits": len(card.hits), "channel": outbox.channel})
-        if card.tier == "none" and self.on_unanswered is not None:
+        self._route_if_unanswered(done, card.tier)
+        return Posted(done, card)
+
+    def _route_if_unanswered(self, question: Question, tier: str) -> None:
+        """Nothing usable found: hand the question to expert routing (which starts once)."""
+        if tier == "none" and self.on_unanswered is not None:
             try:
-                self.on_unanswered(done)
+                self.on_unanswered(question)
             except Exception:  # the answer card is out; routing must not take it down
                 log.exception("routing failed", extra={"question_id": question.id})
-        return Posted(done, card)
 
     def answer_again(self, question: Question, outbox: Outbox) -> Posted:
         """Post a new card for a question that has changed (a follow-up in its thread)."""
@@ -269,6 +273,7 @@ class Answerer:
         done = self.questions.record_reply(question.id, shown, tier, outbox.channel, found.ts)
         self.deliveries.done(reply_key(question.id))
         log.info("found the answer already posted", extra={"question_id": question.id})
+        self._route_if_unanswered(done, tier)  # the dead process may not have got that far
         return Posted(done, None)
 
     def _fault(self, point: str, question_id: int) -> None:
