@@ -369,28 +369,23 @@ def route(question: str | None, k: int, as_json: bool, explain: bool, refit: boo
 
 
 def _print_fit(fit, as_json: bool) -> None:
-    weights = {name: getattr(fit.weights, name) for name in fit.tunable}
-    figures = {name: ({"hit@1": round(score.hit1, 4), "hit@5": round(score.hit5, 4)}
-                      if score else None)
-               for name, score in (("in_use", fit.score), ("defaults", fit.defaults_score))}
+    from switchboard.report import routing_lines
+
     if as_json:
+        figures = {name: ({"hit@1": round(score.hit1, 4), "hit@5": round(score.hit5, 4)}
+                          if score else None)
+                   for name, score in (("in_use", fit.score), ("defaults", fit.defaults_score))}
         click.echo(json.dumps({
-            "routing_weights": weights, "fitted": fit.fitted, "reason": fit.reason,
+            "routing_weights": {name: getattr(fit.weights, name) for name in fit.tunable},
+            "fitted": fit.fitted, "reason": fit.reason,
             "fitted_at": fit.fitted_at.isoformat() if fit.fitted_at else None,
             "answered_entries": fit.entries, "held_out_questions": fit.held_out,
             "held_out": figures}))
         return
-    out = Console()
-    kind = "fitted to this organisation" if fit.fitted else "defaults"
-    out.print(f"[bold]Routing weights:[/] {kind} ({fit.reason})")
-    out.print("  " + ", ".join(f"{name} {value:g}" for name, value in weights.items()))
-    for label, name in (("in use", "in_use"), ("defaults", "defaults")):
-        if figures[name]:
-            out.print(f"  held-out hit@1 / hit@5, {label}: {figures[name]['hit@1']:.3f} / "
-                      f"{figures[name]['hit@5']:.3f} on {fit.held_out} newer answered "
-                      "questions")
-    if fit.fitted_at:
-        out.print(f"  fitted {fit.fitted_at:%Y-%m-%d %H:%M} UTC on {fit.entries} answered entries")
+    first, *rest = routing_lines(fit)
+    click.echo(first)
+    for line in rest:
+        click.echo(f"  {line}")
 
 
 def _print_experts(text: str, ranking) -> None:
@@ -417,13 +412,14 @@ def report(days: int, html_path: Path | None) -> None:
 
     from index.gaps import knowledge_gaps
     from knowledge.analytics import Analytics
+    from knowledge.routing_fit import load_fit
     from switchboard.report import FullReport, html_report, print_report
 
     settings = load_settings()
     with open_services(settings, "Grouping unanswered questions") as services:
         figures = Analytics(services.store).report(days=days)
         gaps = knowledge_gaps(services.embedder, figures.unanswered) if figures.unanswered else []
-        full = FullReport(figures, gaps, datetime.now(UTC))
+        full = FullReport(figures, gaps, datetime.now(UTC), load_fit(services.store))
         print_report(full, Console())
         if html_path is not None:
             html_path.write_text(html_report(full), encoding="utf-8")

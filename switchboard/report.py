@@ -9,10 +9,12 @@ from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from index.gaps import Gap
 from knowledge.analytics import OUTCOMES, Report
+from knowledge.routing_fit import RoutingFit
 
 LABELS = {"self_serve": "Self-serve (bot alone)", "expert": "Answered by an expert",
           "suggested": "Suggestions, unconfirmed", "unanswered": "Unanswered"}
@@ -25,6 +27,22 @@ class FullReport:
     report: Report
     gaps: list[Gap]
     generated: datetime
+    routing: RoutingFit | None = None  # the routing weights in use and their evidence
+
+
+def routing_lines(fit: RoutingFit) -> list[str]:
+    """The routing weights in use, why, and how they scored on this organisation's history."""
+    kind = "fitted to this organisation" if fit.fitted else "the defaults"
+    lines = [f"Routing weights: {kind} ({fit.reason})",
+             ", ".join(f"{name} {getattr(fit.weights, name):g}" for name in fit.tunable)]
+    for label, score in (("in use", fit.score), ("defaults", fit.defaults_score)):
+        if score is not None:
+            lines.append(f"held-out hit@1 / hit@5, {label}: {score.hit1:.3f} / {score.hit5:.3f} "
+                         f"on {fit.held_out} newer answered questions")
+    if fit.fitted_at:
+        lines.append(f"fitted {fit.fitted_at:%Y-%m-%d %H:%M} UTC on {fit.entries} answered "
+                     "entries")
+    return lines
 
 
 def duration(seconds: float | None) -> str:
@@ -93,6 +111,11 @@ def print_report(full: FullReport, console: Console) -> None:
     if not full.gaps:
         gaps.add_row("0", "no unanswered questions")
     console.print(gaps)
+    if full.routing is not None:
+        first, *rest = routing_lines(full.routing)
+        console.print(f"[bold]{escape(first)}[/bold]")
+        for line in rest:
+            console.print(f"  {escape(line)}")
 
 
 def _svg(figure) -> str:
@@ -162,4 +185,5 @@ def html_report(full: FullReport) -> str:
     env.filters["duration"] = duration
     return env.get_template("report.html").render(
         full=full, report=full.report, charts=charts(full.report), labels=LABELS,
-        colours=COLOURS, outcomes=OUTCOMES)
+        colours=COLOURS, outcomes=OUTCOMES,
+        routing=routing_lines(full.routing) if full.routing is not None else [])

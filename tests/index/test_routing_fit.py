@@ -126,3 +126,5 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
     text = run("route", "--explain", "How do I reset the VPN?").output
     assert "Routing weights:" in text and "held-out hit@1 / hit@5" in text
     assert "temperature" in text and "Who to ask" in text
+    report = run("report").output  # the report shows the same
+    assert "Routing weights:" in report and "held-out hit@1 / hit@5, defaults" in report
