@@ -193,7 +193,8 @@ class Answerer:
                                   visible=lambda entry: can_see(entry.visibility, audience))
         useful = [h for h in hits if h.tier is not Tier.NONE]
         tier = useful[0].tier.value if useful else Tier.NONE.value
-        card_hits = tuple(self._card_hit(h.entry, h.tier.value, h.score) for h in useful)
+        card_hits = tuple(self._card_hit(h.entry, h.tier.value, h.score, h.confidence)
+                          for h in useful)
         return AnswerCard(question.id, question.full_text, tier, card_hits,
                           routing_available=self.routing_available,
                           echo_question=outbox.echo_question, about_url=question.source_link)
@@ -208,7 +209,7 @@ class Answerer:
         question = self.questions.get(question_id)
         shown = self.questions.shown_hits(question_id)
         entries = self.search.store.get_entries(h.entry_id for h in shown)
-        hits = tuple(self._card_hit(entries[h.entry_id], h.tier, h.score)
+        hits = tuple(self._card_hit(entries[h.entry_id], h.tier, h.score, h.confidence)
                      for h in shown if h.entry_id in entries)
         card = AnswerCard(question.id, question.full_text, question.tier or "none", hits,
                           expanded=expanded, routing_available=self.routing_available,
@@ -241,15 +242,16 @@ class Answerer:
 
     def _record(self, question: Question, card: AnswerCard, channel: str | None,
                 ts: str | None) -> Question:
-        shown = [ShownHit(h.entry_id, h.score, h.tier) for h in card.hits]
+        shown = [ShownHit(h.entry_id, h.score, h.tier, h.confidence) for h in card.hits]
         return self.questions.record_reply(question.id, shown, card.tier, channel, ts)
 
-    def _card_hit(self, entry: Entry, tier: str, score: float) -> CardHit:
+    def _card_hit(self, entry: Entry, tier: str, score: float,
+                  confidence: float | None) -> CardHit:
         return CardHit(
             entry_id=entry.id, question=entry.question, answer=entry.answer, tier=tier,
             answered_by=self.people.name(entry.answered_by), created_at=entry.created_at,
             verified_by=self.people.name(entry.verified_by), source_url=entry.source_url,
-            score=score,
+            score=score, confidence=confidence,
         )
 
     def _apologise(self, question: Question, outbox: Outbox) -> None:

@@ -338,6 +338,12 @@ def _pending_replies(db: Database) -> None:
     db.execute("CREATE INDEX questions_waiting ON questions(created_at) WHERE status = 'received'")
 
 
+def _hit_confidence(db: Database) -> None:
+    # How sure the search was of each entry it showed (0..1), so a card rebuilt after a click
+    # says the same as the card first posted. NULL for hits shown before this was kept.
+    db.execute("ALTER TABLE question_hits ADD COLUMN confidence REAL")
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_entries", _entries),
     Migration("0002_index_changes", _index_changes),
@@ -349,6 +355,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0008_audit", _audit),
     Migration("0009_question_vectors", _question_vectors),
     Migration("0010_pending_replies", _pending_replies),
+    Migration("0011_hit_confidence", _hit_confidence),
 ]
 
 

@@ -112,6 +112,7 @@ class ShownHit:
     entry_id: int
     score: float
     tier: str
+    confidence: float | None = None  # how sure the search was that it answers (0..1)
 
 
 _STATUS_BY_TIER = {
@@ -283,9 +284,10 @@ class QuestionBook:
             db = self.store.db
             db.execute("DELETE FROM question_hits WHERE question_id = ?", [question_id])
             db.conn.executemany(
-                "INSERT INTO question_hits(question_id, rank, entry_id, score, tier) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(question_id, rank, h.entry_id, h.score, h.tier) for rank, h in enumerate(hits)],
+                "INSERT INTO question_hits(question_id, rank, entry_id, score, tier, confidence) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(question_id, rank, h.entry_id, h.score, h.tier, h.confidence)
+                 for rank, h in enumerate(hits)],
             )
             db.execute(
                 "UPDATE questions SET status = CASE WHEN status IN ('solved', 'expert_requested') "
@@ -360,10 +362,10 @@ class QuestionBook:
 
     def shown_hits(self, question_id: int) -> list[ShownHit]:
         rows = self.store.query(
-            "SELECT entry_id, score, tier FROM question_hits WHERE question_id = ? ORDER BY rank",
-            [question_id],
+            "SELECT entry_id, score, tier, confidence FROM question_hits WHERE question_id = ? "
+            "ORDER BY rank", [question_id],
         )
-        return [ShownHit(r["entry_id"], r["score"], r["tier"]) for r in rows]
+        return [ShownHit(r["entry_id"], r["score"], r["tier"], r["confidence"]) for r in rows]
 
     def record_feedback(
         self, question_id: int, user: str, verdict: Verdict, entry_id: int | None = None

@@ -34,6 +34,7 @@ class CardHit:
     answer: str
     tier: str
     score: float = 0.0
+    confidence: float | None = None  # how sure the search is that it answers (0..1)
     answered_by: str | None = None  # a display name, never a mention
     created_at: datetime | None = None
     verified_by: str | None = None
@@ -142,13 +143,18 @@ def _best(card: AnswerCard, hit: CardHit) -> list[dict]:
     return out
 
 
+def _sure(confidence: float) -> str:
+    """How sure, in words a reader can weigh: "92% sure" (never 100%: it is an estimate)."""
+    return f"{min(99, max(1, round(confidence * 100)))}% sure"
+
+
 def _suggestion(question_id: int, hit: CardHit) -> dict:
     snippet = trim(" ".join(safe_answer(hit.answer).split()), 180)
     return section(f"• {_linked(hit.question, hit.source_url)}\n{snippet}")
 
 
 def _provenance(hit: CardHit) -> str:
-    parts = []
+    parts = [_sure(hit.confidence)] if hit.confidence is not None else []
     if hit.answered_by:
         parts.append(f"Answered by {escape(hit.answered_by)}")
     if hit.created_at:

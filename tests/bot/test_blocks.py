@@ -91,6 +91,19 @@ def test_provenance_shows_who_when_verified_and_source() -> None:
     assert "Verified by Vera" in context and "<https://x.example/t|Source>" in context
 
 
+def test_the_card_says_how_sure_it_is() -> None:
+    from dataclasses import replace
+
+    sure = replace(hit(1, "a"), confidence=0.914)
+    context = answer_blocks(AnswerCard(1, "q", "answer", (sure,)))[2]["elements"][0]["text"]
+    assert context.startswith("91% sure · ")
+    certain = replace(hit(1, "a"), confidence=1.0)  # an estimate: never "100%"
+    assert "99% sure" in answer_blocks(AnswerCard(1, "q", "answer", (certain,)))[2][
+        "elements"][0]["text"]
+    unknown = answer_blocks(AnswerCard(1, "q", "answer", (hit(1, "a"),)))[2]["elements"][0]
+    assert "sure" not in unknown["text"]  # older records kept no confidence: say nothing
+
+
 def test_tier_wording() -> None:
     found = (hit(1, "a"),)
     assert "Here's the answer" in answer_text(AnswerCard(1, "q", "answer", found))

@@ -93,6 +93,8 @@ def test_show_more_expands_a_long_answer_in_place(bot: Bot, store) -> None:
     click(bot, "answer_show_more", buttons["answer_show_more"], ts)
     [update] = bot.fake.calls_to("chat.update")
     assert "Step 119" in blocks_text(update.args["blocks"])
+    sure = [t for t in blocks_text(card).splitlines() if "% sure" in t]  # how sure, kept
+    assert sure and sure[0] in blocks_text(update.args["blocks"])
     assert "answer_solved" in button_values(update.args["blocks"])  # still there to click
 
 
