@@ -29,6 +29,11 @@ from switchboard.settings import Settings
 
 LEASE_SECONDS = 3
 TICK_SECONDS = 0.5
+# The question's worker reaches the point on another thread while the HTTP acknowledgement may
+# still be on its way out; the worker waits this long (holding the point: the claim taken,
+# nothing more done) so the ack is not cut off too, which would make Slack's retry, not the
+# recovery, the thing under test.
+KILL_DELAY_SECONDS = 0.5
 
 
 class KillAt:
@@ -46,6 +51,7 @@ class KillAt:
             self.spare -= 1
             if self.spare < 0:
                 print(f"killed at {point} #{question_id}", file=sys.stderr, flush=True)
+                time.sleep(KILL_DELAY_SECONDS)
                 os.kill(os.getpid(), signal.SIGKILL)
                 time.sleep(10)  # never reached: SIGKILL cannot be caught
 

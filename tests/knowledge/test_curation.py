@@ -55,7 +55,8 @@ def test_review_queue_most_asked_then_newest(store: Store) -> None:
     book = QuestionBook(timed)
     q, _ = book.receive(AskInput("U1", "x", QuestionSource.DM))
     with timed.transaction():
-        timed.db.execute("INSERT INTO question_hits VALUES (?, 0, ?, 0.5, 'suggest')",
+        timed.db.execute("INSERT INTO question_hits(question_id, rank, entry_id, score, tier) "
+                         "VALUES (?, 0, ?, 0.5, 'suggest')",
                          [q.id, old])
     queue = Curator(timed).review_queue()
     assert [i.entry.id for i in queue] == [old, asked, new]
