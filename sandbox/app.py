@@ -124,7 +124,7 @@ def create_app(world: SandboxWorld) -> Starlette:
 
     async def skip(request: Request) -> Response:
         now = await run_in_threadpool(sandbox.world.skip, SKIP_MINUTES)
-        sandbox.bridge._changed()
+        sandbox.bridge.changed()
         return JSONResponse({"now": now.isoformat()})
 
     async def reset(request: Request) -> Response:

@@ -137,7 +137,8 @@ class Bridge:
             self.fake.trigger_users[trigger] = user
         return trigger
 
-    def _changed(self) -> None:
+    def changed(self) -> None:
+        """Something the page shows changed outside the Web API (the clock, an ephemeral)."""
         with self._lock:
             self.changes += 1
 
@@ -177,7 +178,7 @@ class Bridge:
             stored["thread_ts"] = thread_ts
         with self.fake.lock:
             self.fake.add_message(channel, stored)
-        self._changed()
+        self.changed()
         kind = self.channel_type(channel)
         if kind == "im":
             self._send("a DM", signing.message_im(text, user_id=user, channel_id=channel, ts=ts,
@@ -206,7 +207,7 @@ class Bridge:
         if isinstance(answer, dict) and (answer.get("text") or answer.get("blocks")):
             with self._lock:
                 self._add_ephemeral(user, channel, thread_ts, answer)
-        self._changed()
+        self.changed()
 
     def slack_text(self, text: str) -> str:
         """What Slack stores for typed text: &, <, > escaped; @name and @Switchboard as <@U…>."""
@@ -237,7 +238,7 @@ class Bridge:
             message.update(text=text, blocks=signing.rich_text(text),
                            edited={"user": user, "ts": new_ts()})
             current = dict(message)
-        self._changed()
+        self.changed()
         self._send("an edit", signing.message_changed(channel, current, previous,
                                                       channel_type=self.channel_type(channel)))
 
@@ -245,7 +246,7 @@ class Bridge:
         with self.fake.lock:
             message = self._own(user, channel, ts)
             self.fake.history[channel].remove(message)
-        self._changed()
+        self.changed()
         self._send("a deletion", signing.message_deleted(channel, message,
                                                          channel_type=self.channel_type(channel)))
 
@@ -368,7 +369,7 @@ class Bridge:
                 stack.clear()
             elif stack and stack[-1] == view_id:
                 stack.pop()
-        self._changed()
+        self.changed()
         return {}
 
     def close(self, user: str, view_id: str, values: dict[str, Any]) -> None:
@@ -378,7 +379,7 @@ class Bridge:
             stack = self.fake.modal_stacks.setdefault(user, [])
             if stack and stack[-1] == view_id:
                 stack.pop()
-        self._changed()
+        self.changed()
         if view.get("notify_on_close"):
             self._send("view_closed", signing.view_interaction("view_closed", view, values,
                                                                user_id=user))
