@@ -30,6 +30,7 @@ from knowledge.curation import StalenessRules
 from knowledge.importing import read_entries
 from knowledge.routing_policy import RoutingPolicy
 from knowledge.store import Store
+from sandbox.demo_vectors import seed as seed_demo_vectors
 from sandbox.slack_api import FakeSlack
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,7 @@ def build_world(home: Path, embedder: Embedder, *, reset: bool = False,
     store = Store.open(home / "switchboard.db", clock=clock)
     if not any(True for _ in store.iter_entries()):
         store.upsert_entries(read_entries(DEMO / "knowledge.jsonl").drafts, actor="sandbox")
+        seed_demo_vectors(store, embedder.model_name)  # a first start need not embed them
     search = HybridSearch(store, EntryIndex.open(store, embedder, home / "index"), embedder)
     company, people, channels = load_people()
     fake = _workspace(people, channels).start()

@@ -46,3 +46,31 @@ def test_run_with_no_slack_settings_opens_the_sandbox(tmp_path: Path, model_cach
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
+
+
+def test_the_shipped_demo_vectors_are_the_models_own_for_the_current_texts(
+        embedder, tmp_path: Path) -> None:
+    """sandbox/demo/vectors.npz must cover every demo entry's text and equal the real model's
+    embedding of it (regenerate with `python -m sandbox.demo_vectors` after editing the demo)."""
+    import numpy as np
+
+    from index.entry_index import embedding_text
+    from knowledge.importing import read_entries
+    from knowledge.store import Store
+    from sandbox.demo_vectors import KNOWLEDGE, VECTORS, seed
+
+    drafts = read_entries(KNOWLEDGE).drafts
+    store = Store.open(tmp_path / "demo.db")
+    try:
+        store.upsert_entries(drafts)
+        assert seed(store, embedder.model_name) == len(drafts)  # every entry's text is there
+        assert seed(store, "another-model") == 0
+        with np.load(VECTORS) as shipped:
+            assert str(shipped["model"]) == embedder.model_name
+            stored = store.vector_cache.cached([1, 40, len(drafts)], embedder.model_name)
+        for entry_id, (_, blob) in stored.items():
+            entry = store.get_entry(entry_id)
+            fresh = embedder.embed([embedding_text(entry.question, entry.answer)])[0]
+            assert np.allclose(np.frombuffer(blob, dtype=np.float32), fresh, atol=1e-5)
+    finally:
+        store.close()
