@@ -9,26 +9,22 @@ dimension counts as missing and is replaced.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 import numpy as np
 
 from index.embedder import Embedder
+from index.entry_index import text_hash
 from index.gaps import MAX_CHARS, embed_in_small_batches
 from knowledge.analytics import Unanswered
 from knowledge.store import Store
-
-CHUNK = 500  # ids per SQL statement
+from knowledge.text import storable
+from knowledge.vector_cache import QuestionVectorCache
 
 
 def embedded_text(question: str) -> str:
-    """What is embedded for a question: its opening, any lone surrogate replaced by "?"."""
-    return question[:MAX_CHARS].encode("utf-8", "replace").decode("utf-8")
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+    """What is embedded for a question: its opening, made storable (lone surrogates)."""
+    return storable(question[:MAX_CHARS])
 
 
 class QuestionVectors:
@@ -36,6 +32,7 @@ class QuestionVectors:
 
     def __init__(self, store: Store, embedder: Embedder) -> None:
         self.store = store
+        self.cache = QuestionVectorCache(store)
         self.embedder = embedder
         self.embedded = 0  # texts embedded so far by this object (for tests and benchmarks)
 
@@ -43,20 +40,11 @@ class QuestionVectors:
         """The current vectors of those questions that have one (made by this model, from
         their present text)."""
         wanted = {q.question_id: text_hash(embedded_text(q.text)) for q in questions}
-        ids = list(wanted)
-        found: dict[int, np.ndarray] = {}
         size = self.embedder.dimension * 4
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start:start + CHUNK]
-            rows = self.store.query(
-                "SELECT question_id, text_hash, vector FROM question_vectors WHERE model = ? "
-                f"AND question_id IN ({','.join('?' * len(chunk))})",
-                [self.embedder.model_name, *chunk],
-            )
-            for row in rows:
-                if row["text_hash"] == wanted[row["question_id"]] and len(row["vector"]) == size:
-                    found[row["question_id"]] = np.frombuffer(row["vector"], dtype=np.float32)
-        return found
+        cached = self.cache.cached(wanted, self.embedder.model_name)
+        return {qid: np.frombuffer(blob, dtype=np.float32)
+                for qid, (digest, blob) in cached.items()
+                if digest == wanted[qid] and len(blob) == size}
 
     def fill(self, questions: Sequence[Unanswered], limit: int) -> int:
         """Embed up to `limit` of these questions that have no current vector, newest first,
@@ -67,13 +55,8 @@ class QuestionVectors:
             return 0
         texts = [embedded_text(q.text) for q in missing]
         vectors = embed_in_small_batches(self.embedder, texts)
-        model = self.embedder.model_name
-        with self.store.transaction():
-            self.store.db.conn.executemany(
-                "INSERT OR REPLACE INTO question_vectors(question_id, model, text_hash, vector) "
-                "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM questions WHERE id = ?)",
-                [(q.question_id, model, text_hash(text), np.asarray(v, np.float32).tobytes(),
-                  q.question_id) for q, text, v in zip(missing, texts, vectors, strict=True)],
-            )
+        self.cache.save(self.embedder.model_name, (
+            (q.question_id, text_hash(text), np.asarray(v, np.float32).tobytes())
+            for q, text, v in zip(missing, texts, vectors, strict=True)))
         self.embedded += len(missing)
         return len(missing)

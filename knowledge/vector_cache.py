@@ -1,6 +1,7 @@
-"""The embedding of each entry's text, cached in the database, so that a rebuild of the vector
-index, routing and duplicate detection never re-embed what has not changed. Rows say which
-model made the vector and from which text (a hash)."""
+"""Embeddings cached in the database: each entry's (so that a rebuild of the vector index,
+routing and duplicate detection never re-embed what has not changed) and each question's that
+knowledge gaps look at (embedded once, in the background). Rows say which model made the vector
+and from which text (a hash)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ if TYPE_CHECKING:
 
 
 class VectorCache:
+    """The entries' embeddings (`entry_vectors`)."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
 
@@ -42,3 +45,35 @@ class VectorCache:
         """Forget every cached embedding (the next rebuild re-embeds everything)."""
         with self.store.transaction():
             self.store.db.execute("DELETE FROM entry_vectors")
+
+
+class QuestionVectorCache:
+    """The embedding of each question that knowledge gaps look at (`question_vectors`), keyed
+    like the entries' cache: which model made it, and from which text (a hash)."""
+
+    CHUNK = 500  # ids per SQL statement
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def cached(self, question_ids: Iterable[int], model: str) -> dict[int, tuple[str, bytes]]:
+        """The cached (text hash, vector bytes) of these questions made by `model`."""
+        ids = list(question_ids)
+        found: dict[int, tuple[str, bytes]] = {}
+        for start in range(0, len(ids), self.CHUNK):
+            chunk = ids[start:start + self.CHUNK]
+            rows = self.store.query(
+                "SELECT question_id, text_hash, vector FROM question_vectors WHERE model = ? "
+                f"AND question_id IN ({','.join('?' * len(chunk))})", [model, *chunk])
+            found.update({r["question_id"]: (r["text_hash"], r["vector"]) for r in rows})
+        return found
+
+    def save(self, model: str, rows: Iterable[tuple[int, str, bytes]]) -> None:
+        """Cache (question id, text hash, vector bytes) rows made by `model` (a question deleted
+        meanwhile is skipped)."""
+        with self.store.transaction():
+            self.store.db.conn.executemany(
+                "INSERT OR REPLACE INTO question_vectors(question_id, model, text_hash, vector) "
+                "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM questions WHERE id = ?)",
+                [(qid, model, digest, blob, qid) for qid, digest, blob in rows])
+
