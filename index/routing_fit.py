@@ -21,6 +21,7 @@ from knowledge.routing_fit import (
     PastAnswer,
     RoutingFit,
     RoutingWeights,
+    answered_count,
     fit_weights,
     load_fit,
     save_fit,
@@ -84,9 +85,7 @@ class RoutingFitter:
         stored = load_fit(self.store)
         if stored.fitted_at is None:
             return Staleness(True, "never fitted")
-        count = self.store.query(
-            "SELECT count(*) AS n FROM entries WHERE status = 'published' "
-            "AND answered_by IS NOT NULL AND answered_by != ''")[0]["n"]
+        count = answered_count(self.store)
         if abs(count - stored.entries) >= max(10, stored.entries // 10):
             return Staleness(True, f"{count} answered entries now, {stored.entries} when fitted")
         if self.store.clock() - stored.fitted_at > self.max_age:

@@ -132,6 +132,12 @@ class RoutingFit:
 DEFAULT_FIT = RoutingFit(RoutingWeights(), fitted=False, reason="not fitted yet")
 
 
+def answered_count(store: Store) -> int:
+    """Published entries that name who answered them: the history a fit learns from."""
+    return store.query("SELECT count(*) AS n FROM entries WHERE status = 'published' "
+                       "AND answered_by IS NOT NULL AND answered_by != ''")[0]["n"]
+
+
 def load_fit(store: Store) -> RoutingFit:
     """The stored fit, or the defaults when none was stored."""
     rows = store.query("SELECT value FROM meta WHERE key = ?", [META_KEY])
