@@ -17,11 +17,10 @@ import json
 import re
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 
 from bench.common import onnx_embedder
-from sandbox.app import page_server
+from sandbox.app import serving
 from sandbox.runner import DEMO, build_world
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -47,18 +46,11 @@ def main() -> None:
 
     home = Path(tempfile.mkdtemp(prefix="sandbox-shots-"))
     world = build_world(home, onnx_embedder(), scheduler=False)
-    ready = threading.Event()
-    urls: list[str] = []
-    server = page_server(world, 0, lambda url: (urls.append(url), ready.set()))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        if not ready.wait(30):
-            raise SystemExit("the sandbox's page never listened")
-        with sync_playwright() as playwright:
+        with serving(world) as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport=VIEWPORT)
-            page.goto(urls[0])
+            page.goto(url)
             page.get_by_test_id("tour-close").click(timeout=WAIT)
 
             def act_as(user: str) -> None:
@@ -110,9 +102,6 @@ def main() -> None:
             raise SystemExit(f"calls real Slack would reject: {world.fake.violations}")
         print(f"wrote {answer_png} and {expert_png}")
     finally:
-        server.config.app.state.sandbox.closing.set()
-        server.should_exit = True
-        thread.join(10)
         world.stop()
         shutil.rmtree(home, ignore_errors=True)
 

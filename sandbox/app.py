@@ -210,6 +210,25 @@ def page_server(world: SandboxWorld, port: int,
     return PageServer(config, on_ready)
 
 
+@contextlib.contextmanager
+def serving(world: SandboxWorld, ready_within: float = 30.0) -> Iterator[str]:
+    """The page served on a free port from a background thread (tests, benchmarks); yields its
+    address, and stops the server (not the world) at the end."""
+    ready = threading.Event()
+    urls: list[str] = []
+    server = page_server(world, 0, lambda url: (urls.append(url), ready.set()))
+    thread = threading.Thread(target=server.run, name="sandbox-page", daemon=True)
+    thread.start()
+    try:
+        if not ready.wait(ready_within):
+            raise RuntimeError("the sandbox's page never listened")
+        yield urls[0]
+    finally:
+        server.config.app.state.sandbox.closing.set()  # ends the event streams at once
+        server.should_exit = True
+        thread.join(10)
+
+
 def serve(world: SandboxWorld, port: int, on_ready: Callable[[str], None] | None = None) -> None:
     """Serve the page until Ctrl-C or SIGTERM. `on_ready(url)` is called once it listens.
 

@@ -7,7 +7,6 @@ does; every test ends with no call real Slack would reject.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.app import page_server
+from sandbox.app import serving
 from sandbox.runner import SandboxWorld, build_world
 
 MAYA, TOMAS = "UMAYA", "UTOMAS"
@@ -55,17 +54,10 @@ class Page:
 @pytest.fixture(scope="module")
 def page(embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
     world = build_world(tmp_path_factory.mktemp("sandbox"), embedder, scheduler=False)
-    ready = threading.Event()
-    urls: list[str] = []
-    server = page_server(world, 0, lambda url: (urls.append(url), ready.set()))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    assert ready.wait(15), "the page never listened"
     try:
-        yield Page(urls[0], world)
+        with serving(world) as url:
+            yield Page(url, world)
     finally:
-        server.should_exit = True
-        thread.join(10)
         world.stop()
 
 

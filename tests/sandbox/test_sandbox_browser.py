@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import threading
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +21,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from sandbox.app import page_server
+from sandbox.app import serving
 from sandbox.runner import DEMO, SandboxWorld, build_world
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -55,16 +54,8 @@ def world(embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
 
 @pytest.fixture(scope="module")
 def url(world: SandboxWorld) -> Iterator[str]:
-    ready = threading.Event()
-    urls: list[str] = []
-    server = page_server(world, 0, lambda address: (urls.append(address), ready.set()))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    assert ready.wait(15), "the page never listened"
-    yield urls[0]
-    server.config.app.state.sandbox.closing.set()
-    server.should_exit = True
-    thread.join(10)
+    with serving(world) as address:
+        yield address
 
 
 class Person:
@@ -107,6 +98,12 @@ class Person:
         expect(pane.locator("#thread-messages [data-testid=message]").first).to_contain_text(
             question_words(question), timeout=WAIT)
         return pane
+
+    def ask(self, text: str, words: str) -> Locator:
+        """Send `text` where we are, wait for the bot's reply thread under it and open it."""
+        self.send(text)
+        expect(self.message(words).get_by_test_id("thread-open")).to_be_visible(timeout=WAIT)
+        return self.open_thread(words)
 
     def bot_replies(self) -> Locator:
         return self.thread().locator("#thread-messages [data-testid=message][data-bot=true]")
@@ -180,10 +177,7 @@ def run_the_loop(me: Person, world: SandboxWorld) -> None:
 
     # 1. A known question in #support: a confident answer in its thread.
     me.open(SUPPORT)
-    me.send(KNOWN)
-    expect(me.message(question_words(KNOWN)).get_by_test_id("thread-open")).to_be_visible(
-        timeout=WAIT)
-    thread = me.open_thread(question_words(KNOWN))
+    thread = me.ask(KNOWN, question_words(KNOWN))
     card = me.bot_replies().first
     expect(card).to_contain_text("Here's the answer from our knowledge base", timeout=WAIT)
     expect(card).to_contain_text("No cash refund after day 30")
@@ -206,10 +200,7 @@ def run_the_loop(me: Person, world: SandboxWorld) -> None:
 
     # 4. A question nobody has written down: experts are asked.
     me.open(SUPPORT)
-    me.send(UNKNOWN)
-    asked = me.message(question_words(UNKNOWN))
-    expect(asked.get_by_test_id("thread-open")).to_be_visible(timeout=WAIT)
-    thread = me.open_thread(question_words(UNKNOWN))
+    thread = me.ask(UNKNOWN, question_words(UNKNOWN))
     first = me.bot_replies().first
     expect(first).to_contain_text(re.compile("couldn't find|not sure"), timeout=WAIT)
     if "not sure" in first.inner_text():
@@ -250,10 +241,8 @@ def run_the_loop(me: Person, world: SandboxWorld) -> None:
     expect(thread).to_contain_text("no Brazilian data centre", timeout=WAIT)
 
     # 8. The clock: another unknown question, left unanswered, climbs its ladder when skipped.
-    me.send("@Switchboard Do we sign HIPAA BAAs for healthcare customers?")
-    hipaa = "HIPAA BAAs"
-    expect(me.message(hipaa).get_by_test_id("thread-open")).to_be_visible(timeout=WAIT)
-    thread = me.open_thread(hipaa)
+    thread = me.ask("@Switchboard Do we sign HIPAA BAAs for healthcare customers?",
+                    "HIPAA BAAs")
     expect(thread).to_contain_text("I've asked", timeout=WAIT)
     clock = page.get_by_test_id("clock")
     shown = clock.inner_text()
@@ -283,10 +272,7 @@ def run_the_loop(me: Person, world: SandboxWorld) -> None:
     # 10. Asked again in other words, the bot answers with Ravi's answer.
     me.act_as(MAYA)
     me.open(SUPPORT)
-    me.send(AGAIN)
-    expect(me.message(question_words(AGAIN)).get_by_test_id("thread-open")).to_be_visible(
-        timeout=WAIT)
-    thread = me.open_thread(question_words(AGAIN))
+    thread = me.ask(AGAIN, question_words(AGAIN))
     card = me.bot_replies().first
     expect(card).to_contain_text("Here's the answer from our knowledge base", timeout=WAIT)
     expect(card).to_contain_text("no Brazilian data centre")
