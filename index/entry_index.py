@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -28,6 +29,17 @@ from knowledge.store import Store
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (done, total)
+
+
+class Companion(Protocol):
+    """Another index derived from the same change log (index/lexical_index.py): saved with the
+    vectors, and the log is pruned only up to the change both have saved."""
+
+    def checkpoint(self) -> int:
+        """Save; return the change-log cursor the saved state reflects."""
+        ...
+
+
 EMBED_CHUNK = 256
 ANSWER_WORDS = 48  # how much of the answer joins the question in the embedded text
 
@@ -63,6 +75,7 @@ class EntryIndex:
         self.exact_limit = exact_limit
         self.vectors = VectorIndex.empty(embedder.dimension)
         self.cursor = 0
+        self.companions: list[Companion] = []
         self._lock = threading.RLock()
 
     @classmethod
@@ -192,7 +205,9 @@ class EntryIndex:
             self.sync(progress)
 
     def checkpoint(self) -> None:
-        """Save the index and let the store forget the changes it now reflects."""
+        """Save the index and its companions, then let the store forget the changes that every
+        one of them has saved (a change one of them has not applied yet is kept)."""
+        saved = [companion.checkpoint() for companion in self.companions]
         if self.directory is None:
             return
         with self._lock:
@@ -206,7 +221,7 @@ class EntryIndex:
                 file="",
             )
             self.vectors.save(self.directory, manifest)
-            self.store.changes.prune(self.cursor)
+            self.store.changes.prune(min([self.cursor, *saved]))
 
     # -- reading -----------------------------------------------------------------------------
 

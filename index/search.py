@@ -26,6 +26,7 @@ import numpy as np
 from index.confidence import ANSWER_AT, DEFAULT, SUGGEST_AT, Calibration, Evidence
 from index.embedder import Embedder
 from index.entry_index import EntryIndex
+from index.lexical_index import KeywordSearch
 from knowledge.errors import InvalidInput
 from knowledge.models import Entry
 from knowledge.store import Store
@@ -148,8 +149,11 @@ class HybridSearch:
         fusion: Fusion | None = None,
         candidates: int = 50,
         calibration: Calibration = DEFAULT,
+        lexical: KeywordSearch | None = None,
     ) -> None:
         self.store = store
+        # The tantivy index (index/lexical_index.py), else SQLite FTS5 (knowledge/lexical.py).
+        self.lexical = lexical if lexical is not None else store.lexical
         self.entries = entries
         self.embedder = embedder
         self.thresholds = thresholds or Thresholds()
@@ -174,7 +178,7 @@ class HybridSearch:
         """Rank with an already-embedded query (lets callers embed a batch at once)."""
         pool = max(self.candidates, 4 * k)
         dense = dict(self.entries.nearest(vector, pool))
-        lexical = dict(self.store.lexical.search(text, pool))
+        lexical = dict(self.lexical.search(text, pool))
         missing = lexical.keys() - dense.keys()
         if missing:
             dense.update(self.entries.similarity(vector, missing))

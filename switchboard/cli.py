@@ -194,8 +194,7 @@ def reindex(full: bool) -> None:
     with open_services(settings) as services:
         if full:
             services.store.vector_cache.clear()
-        services.entry_index.rebuild(services.progress)
-        count = len(services.entry_index.vectors)
+        count = services.reindex()
     click.echo(f"Rebuilt the search index: {count} published entries.")
 
 

@@ -10,6 +10,7 @@ from functools import cached_property
 
 from index.embedder import Embedder, load_embedder
 from index.entry_index import EntryIndex, Progress
+from index.lexical_index import LexicalIndex
 from index.search import HybridSearch, Thresholds
 from knowledge.store import Store
 from switchboard.settings import Settings
@@ -35,6 +36,25 @@ class Services:
         return EntryIndex.open(self.store, self.embedder, self.settings.index_dir, self.progress)
 
     @cached_property
+    def lexical_index(self) -> LexicalIndex:
+        """BM25 in tantivy, saved (and the change log pruned) together with the vectors."""
+        # Phrasings join an entry's document once the store has them (texts_by_entry).
+        phrasings = getattr(self.store, "phrasings", None)
+        index = LexicalIndex.open(
+            self.store,
+            self.settings.index_dir / "lexical",
+            phrasings.texts_by_entry if phrasings is not None else None,
+        )
+        self.entry_index.companions.append(index)
+        return index
+
+    def reindex(self) -> int:
+        """Rebuild both search indexes from the database; return how many entries they hold."""
+        self.entry_index.rebuild(self.progress)
+        self.lexical_index.rebuild()
+        return len(self.entry_index.vectors)
+
+    @cached_property
     def search(self) -> HybridSearch:
         defaults = Thresholds()
         answer, suggest = self.settings.answer_threshold, self.settings.suggest_threshold
@@ -42,10 +62,14 @@ class Services:
             answer=defaults.answer if answer is None else answer,
             suggest=defaults.suggest if suggest is None else suggest,
         )
-        return HybridSearch(self.store, self.entry_index, self.embedder, thresholds)
+        return HybridSearch(
+            self.store, self.entry_index, self.embedder, thresholds, lexical=self.lexical_index
+        )
 
     def close(self) -> None:
-        """Save the index if it was loaded (so the next start is quick), then close the store."""
+        """Save the indexes if they were loaded (the next start is quick), then close the store."""
         if "entry_index" in self.__dict__:
-            self.entry_index.checkpoint()
+            self.entry_index.checkpoint()  # saves the lexical index too, if it was opened
+        if "lexical_index" in self.__dict__:
+            self.lexical_index.close()
         self.store.close()
