@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from index.embedder import Embedder
-from index.vectors import EXACT_LIMIT, Manifest, VectorIndex
+from index.vectors import EXACT_LIMIT, Builder, Manifest, VectorIndex
 from knowledge.change_log import ChangesPruned
 from knowledge.errors import IndexUnusable
 from knowledge.models import Entry, EntryStatus
@@ -41,6 +41,7 @@ class Companion(Protocol):
 
 
 EMBED_CHUNK = 256
+REBUILD_BATCH = 5_000  # entries read from the store per step of a rebuild
 ANSWER_WORDS = 48  # how much of the answer joins the question in the embedded text
 
 
@@ -74,6 +75,7 @@ class EntryIndex:
         self.directory = directory
         self.exact_limit = exact_limit
         self.vectors = VectorIndex.empty(embedder.dimension)
+        self.vectors.exact = self._exact_vectors
         self.cursor = 0
         self.companions: list[Companion] = []
         self._lock = threading.RLock()
@@ -116,7 +118,8 @@ class EntryIndex:
         if manifest.database_id != self.store.changes.database_id():
             log.warning("the saved index belongs to another database; rebuilding it")
             return False
-        self.vectors, self.cursor = vectors, manifest.cursor
+        self._use(vectors)
+        self.cursor = manifest.cursor
         return True
 
     # -- keeping up --------------------------------------------------------------------------
@@ -177,32 +180,58 @@ class EntryIndex:
     def _reshape_if_needed(self) -> None:
         count = len(self.vectors)
         wrong_kind = (self.vectors.kind == "flat" and count > self.exact_limit) or (
-            self.vectors.kind == "ivf" and count < self.exact_limit // 2
+            self.vectors.kind != "flat" and count < self.exact_limit // 2
         )
         if wrong_kind:
             ids = self.vectors.ids()
             stored = self.vectors.vectors(ids.tolist())
             matrix = np.stack([stored[i] for i in ids.tolist()])
-            self.vectors = VectorIndex.build(ids, matrix, self.exact_limit)
+            self._use(VectorIndex.build(ids, matrix, self.exact_limit))
+
+    def _use(self, vectors: VectorIndex) -> None:
+        vectors.exact = self._exact_vectors
+        self.vectors = vectors
+
+    def _exact_vectors(self, entry_ids: list[int]) -> dict[int, np.ndarray]:
+        """The float32 vectors the index was given, from the store's embedding cache."""
+        cached = self.store.vector_cache.cached(entry_ids, self.embedder.model_name)
+        return {i: np.frombuffer(blob, dtype=np.float32) for i, (_, blob) in cached.items()}
 
     def rebuild(self, progress: Progress | None = None) -> None:
-        """Build the index afresh from the store (reusing cached embeddings where valid)."""
+        """Build the index afresh from the store (reusing cached embeddings where valid).
+
+        Streams: entries are read a page at a time and their vectors go into the builder, so
+        neither every entry nor every float32 vector is held at once (bench/scale.py's peak)."""
         with self._lock:
             cursor = self.store.changes.cursor()
-            entries = list(self.store.iter_entries([EntryStatus.PUBLISHED]))
-            ids: list[np.ndarray] = []
-            vectors: list[np.ndarray] = []
-            for chunk_ids, chunk_vectors in self._embedded(entries, progress):
-                ids.append(chunk_ids)
-                vectors.append(chunk_vectors)
-            if ids:
-                self.vectors = VectorIndex.build(
-                    np.concatenate(ids), np.concatenate(vectors), self.exact_limit
-                )
-            else:
-                self.vectors = VectorIndex.empty(self.embedder.dimension)
+            total = len(self.store.searchable_ids())
+            builder = VectorIndex.builder(total, self.embedder.dimension, self.exact_limit)
+            done, batch = 0, []
+            for entry in self.store.iter_entries([EntryStatus.PUBLISHED]):
+                batch.append(entry)
+                if len(batch) == REBUILD_BATCH:
+                    done = self._feed(builder, batch, done, total, progress)
+                    batch = []
+            self._feed(builder, batch, done, total, progress)
+            self._use(builder.finish())
             self.cursor = cursor
             self.sync(progress)
+
+    def _feed(
+        self,
+        builder: Builder,
+        batch: list[Entry],
+        done: int,
+        total: int,
+        progress: Progress | None,
+    ) -> int:
+        def step(finished: int, _: int) -> None:
+            if progress:
+                progress(done + finished, total)
+
+        for ids, vectors in self._embedded(batch, step):
+            builder.add(ids, vectors)
+        return done + len(batch)
 
     def checkpoint(self) -> None:
         """Save the index and its companions, then let the store forget the changes that every

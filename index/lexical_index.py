@@ -31,6 +31,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 import os
 import shutil
 import threading
@@ -54,12 +55,27 @@ MANIFEST = "manifest.json"
 ANALYZER = "switchboard_en"
 # BM25 field weights: the question's own words count most; phrasings are other wordings of
 # the question (the better of question and phrasing counts for a word). Same as FTS5's weights.
-WEIGHTS = {"question": 1.0, "answer": 0.35, "tags": 0.5}
+WEIGHTS = {"question": 1.0, "answer": 0.35, "tags": 0.5, "phrasings": 1.0}
+FIELDS = tuple(WEIGHTS)
 WRITER_HEAP = 32_000_000  # bytes of indexing buffer; tantivy flushes a segment when it is full
 BUILD_BATCH = 5_000  # entries read from the store per step of a rebuild
 
 # The texts of the active phrasings of some entries, by entry id (store.phrasings.texts_by_entry).
 Phrasings = Callable[[list[int]], dict[int, list[str]]]
+
+
+def idf(total: int, documents: int) -> float:
+    """FTS5's BM25 inverse document frequency (a word in half the entries or more: ~0).
+
+    The fusion's saturation and the confidence calibration were fitted on FTS5's scale; tantivy's
+    own IDF, ln(1 + (N - n + 0.5) / (n + 0.5)), gives common words far more weight (measured in
+    bench/lexical_quality.py), so each term query is boosted from the one to the other.
+    """
+    return max(math.log((total - documents + 0.5) / (documents + 0.5)), 1e-6)
+
+
+def tantivy_idf(total: int, documents: int) -> float:
+    return math.log(1 + (total - documents + 0.5) / (documents + 0.5))
 
 
 class KeywordSearch(Protocol):
@@ -147,11 +163,11 @@ class LexicalIndex:
         with their answer) and tantivy skips what cannot reach the top `limit`.
         """
         self.sync()
-        query = self._query(text)
-        if query is None or limit <= 0:
-            return []
         with self._lock:
             searcher = self._require().searcher()
+        query = self._query(searcher, text)
+        if query is None or limit <= 0:
+            return []
         result = searcher.search(query, limit, count=False)
         if not result.hits:
             return []
@@ -163,19 +179,37 @@ class LexicalIndex:
         with self._lock:
             return int(self._require().searcher().num_docs)
 
-    def _query(self, text: str) -> tantivy.Query | None:
+    def _query(self, searcher: tantivy.Searcher, text: str) -> tantivy.Query | None:
+        """Each word's per-field term queries, boosted so that each field's score is
+        weight x FTS5's IDF x tantivy's BM25 term-frequency part (see `idf`)."""
         tokens = dict.fromkeys(
             token for term in lexical_terms(text) for token in self._analyzer.analyze(term)
         )
+        total = searcher.num_docs
         clauses = []
         for token in tokens:
-            asked = tantivy.Query.disjunction_max_query(
-                [self._term("question", token), self._term("phrasings", token)]
-            )
-            clauses.append((tantivy.Occur.Should, asked))
-            for field in ("answer", "tags"):
-                boosted = tantivy.Query.boost_query(self._term(field, token), WEIGHTS[field])
-                clauses.append((tantivy.Occur.Should, boosted))
+            frequency = {field: searcher.doc_freq(field, token) for field in FIELDS}
+            # FTS5 counts entries with the word in any column: at least the largest field's
+            # count (which, until segments merge, may still count deleted documents).
+            documents = min(max(frequency.values()), total)
+            if documents == 0:
+                continue
+            wanted = idf(total, documents)
+            boosted = {
+                field: tantivy.Query.boost_query(
+                    self._term(field, token),
+                    WEIGHTS[field] * wanted / tantivy_idf(total, frequency[field]),
+                )
+                for field in FIELDS
+                if frequency[field]
+            }
+            asked = [boosted[f] for f in ("question", "phrasings") if f in boosted]
+            if asked:
+                either = tantivy.Query.disjunction_max_query(asked) if len(asked) > 1 else asked[0]
+                clauses.append((tantivy.Occur.Should, either))
+            clauses += [
+                (tantivy.Occur.Should, boosted[f]) for f in ("answer", "tags") if f in boosted
+            ]
         return tantivy.Query.boolean_query(clauses) if clauses else None
 
     def _term(self, field: str, token: str) -> tantivy.Query:

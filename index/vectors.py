@@ -2,7 +2,14 @@
 
 Exact search (a flat inner-product index) while the base is small; an inverted-file index
 (IVF) once it is large enough for exact search to cost more than the embedding itself. Both
-support adding, replacing and removing single entries without a rebuild. On disk the index
+support adding, replacing and removing single entries without a rebuild.
+
+The IVF index keeps each vector in 8 bits per dimension (faiss's scalar quantiser: a quarter of
+float32's memory). Its scores are off by about 0.002, so it only proposes a short list; given a
+source of the exact vectors (`exact`: the store's embedding cache), the list is re-scored
+exactly, and what callers see are true cosines (recall against exact search measured in
+bench/scale.py). Large indexes are built streaming (`VectorIndex.builder`): trained on the first
+vectors, then filled chunk by chunk, never holding every float32 vector at once. On disk the index
 is a faiss file plus `manifest.json` (model, dimension, count, change-log cursor, database id);
 the manifest is written last and names the file, so a crash mid-save leaves the old pair intact.
 """
@@ -12,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -23,7 +30,12 @@ from knowledge.errors import IndexUnusable
 
 EXACT_LIMIT = 20_000  # above this many vectors an IVF index answers far faster at recall ~0.97+
 MANIFEST = "manifest.json"
-FORMAT = 1
+FORMAT = 2  # 2: IVF vectors are 8-bit scalar-quantised (1: float32)
+TRAIN_PER_LIST = 64  # training vectors per inverted list (faiss warns below 39)
+RESCORE = 2  # the quantised index proposes RESCORE x k vectors; the best k by exact cosine stay
+
+# The exact float32 vectors of some ids (those it has), for re-scoring a quantised short list.
+ExactVectors = Callable[[list[int]], dict[int, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,7 @@ class VectorIndex:
         self._index = index
         self.kind = kind
         self._ids: set[int] = set(ids)
+        self.exact: ExactVectors | None = None  # set by the owner for an exact re-score
 
     @classmethod
     def empty(cls, dimension: int) -> VectorIndex:
@@ -68,23 +81,14 @@ class VectorIndex:
         cls, ids: np.ndarray, vectors: np.ndarray, exact_limit: int = EXACT_LIMIT
     ) -> VectorIndex:
         """An index over these vectors, of the kind that suits their number."""
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        dimension = vectors.shape[1]
-        if len(ids) <= exact_limit:
-            index = cls.empty(dimension)
-        else:
-            lists = ivf_lists(len(ids))
-            quantizer = faiss.IndexFlatIP(dimension)
-            ivf = faiss.IndexIVFFlat(quantizer, dimension, lists, faiss.METRIC_INNER_PRODUCT)
-            rng = np.random.default_rng(0)
-            sample = vectors[rng.choice(len(vectors), min(len(vectors), lists * 64), False)]
-            ivf.train(sample)
-            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
-            ivf.nprobe = ivf_probes(lists)
-            index = cls(ivf, "ivf")
-        index.add(ids, vectors)
-        return index
+        builder = cls.builder(len(ids), vectors.shape[1], exact_limit)
+        builder.add(ids, vectors)
+        return builder.finish()
+
+    @staticmethod
+    def builder(count: int, dimension: int, exact_limit: int = EXACT_LIMIT) -> Builder:
+        """A builder for an index that will hold about `count` vectors, fed in chunks."""
+        return Builder(count, dimension, exact_limit)
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -113,17 +117,39 @@ class VectorIndex:
             self._index.remove_ids(faiss.IDSelectorArray(present))
             self._ids.difference_update(present.tolist())
 
+    @property
+    def quantized(self) -> bool:
+        return self.kind == "ivf-sq8"
+
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, ids) per query; missing places have id -1."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if not self._ids or k <= 0:
             empty = np.full((len(queries), max(k, 0)), -1, dtype=np.int64)
             return np.zeros(empty.shape, dtype=np.float32), empty
-        return self._index.search(queries, min(k, len(self._ids)))
+        k = min(k, len(self._ids))
+        if not (self.quantized and self.exact is not None):
+            return self._index.search(queries, k)
+        _, short = self._index.search(queries, min(RESCORE * k, len(self._ids)))
+        exact = self.exact([int(i) for i in np.unique(short) if i >= 0])
+        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        ids = np.full((len(queries), k), -1, dtype=np.int64)
+        for row, query in enumerate(queries):
+            found = [int(i) for i in short[row] if i in exact]
+            if not found:
+                continue
+            cosines = np.stack([exact[i] for i in found]) @ query
+            best = np.argsort(-cosines, kind="stable")[:k]
+            scores[row, : len(best)] = cosines[best]
+            ids[row, : len(best)] = np.array(found)[best]
+        return scores, ids
 
     def vectors(self, ids: Iterable[int]) -> dict[int, np.ndarray]:
-        """The stored vectors of those ids that are in the index."""
-        return {i: self._index.reconstruct(int(i)) for i in ids if i in self._ids}
+        """The vectors of those ids that are in the index: exact where an `exact` source has
+        them, else as stored (quantised in an IVF index)."""
+        present = [int(i) for i in ids if i in self._ids]
+        exact = self.exact(present) if self.quantized and self.exact is not None else {}
+        return {i: exact[i] if i in exact else self._index.reconstruct(i) for i in present}
 
     def ids(self) -> np.ndarray:
         return np.fromiter(self._ids, dtype=np.int64, count=len(self._ids))
@@ -166,8 +192,65 @@ class VectorIndex:
         ids = _stored_ids(raw)
         if isinstance(raw, faiss.IndexIVF):
             raw.nprobe = ivf_probes(raw.nlist)
-            return cls(raw, "ivf", ids), manifest
+            return cls(raw, manifest.kind, ids), manifest
         return cls(raw, "flat", ids), manifest
+
+
+class Builder:
+    """Fed (ids, vectors) in chunks, makes the index for about `count` vectors: flat up to
+    `exact_limit`, else IVF-SQ8, trained on the first TRAIN_PER_LIST vectors per list (only those
+    are held until training; every later chunk goes straight into the quantised index)."""
+
+    def __init__(self, count: int, dimension: int, exact_limit: int) -> None:
+        self.dimension = dimension
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._held = 0
+        if count <= exact_limit:
+            self._index = VectorIndex.empty(dimension)
+            self._lists = 0
+        else:
+            self._lists = ivf_lists(count)
+            quantizer = faiss.IndexFlatIP(dimension)
+            ivf = faiss.IndexIVFScalarQuantizer(
+                quantizer,
+                dimension,
+                self._lists,
+                faiss.ScalarQuantizer.QT_8bit,
+                faiss.METRIC_INNER_PRODUCT,
+            )
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+            ivf.nprobe = ivf_probes(self._lists)
+            self._index = VectorIndex(ivf, "ivf-sq8")
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if self._lists == 0 or self._index._index.is_trained:
+            self._index.add(ids, vectors)
+            return
+        self._pending.append((np.asarray(ids), np.asarray(vectors, dtype=np.float32)))
+        self._held += len(ids)
+        if self._held >= self._lists * TRAIN_PER_LIST:
+            self._train()
+
+    def finish(self) -> VectorIndex:
+        if self._lists and not self._index._index.is_trained:
+            if not self._pending:  # fewer entries came than counted: nothing to train on
+                return VectorIndex.empty(self.dimension)
+            self._train()
+        return self._index
+
+    def _train(self) -> None:
+        if not self._pending:
+            raise ValueError("an IVF index needs at least one vector to train on")
+        sample = np.concatenate([v for _, v in self._pending])
+        rng = np.random.default_rng(0)
+        limit = self._lists * TRAIN_PER_LIST
+        if len(sample) > limit:
+            sample = sample[rng.choice(len(sample), limit, replace=False)]
+        self._index._index.train(sample)
+        del sample
+        pending, self._pending = self._pending, []
+        for ids, vectors in pending:
+            self._index.add(ids, vectors)
 
 
 def read_manifest(directory: Path) -> Manifest | None:

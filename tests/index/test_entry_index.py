@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from index.entry_index import EntryIndex, embedding_text
 from knowledge.models import EntryDraft, EntryStatus
 from knowledge.store import Store
@@ -133,7 +135,7 @@ def test_grows_from_exact_to_ivf_and_back(
         ]
     ).created
     index.sync()
-    assert index.vectors.kind == "ivf" and len(index.vectors) == 60
+    assert index.vectors.kind == "ivf-sq8" and len(index.vectors) == 60
     for entry_id in ids[:45]:
         store.set_status(entry_id, EntryStatus.RETIRED)
     index.sync()
@@ -144,3 +146,23 @@ def test_embedded_text_is_question_then_answer_opening() -> None:
     text = embedding_text("  Why?  ", "word " * 500)
     assert text.startswith("Why?\nword") and len(text.split()) < 120
     assert embedding_text("Why?", "") == "Why?"
+
+
+def test_a_quantised_index_answers_with_exact_cosines(
+    store: Store, counting_embedder: CountingEmbedder
+) -> None:
+    index = EntryIndex(store, counting_embedder, exact_limit=40)
+    store.upsert_entries(
+        [EntryDraft(f"How do I configure service {n} on port {n * 7}?", "See the runbook.")
+         for n in range(60)]
+    )
+    index.sync()
+    assert index.vectors.kind == "ivf-sq8"
+    query = counting_embedder.inner.embed(["configure service 12"])[0]
+    cached = store.vector_cache.cached(index.vectors.ids().tolist(), counting_embedder.model_name)
+    exact = {i: float(np.frombuffer(blob, dtype=np.float32) @ query) for i, (_, blob) in
+             cached.items()}
+    hits = index.nearest(query, 5)
+    assert [i for i, _ in hits] == sorted(exact, key=lambda i: -exact[i])[:5]
+    assert all(abs(score - exact[i]) < 1e-5 for i, score in hits)
+    assert all(abs(s - exact[i]) < 1e-5 for i, s in index.similarity(query, exact).items())
