@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from index.batched_embedder import BatchedEmbedder
 from index.embedder import Embedder, load_embedder
 from index.entry_index import EntryIndex, Progress
 from index.lexical_index import LexicalIndex
@@ -27,9 +28,12 @@ class Services:
 
     @cached_property
     def embedder(self) -> Embedder:
+        """The model, shared by concurrent questions (they are embedded together)."""
         if self._given_embedder is not None:
-            return self._given_embedder
-        return load_embedder(self.settings.embedder_backend, self.settings.model_cache)
+            return BatchedEmbedder(self._given_embedder)
+        return BatchedEmbedder(
+            load_embedder(self.settings.embedder_backend, self.settings.model_cache)
+        )
 
     @cached_property
     def entry_index(self) -> EntryIndex:
