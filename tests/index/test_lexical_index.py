@@ -71,11 +71,14 @@ def test_crash_between_commit_and_index_save_is_repaired(store: Store, tmp_path:
     first = LexicalIndex.open(store, directory)
     kept = add(store, "How do I export invoices?")
     first.checkpoint()
+    generation = directory / read_manifest(directory).generation
+    saved = {f.name: f.read_bytes() for f in generation.iterdir()}
     # Committed to SQLite (and even applied to the working copy), then the process dies
     # before the index is saved again: nothing of it reached the saved generation.
     lost = add(store, "How do I rotate API keys?")
     store.set_status(kept, EntryStatus.RETIRED)
     first.sync()
+    assert {f.name: f.read_bytes() for f in generation.iterdir()} == saved
     again = LexicalIndex.open(store, directory)
     assert not again.rebuilt
     assert found(again, "rotate api keys") == [lost]
