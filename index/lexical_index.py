@@ -21,9 +21,12 @@ harmless, so a crash between a database commit and an index save is repaired at 
 A manifest for another database, of another format, or older than the change log's pruned
 point is refused and the index rebuilt: it is never used stale.
 
-Scores: the sum over query words of BM25 per field times the field's weight (tantivy scores
-each field with its own length normalisation); a word in both the question and a phrasing
-counts once, the better of the two.
+Scores: the sum over query words of BM25 per field times the field's weight (each field with
+its own length normalisation), with FTS5's IDF in place of tantivy's, so that scores stay on the
+scale the fusion and the confidence calibration were fitted on (bench/lexical_quality.py
+compares the two engines in one run); a word in both the question and a phrasing counts once,
+the better of the two. No postings budget is needed: tantivy's block-max WAND skips documents
+that cannot reach the top `limit`.
 """
 
 from __future__ import annotations
@@ -111,7 +114,7 @@ def _analyzer() -> tantivy.TextAnalyzer:
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_unsigned_field("id", indexed=True, fast=True)
-    for field in ("question", "answer", "tags", "phrasings"):
+    for field in FIELDS:
         builder.add_text_field(field, tokenizer_name=ANALYZER, index_option="freq")
     return builder.build()
 
