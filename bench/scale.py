@@ -204,6 +204,7 @@ def hybrid_part(base: SyntheticBase, n: int, embedder, titles: list[str]) -> dic
         "hybrid_same_top_hit_tantivy_vs_fts5": float(same_top),
         "disk_mib": {
             "sqlite": disk_mib(folder / "sb.db"),
+            **sqlite_parts(store),
             "vectors": sum(f.stat().st_size for f in (folder / "index").glob("vectors-*"))
             / 2**20,
             "lexical": disk_mib(folder / "index" / "lexical"),
@@ -215,6 +216,18 @@ def hybrid_part(base: SyntheticBase, n: int, embedder, titles: list[str]) -> dic
     shutil.rmtree(folder, ignore_errors=True)
     gc.collect()
     return out
+
+
+def sqlite_parts(store: Store) -> dict[str, float]:
+    """MiB of the SQLite file held by the FTS5 table (what dropping it would save) and by the
+    embedding cache (which the exact re-score reads)."""
+    rows = store.query(
+        "SELECT CASE WHEN name LIKE 'entries_fts%' THEN 'sqlite_fts5' "
+        "WHEN name = 'entry_vectors' OR name LIKE 'sqlite_autoindex_entry_vectors%' "
+        "THEN 'sqlite_entry_vectors' ELSE 'other' END AS part, sum(pgsize) AS size "
+        "FROM dbstat GROUP BY part"
+    )
+    return {r["part"]: r["size"] / 2**20 for r in rows if r["part"] != "other"}
 
 
 def probe(step: str, folder: Path, titles: list[str]) -> dict:
@@ -338,6 +351,8 @@ def tables(report: dict) -> None:
          lambda h: f"{h['ready_probe']['rss_ready_after_queries']:.0f}"),
         ("on disk: SQLite / vectors / lexical (MiB)",
          lambda h: "{sqlite:.0f} / {vectors:.0f} / {lexical:.0f}".format(**h["disk_mib"])),
+        ("  of SQLite: FTS5 table / embedding cache (MiB)",
+         lambda h: "{sqlite_fts5:.0f} / {sqlite_entry_vectors:.0f}".format(**h["disk_mib"])),
     ]
     for label, show in lines:
         hyb.add_row(label, *(show(s["hybrid"]) for s in sizes.values()))
