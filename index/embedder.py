@@ -77,6 +77,10 @@ class OnnxEmbedder:
         options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # ONNX Runtime's threads spin for a while after each call by default; that starves
+        # faiss and tantivy, which run next in the same search (measured: search minus
+        # embedding went from ~12 ms to ~2 ms at 3,000 entries on 2 busy cores).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(
             str(onnx_path), options, providers=["CPUExecutionProvider"]
         )

@@ -129,8 +129,8 @@ class VectorIndex:
             return np.zeros(empty.shape, dtype=np.float32), empty
         k = min(k, len(self._ids))
         if not (self.quantized and self.exact is not None):
-            return self._index.search(queries, k)
-        _, short = self._index.search(queries, min(RESCORE * k, len(self._ids)))
+            return self._search(queries, k)
+        _, short = self._search(queries, min(RESCORE * k, len(self._ids)))
         exact = self.exact([int(i) for i in np.unique(short) if i >= 0])
         scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
         ids = np.full((len(queries), k), -1, dtype=np.int64)
@@ -143,6 +143,18 @@ class VectorIndex:
             scores[row, : len(best)] = cosines[best]
             ids[row, : len(best)] = np.array(found)[best]
         return scores, ids
+
+    def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(queries) > 1:
+            return self._index.search(queries, k)
+        # One query gains nothing from faiss's OpenMP team, and starting one on cores the
+        # embedder has just used costs milliseconds; the thread count is per calling thread.
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            return self._index.search(queries, k)
+        finally:
+            faiss.omp_set_num_threads(threads)
 
     def vectors(self, ids: Iterable[int]) -> dict[int, np.ndarray]:
         """The vectors of those ids that are in the index: exact where an `exact` source has
