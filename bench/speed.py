@@ -174,11 +174,20 @@ def search_speed(entries: int, queries: int, embedder, questions: list[dict]) ->
         "tantivy": HybridSearch(store, index, embedder, lexical=lexical),
     }
     texts = [q["title"] for q in questions[-queries:]]
-    bare = [timed(lambda t=t: embedder.embed([t]), 1)[0] for t in texts]
-    full = {
-        name: [timed(lambda t=t, e=e: e.search(t, k=5), 1)[0] for t in texts]
-        for name, e in engines.items()
+    batched = HybridSearch(store, index, BatchedEmbedder(embedder), lexical=lexical)
+    # Interleaved per question, so that the machine's drift falls on every variant alike.
+    variants: dict[str, Callable[[str], object]] = {
+        "bare": lambda t: embedder.embed([t]),
+        "fts5": lambda t: engines["fts5"].search(t, k=5),
+        "tantivy": lambda t: engines["tantivy"].search(t, k=5),
+        "batched": lambda t: batched.search(t, k=5),
     }
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for t in texts:
+        for name, fn in variants.items():
+            times[name].append(timed(lambda t=t, fn=fn: fn(t), 1)[0])
+    bare, lone_batched = times.pop("bare"), times.pop("batched")
+    full = times
     vectors = embedder.embed(texts)
     rank_only = {
         name: pct(
@@ -193,8 +202,6 @@ def search_speed(entries: int, queries: int, embedder, questions: list[dict]) ->
         "tantivy": [timed(lambda t=t: lexical.search(t, 50), 1)[0] for t in texts],
     }
     dense = [timed(lambda v=v: index.nearest(v, 50), 1)[0] for v in vectors]
-    batched = HybridSearch(store, index, BatchedEmbedder(embedder), lexical=lexical)
-    lone_batched = [timed(lambda t=t: batched.search(t, k=5), 1)[0] for t in texts]
     out = {
         "entries": entries,
         "index_kind": index.vectors.kind,
