@@ -62,6 +62,8 @@ class EntryIndex:
         self.directory = directory
         self.exact_limit = exact_limit
         self.vectors = VectorIndex.empty(embedder.dimension)
+        self.phrasings = VectorIndex.empty(embedder.dimension)  # by phrasing id
+        self._phrasings_of: dict[int, set[int]] = {}  # entry id -> its phrasings in the index
         self.cursor = 0
         self._lock = threading.RLock()
 
@@ -77,6 +79,7 @@ class EntryIndex:
         """Load the saved index if it fits this database and model, else rebuild; then catch up."""
         index = cls(store, embedder, directory, exact_limit)
         if directory is not None and index._load():
+            index._rebuild_phrasings()
             index.sync(progress)
             expected = len(store.searchable_ids())
             if len(index.vectors) == expected:
@@ -118,6 +121,7 @@ class EntryIndex:
                 if not self._load():
                     self.rebuild(progress)
                     return len(self.vectors)
+                self._rebuild_phrasings()
                 changed, cursor = self.store.changes.since(self.cursor)
             if changed:
                 self._apply(sorted(changed), progress)
@@ -133,6 +137,39 @@ class EntryIndex:
         )
         for ids, vectors in self._embedded(live, progress):
             self.vectors.add(ids, vectors)
+        self._apply_phrasings(entry_ids, [e.id for e in live])
+
+    def _apply_phrasings(self, changed: list[int], live: list[int]) -> None:
+        """Drop the phrasings of changed entries, then add the active ones of the live ones."""
+        gone = [p for e in changed for p in self._phrasings_of.pop(e, ())]
+        self.phrasings.remove(gone)
+        rows = list(self.store.phrasings.active(live, self.embedder.model_name))
+        fresh = [(pid, text) for pid, _, text, blob in rows if blob is None]
+        made = self.embedder.embed([text for _, text in fresh]) if fresh else []
+        if fresh:
+            self.store.phrasings.save_vectors(
+                self.embedder.model_name,
+                ((pid, v.tobytes()) for (pid, _), v in zip(fresh, made, strict=True)),
+            )
+        vectors = {pid: v for (pid, _), v in zip(fresh, made, strict=True)}
+        for pid, entry_id, _, blob in rows:
+            if blob is not None:
+                vectors[pid] = np.frombuffer(blob, dtype=np.float32)
+            self._phrasings_of.setdefault(entry_id, set()).add(pid)
+        if vectors:
+            ids = np.array(list(vectors), dtype=np.int64)
+            self.phrasings.add(ids, np.stack([vectors[i] for i in ids.tolist()]))
+        self.phrasings = self._reshaped(self.phrasings)
+
+    def _rebuild_phrasings(self) -> None:
+        """The phrasings of every indexed entry, afresh (vectors from the database's cache)."""
+        with self._lock:
+            self.phrasings = VectorIndex.empty(self.embedder.dimension)
+            self._phrasings_of = {}
+            ids = self.vectors.ids().tolist()
+            for start in range(0, len(ids), EMBED_CHUNK * 4):
+                chunk = ids[start : start + EMBED_CHUNK * 4]
+                self._apply_phrasings(chunk, chunk)
 
     def _embedded(
         self, entries: list[Entry], progress: Progress | None
@@ -162,15 +199,20 @@ class EntryIndex:
                 progress(done, len(entries))
 
     def _reshape_if_needed(self) -> None:
-        count = len(self.vectors)
-        wrong_kind = (self.vectors.kind == "flat" and count > self.exact_limit) or (
-            self.vectors.kind == "ivf" and count < self.exact_limit // 2
+        self.vectors = self._reshaped(self.vectors)
+
+    def _reshaped(self, vectors: VectorIndex) -> VectorIndex:
+        """`vectors`, or the same vectors in the kind of index that suits their number now."""
+        count = len(vectors)
+        wrong_kind = (vectors.kind == "flat" and count > self.exact_limit) or (
+            vectors.kind == "ivf" and count < self.exact_limit // 2
         )
-        if wrong_kind:
-            ids = self.vectors.ids()
-            stored = self.vectors.vectors(ids.tolist())
-            matrix = np.stack([stored[i] for i in ids.tolist()])
-            self.vectors = VectorIndex.build(ids, matrix, self.exact_limit)
+        if not wrong_kind:
+            return vectors
+        ids = vectors.ids()
+        stored = vectors.vectors(ids.tolist())
+        matrix = np.stack([stored[i] for i in ids.tolist()])
+        return VectorIndex.build(ids, matrix, self.exact_limit)
 
     def rebuild(self, progress: Progress | None = None) -> None:
         """Build the index afresh from the store (reusing cached embeddings where valid)."""
@@ -188,6 +230,7 @@ class EntryIndex:
                 )
             else:
                 self.vectors = VectorIndex.empty(self.embedder.dimension)
+            self._rebuild_phrasings()
             self.cursor = cursor
             self.sync(progress)
 
@@ -214,6 +257,12 @@ class EntryIndex:
         """The k published entries nearest to one query vector, as (id, cosine), best first."""
         with self._lock:
             scores, ids = self.vectors.search(query.reshape(1, -1), k)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def nearest_phrasings(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The k phrasings nearest to one query vector, as (phrasing id, cosine), best first."""
+        with self._lock:
+            scores, ids = self.phrasings.search(query.reshape(1, -1), k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def neighbours_of(self, entry_ids: Iterable[int], k: int) -> dict[int, list[tuple[int, float]]]:

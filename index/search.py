@@ -28,6 +28,7 @@ from index.embedder import Embedder
 from index.entry_index import EntryIndex
 from knowledge.errors import InvalidInput
 from knowledge.models import Entry
+from knowledge.phrasings import Signal
 from knowledge.store import Store
 
 MAX_QUERY_CHARS = 4_000  # a question longer than this is cut (the model reads ~256 tokens)
@@ -94,6 +95,57 @@ def fuse(
 
 
 @dataclass(frozen=True)
+class Learning:
+    """How phrasings learned from people move an entry (chosen out of fold, bench/learning.py).
+
+    A positive phrasing at cosine c, confirmed by n people, counts as the entry's cosine
+    c - doubt / n when that beats the entry's own. A negative one lowers the entry's cosine by
+    push * n / (n + 1) * (c - near) / (1 - near) when c > near: only wordings close to the one
+    that was not helped, and one person's verdict at half strength.
+    """
+
+    doubt: float = 0.05
+    push: float = 0.3
+    near: float = 0.75
+
+    def stand_in(self, cosine: float, votes: int) -> float:
+        return cosine - self.doubt / max(votes, 1)
+
+    def penalty(self, cosine: float, votes: int) -> float:
+        if cosine <= self.near:
+            return 0.0
+        votes = max(votes, 1)
+        return self.push * votes / (votes + 1) * (cosine - self.near) / (1.0 - self.near)
+
+
+def learned_cosines(
+    dense: dict[int, float],
+    phrasings: list[tuple[int, float]],
+    signals: Mapping[int, Signal],
+    learning: Learning,
+) -> None:
+    """Fold phrasing matches into the entries' cosines (in place); entries a phrasing found that
+    `dense` lacks must be in it already (their own cosine), or are added at the stand-in."""
+    best: dict[int, float] = {}
+    push: dict[int, float] = {}
+    for phrasing_id, cosine in phrasings:
+        signal = signals.get(phrasing_id)
+        if signal is None:
+            continue
+        if signal.polarity > 0:
+            value = learning.stand_in(cosine, signal.votes)
+            best[signal.entry_id] = max(best.get(signal.entry_id, value), value)
+        else:
+            value = learning.penalty(cosine, signal.votes)
+            push[signal.entry_id] = max(push.get(signal.entry_id, 0.0), value)
+    for entry_id, value in best.items():
+        dense[entry_id] = max(dense.get(entry_id, value), value)
+    for entry_id, value in push.items():
+        if entry_id in dense:
+            dense[entry_id] -= value
+
+
+@dataclass(frozen=True)
 class Hit:
     """One search result: the entry, its fused score, the evidence, the tier, and the
     probability (0..1) that it answers the question."""
@@ -148,6 +200,7 @@ class HybridSearch:
         fusion: Fusion | None = None,
         candidates: int = 50,
         calibration: Calibration = DEFAULT,
+        learning: Learning | None = None,
     ) -> None:
         self.store = store
         self.entries = entries
@@ -156,6 +209,7 @@ class HybridSearch:
         self.fusion = fusion or Fusion()
         self.candidates = candidates
         self.calibration = calibration
+        self.learning = learning or Learning()
 
     def search(self, query: str, k: int = 5, visible: Visible | None = None) -> list[Hit]:
         """The top `k` hits for `query` that `visible` allows (all published ones by default)."""
@@ -175,9 +229,13 @@ class HybridSearch:
         pool = max(self.candidates, 4 * k)
         dense = dict(self.entries.nearest(vector, pool))
         lexical = dict(self.store.lexical.search(text, pool))
-        missing = lexical.keys() - dense.keys()
+        phrasings = self.entries.nearest_phrasings(vector, pool)
+        signals = self.store.phrasings.signals(i for i, _ in phrasings) if phrasings else {}
+        found = {s.entry_id for s in signals.values()}
+        missing = (lexical.keys() | found) - dense.keys()
         if missing:
             dense.update(self.entries.similarity(vector, missing))
+        learned_cosines(dense, phrasings, signals, self.learning)
         ranked = fuse(dense, lexical, self.fusion)
         evidence = evidence_of(ranked, dense, lexical, self.fusion)
         hits: list[Hit] = []
