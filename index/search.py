@@ -98,18 +98,25 @@ def fuse(
 class Learning:
     """How phrasings learned from people move an entry (chosen out of fold, bench/learning.py).
 
-    A positive phrasing at cosine c, confirmed by n people, counts as the entry's cosine
-    c - doubt / n when that beats the entry's own. A negative one lowers the entry's cosine by
-    push * n / (n + 1) * (c - near) / (1 - near) when c > near: only wordings close to the one
-    that was not helped, and one person's verdict at half strength.
+    A positive phrasing at cosine c to the query, confirmed by n people, pulls the entry's own
+    cosine e towards it: e + trust(n) * (c - e), trust(n) = n / (n + caution), when that is
+    higher. So one person's wording moves an entry part of the way, and a wording far from the
+    entry's own text (a likely mistake) moves it less in absolute terms than one close to it.
+    A negative ("not helpful") phrasing lowers the entry's cosine by
+    push * n / (n + 1) * (c - near) / (1 - near) when c > near: only for wordings close to the
+    one that was not helped, one person's verdict at half strength.
     """
 
-    doubt: float = 0.05
-    push: float = 0.3
+    caution: float = 4.0  # chosen out of fold, pooled over 0% and 10% wrong verdicts
+    push: float = 0.6
     near: float = 0.75
 
-    def stand_in(self, cosine: float, votes: int) -> float:
-        return cosine - self.doubt / max(votes, 1)
+    def trust(self, votes: int) -> float:
+        votes = max(votes, 1)
+        return votes / (votes + self.caution)
+
+    def stand_in(self, cosine: float, own: float, votes: int) -> float:
+        return own + self.trust(votes) * (cosine - own)
 
     def penalty(self, cosine: float, votes: int) -> float:
         if cosine <= self.near:
@@ -118,31 +125,37 @@ class Learning:
         return self.push * votes / (votes + 1) * (cosine - self.near) / (1.0 - self.near)
 
 
-def learned_cosines(
-    dense: dict[int, float],
-    phrasings: list[tuple[int, float]],
-    signals: Mapping[int, Signal],
-    learning: Learning,
-) -> None:
-    """Fold phrasing matches into the entries' cosines (in place); entries a phrasing found that
-    `dense` lacks must be in it already (their own cosine), or are added at the stand-in."""
-    best: dict[int, float] = {}
+@dataclass(frozen=True)
+class Gathered:
+    """The raw evidence for one query: the entries' own cosines, BM25, and the nearest
+    phrasings with what they say (before any Learning is applied)."""
+
+    dense: dict[int, float]
+    lexical: dict[int, float]
+    phrasings: list[tuple[int, float]]
+    signals: Mapping[int, Signal]
+
+
+def learned_cosines(gathered: Gathered, learning: Learning) -> dict[int, float]:
+    """The entries' cosines with the phrasings folded in (see Learning)."""
+    dense = dict(gathered.dense)
+    pulled: dict[int, float] = {}
     push: dict[int, float] = {}
-    for phrasing_id, cosine in phrasings:
-        signal = signals.get(phrasing_id)
-        if signal is None:
+    for phrasing_id, cosine in gathered.phrasings:
+        signal = gathered.signals.get(phrasing_id)
+        if signal is None or signal.entry_id not in dense:
             continue
+        entry = signal.entry_id
         if signal.polarity > 0:
-            value = learning.stand_in(cosine, signal.votes)
-            best[signal.entry_id] = max(best.get(signal.entry_id, value), value)
+            value = learning.stand_in(cosine, dense[entry], signal.votes)
+            pulled[entry] = max(pulled.get(entry, value), value)
         else:
-            value = learning.penalty(cosine, signal.votes)
-            push[signal.entry_id] = max(push.get(signal.entry_id, 0.0), value)
-    for entry_id, value in best.items():
-        dense[entry_id] = max(dense.get(entry_id, value), value)
-    for entry_id, value in push.items():
-        if entry_id in dense:
-            dense[entry_id] -= value
+            push[entry] = max(push.get(entry, 0.0), learning.penalty(cosine, signal.votes))
+    for entry, value in pulled.items():
+        dense[entry] = max(dense[entry], value)
+    for entry, value in push.items():
+        dense[entry] -= value
+    return dense
 
 
 @dataclass(frozen=True)
@@ -226,16 +239,23 @@ class HybridSearch:
         self, text: str, vector: np.ndarray, k: int, visible: Visible | None = None
     ) -> list[Hit]:
         """Rank with an already-embedded query (lets callers embed a batch at once)."""
-        pool = max(self.candidates, 4 * k)
+        return self.score(self.gather(text, vector, max(self.candidates, 4 * k)), k, visible)
+
+    def gather(self, text: str, vector: np.ndarray, pool: int) -> Gathered:
+        """The evidence for a query: its `pool` nearest entries and phrasings, and BM25."""
         dense = dict(self.entries.nearest(vector, pool))
         lexical = dict(self.store.lexical.search(text, pool))
         phrasings = self.entries.nearest_phrasings(vector, pool)
         signals = self.store.phrasings.signals(i for i, _ in phrasings) if phrasings else {}
-        found = {s.entry_id for s in signals.values()}
-        missing = (lexical.keys() | found) - dense.keys()
+        missing = (lexical.keys() | {s.entry_id for s in signals.values()}) - dense.keys()
         if missing:
             dense.update(self.entries.similarity(vector, missing))
-        learned_cosines(dense, phrasings, signals, self.learning)
+        return Gathered(dense, lexical, phrasings, signals)
+
+    def score(self, gathered: Gathered, k: int, visible: Visible | None = None) -> list[Hit]:
+        """The top `k` visible hits from gathered evidence, with the current Learning."""
+        dense = learned_cosines(gathered, self.learning)
+        lexical = gathered.lexical
         ranked = fuse(dense, lexical, self.fusion)
         evidence = evidence_of(ranked, dense, lexical, self.fusion)
         hits: list[Hit] = []

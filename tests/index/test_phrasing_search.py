@@ -56,7 +56,7 @@ def test_more_people_confirming_a_wording_trust_it_more(
     store.phrasings.learn(ids["router"], ODD, "UB", PhrasingSource.SOLVED)
     two = search.search(ODD, k=1)[0]
     assert one.entry.id == two.entry.id == ids["router"]
-    assert two.cosine > one.cosine
+    assert two.cosine > one.cosine  # trust grows with the number of people
 
 
 def test_phrasings_never_show_an_entry_outside_its_visibility(
