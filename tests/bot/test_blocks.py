@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from bot.blocks.answer import AnswerCard, CardHit, answer_blocks, answer_text, posted_card
 from bot.blocks.home import RecentQuestion, ask_modal, home_view
 from bot.slack_text import escape, mentions_someone, question_from_message, safe_answer, trim
-from sandbox.slack_api.blockkit import validate_message, validate_view
+from sandbox.slack_api.blockkit import blocks_text, validate_message, validate_view
 
 # Text that tries every way of pinging people or breaking markup.
 hostile = st.text(alphabet=st.sampled_from(list("<>@!&|_*~`#:\n hereveryonchalU1230")) |
@@ -162,3 +162,26 @@ def test_a_card_found_in_slack_names_its_best_answer_first() -> None:
     assert posted_card(5, answer_blocks(AnswerCard(5, "q", "answer", long))) == (
         "answer", [11, 12, 13])
     assert posted_card(6, answer_blocks(AnswerCard(5, "q", "answer", hits))) is None
+
+
+def test_the_phrasings_modal_fits_block_kit_however_many_and_long(store) -> None:
+    from bot.blocks.admin import MAX_PHRASINGS_SHOWN, phrasings_modal
+    from knowledge.models import EntryDraft
+    from knowledge.phrasings import Phrasing, PhrasingSource
+
+    entry = store.add_entry(EntryDraft("<!here> " + "q" * 1_900, "a"))
+    when = datetime(2026, 11, 2, tzinfo=UTC)
+    many = [Phrasing(n, entry.id, "<@U1> & " + "w" * 990, -1 if n % 2 else 1, source, "U1",
+                     when, n)
+            for n, source in zip(range(1, 61), list(PhrasingSource) * 12, strict=True)]
+    view = phrasings_modal(entry, many)
+    assert validate_view(view) == []
+    shown = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
+    assert not any(mentions_someone(text) for text in shown)
+    removes = [b["accessory"] for b in view["blocks"] if "accessory" in b]
+    assert len(removes) == MAX_PHRASINGS_SHOWN
+    assert f"`switchboard phrasings {entry.id}` lists them all" in blocks_text(view["blocks"])
+    for remove in removes:
+        confirm = remove["confirm"]
+        assert len(confirm["text"]["text"]) <= 300 and len(confirm["title"]["text"]) <= 100
+    assert "_No phrasings yet._" in blocks_text(phrasings_modal(entry, [])["blocks"])
