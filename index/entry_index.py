@@ -80,6 +80,7 @@ class EntryIndex:
         index = cls(store, embedder, directory, exact_limit)
         if directory is not None and index._load():
             index._rebuild_phrasings()
+            index.fill_question_vectors()
             index.sync(progress)
             expected = len(store.searchable_ids())
             if len(index.vectors) == expected:
@@ -186,17 +187,67 @@ class EntryIndex:
             vectors = {
                 i: np.frombuffer(cached[i][1], dtype=np.float32) for i in texts if i not in fresh
             }
-            if fresh:
-                made = self.embedder.embed([texts[i] for i in fresh])
-                self.store.vector_cache.save(
-                    model, ((i, hashes[i], v.tobytes()) for i, v in zip(fresh, made, strict=True))
+            questions = self._questions_to_embed(chunk)
+            if fresh or questions:
+                made = self.embedder.embed(
+                    [texts[i] for i in fresh] + [text for _, text in questions.values()]
                 )
-                vectors.update(zip(fresh, made, strict=True))
+                self.store.vector_cache.save(
+                    model, ((i, hashes[i], v.tobytes()) for i, v in zip(fresh, made, strict=False))
+                )
+                self.store.question_alone_cache.save(
+                    model,
+                    ((i, digest, v.tobytes()) for (i, (digest, _)), v in
+                     zip(questions.items(), made[len(fresh):], strict=True)),
+                )
+                vectors.update(zip(fresh, made, strict=False))
             ids = np.array(list(texts), dtype=np.int64)
             yield ids, np.stack([vectors[i] for i in texts])
             done += len(chunk)
             if progress:
                 progress(done, len(entries))
+
+    def _questions_to_embed(self, entries: list[Entry]) -> dict[int, tuple[str, str]]:
+        """Entry id -> (hash, text) of the questions whose question-alone vector is missing or
+        stale in the cache.
+
+        Beside the vector it searches (question and answer), every entry keeps one of its
+        question alone in the database (`store.question_alone_cache`), never in memory: search
+        reads it for the few hits it returns, as confidence evidence (`question_cosine`).
+        """
+        texts = {e.id: e.question.strip() for e in entries}
+        cached = self.store.question_alone_cache.cached(texts, self.embedder.model_name)
+        out = {}
+        for entry_id, text in texts.items():
+            digest = text_hash(text)
+            if entry_id not in cached or cached[entry_id][0] != digest:
+                out[entry_id] = (digest, text)
+        return out
+
+    def fill_question_vectors(self) -> int:
+        """Embed the question-alone vectors that published entries lack (a database made
+        before they were kept); returns how many. Nothing to do after the first time."""
+        model = self.embedder.model_name
+        rows = self.store.query(
+            "SELECT e.id FROM entries e WHERE e.status = 'published' AND NOT EXISTS (SELECT 1 "
+            "FROM entry_question_vectors v WHERE v.entry_id = e.id AND v.model = ?)", [model],
+        )
+        ids = [r["id"] for r in rows]
+        for start in range(0, len(ids), EMBED_CHUNK):
+            entries = list(self.store.get_entries(ids[start : start + EMBED_CHUNK]).values())
+            questions = self._questions_to_embed(entries)
+            if questions:
+                made = self.embedder.embed([text for _, text in questions.values()])
+                self.store.question_alone_cache.save(model, (
+                    (i, digest, v.tobytes())
+                    for (i, (digest, _)), v in zip(questions.items(), made, strict=True)))
+        return len(ids)
+
+    def question_similarity(self, query: np.ndarray, entry_ids: Iterable[int]) -> dict[int, float]:
+        """Cosine between a query vector and each entry's question alone (those cached)."""
+        cached = self.store.question_alone_cache.cached(entry_ids, self.embedder.model_name)
+        return {i: float(np.dot(np.frombuffer(blob, dtype=np.float32), query))
+                for i, (_, blob) in cached.items()}
 
     def _reshape_if_needed(self) -> None:
         self.vectors = self._reshaped(self.vectors)

@@ -105,18 +105,24 @@ class Learning:
     A negative ("not helpful") phrasing lowers the entry's cosine by
     push * n / (n + 1) * (c - near) / (1 - near) when c > near: only for wordings close to the
     one that was not helped, one person's verdict at half strength.
+
+    A query at cosine `echo` or more to a phrasing is that same question asked again (case,
+    punctuation, a word): the verdict was given on it, so the phrasing counts in full.
     """
 
     caution: float = 4.0  # chosen out of fold, pooled over 0% and 10% wrong verdicts
     push: float = 0.6
     near: float = 0.75
+    echo: float = 0.97
 
-    def trust(self, votes: int) -> float:
+    def trust(self, votes: int, cosine: float = 0.0) -> float:
+        if cosine >= self.echo:
+            return 1.0
         votes = max(votes, 1)
         return votes / (votes + self.caution)
 
     def stand_in(self, cosine: float, own: float, votes: int) -> float:
-        return own + self.trust(votes) * (cosine - own)
+        return own + self.trust(votes, cosine) * (cosine - own)
 
     def penalty(self, cosine: float, votes: int) -> float:
         if cosine <= self.near:
@@ -130,6 +136,7 @@ class Gathered:
     """The raw evidence for one query: the entries' own cosines, BM25, and the nearest
     phrasings with what they say (before any Learning is applied)."""
 
+    vector: np.ndarray
     dense: dict[int, float]
     lexical: dict[int, float]
     phrasings: list[tuple[int, float]]
@@ -176,15 +183,16 @@ def evidence_of(
     dense: Mapping[int, float],
     lexical: Mapping[int, float],
     fusion: Fusion,
-) -> Callable[[int, float], Evidence]:
-    """For a fused ranking, a function giving the evidence of any entry in it."""
+) -> Callable[[int, float, float], Evidence]:
+    """For a fused ranking, a function giving the evidence of any entry in it (given its fused
+    score and its question-alone cosine)."""
     best = ranked[0][1] if ranked else 0.0
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
     dense_top = max(dense, key=lambda i: (dense[i], -i), default=None)
     lexical_top = max(lexical, key=lambda i: (lexical[i], -i), default=None)
     top = ranked[0][0] if ranked else None
 
-    def of(entry_id: int, score: float) -> Evidence:
+    def of(entry_id: int, score: float, question_cosine: float) -> Evidence:
         other = runner_up if entry_id == top else best
         agree = entry_id == dense_top == lexical_top and lexical.get(entry_id, 0.0) > 0
         return Evidence(
@@ -193,6 +201,7 @@ def evidence_of(
             bonus=fusion.bonus(lexical.get(entry_id, 0.0)),
             margin=score - other,
             agreement=1.0 if agree else 0.0,
+            question_cosine=question_cosine,
         )
 
     return of
@@ -250,7 +259,7 @@ class HybridSearch:
         missing = (lexical.keys() | {s.entry_id for s in signals.values()}) - dense.keys()
         if missing:
             dense.update(self.entries.similarity(vector, missing))
-        return Gathered(dense, lexical, phrasings, signals)
+        return Gathered(vector, dense, lexical, phrasings, signals)
 
     def score(self, gathered: Gathered, k: int, visible: Visible | None = None) -> list[Hit]:
         """The top `k` visible hits from gathered evidence, with the current Learning."""
@@ -263,11 +272,15 @@ class HybridSearch:
         for start in range(0, len(ranked), batch):
             chunk = ranked[start : start + batch]
             entries = self.store.get_entries(i for i, _ in chunk)
+            alone = self.entries.question_similarity(gathered.vector, (i for i, _ in chunk))
             for entry_id, score in chunk:
                 entry = entries.get(entry_id)
                 if entry is None or not entry.is_searchable or (visible and not visible(entry)):
                     continue
-                confidence = self.calibration.confidence(evidence(entry_id, score))
+                # an entry whose question-alone vector is not cached yet: its searched cosine
+                question_cosine = alone.get(entry_id, dense.get(entry_id, 0.0))
+                confidence = self.calibration.confidence(
+                    evidence(entry_id, score, question_cosine))
                 hits.append(
                     Hit(
                         entry,

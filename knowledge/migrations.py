@@ -108,15 +108,14 @@ def _entry_vectors(db: Database) -> None:
     # The embedding of each entry's text, so that a rebuild of the vector index, routing and
     # duplicate detection never re-embed what has not changed. `text_hash` says which text
     # the vector was made from; `model` which model made it.
+    _entry_vector_table(db, "entry_vectors")
+
+
+def _entry_vector_table(db: Database, name: str) -> None:
+    """A cache of one embedding per entry: which model made it, from which text (a hash)."""
     db.execute(
-        """
-        CREATE TABLE entry_vectors (
-            entry_id INTEGER PRIMARY KEY REFERENCES entries(id) ON DELETE CASCADE,
-            model TEXT NOT NULL,
-            text_hash TEXT NOT NULL,
-            vector BLOB NOT NULL
-        )
-        """
+        f"CREATE TABLE {name} (entry_id INTEGER PRIMARY KEY REFERENCES entries(id) "
+        "ON DELETE CASCADE, model TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL)"
     )
 
 
@@ -430,6 +429,13 @@ def _phrasings(db: Database) -> None:
     )
 
 
+def _entry_question_vectors(db: Database) -> None:
+    # Each entry's question embedded alone, beside `entry_vectors` (question and answer, what the
+    # index searches): search reads it for the few hits it returns, as evidence for their
+    # confidence. Same keys as `entry_vectors`.
+    _entry_vector_table(db, "entry_question_vectors")
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_entries", _entries),
     Migration("0002_index_changes", _index_changes),
@@ -443,6 +449,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0010_pending_replies", _pending_replies),
     Migration("0011_hit_confidence", _hit_confidence),
     Migration("0012_phrasings", _phrasings),
+    Migration("0015_entry_question_vectors", _entry_question_vectors),
 ]
 
 

@@ -72,6 +72,7 @@ class Store:
         migrate(db)
         self.lexical = LexicalSearch(self)
         self.vector_cache = VectorCache(self)
+        self.question_alone_cache = VectorCache(self, "entry_question_vectors")
         self.changes = ChangeLog(self)
         self.phrasings = Phrasings(self)
 

@@ -279,6 +279,7 @@ def reindex(full: bool) -> None:
     with open_services(settings) as services:
         if full:
             services.store.vector_cache.clear()
+            services.store.question_alone_cache.clear()
         services.entry_index.rebuild(services.progress)
         count = len(services.entry_index.vectors)
     click.echo(f"Rebuilt the search index: {count} published entries.")

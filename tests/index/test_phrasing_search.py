@@ -51,12 +51,14 @@ def test_more_people_confirming_a_wording_trust_it_more(
     store: Store, counting_embedder: CountingEmbedder, tmp_path: Path
 ) -> None:
     search, ids = world(store, counting_embedder, tmp_path)
+    similar = "my purple gizmo is blinking"  # not the very wording (that counts in full)
     store.phrasings.learn(ids["router"], ODD, "UA", PhrasingSource.SOLVED)
-    one = search.search(ODD, k=1)[0]
+    one = search.search(similar, k=1)[0]
     store.phrasings.learn(ids["router"], ODD, "UB", PhrasingSource.SOLVED)
-    two = search.search(ODD, k=1)[0]
+    two = search.search(similar, k=1)[0]
     assert one.entry.id == two.entry.id == ids["router"]
     assert two.cosine > one.cosine  # trust grows with the number of people
+    assert search.search(ODD, k=1)[0].cosine > 0.99  # the very wording: the verdict in full
 
 
 def test_phrasings_never_show_an_entry_outside_its_visibility(
