@@ -126,7 +126,9 @@ def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
         "methods": {name: _rates(v) for name, v in results.items()},
         "fit": {"fitted": fit.fitted, "reason": fit.reason, "held_out": fit.held_out,
                 "seconds": round(fit_seconds, 2),
-                "weights": {"neighbours": w.neighbours, "temperature": w.temperature,
+                "candidate": fit.name,
+                "weights": {"similarity": w.similarity, "neighbours": w.neighbours,
+                            "temperature": w.temperature,
                             "topic_share": w.topic_share, "popularity": w.popularity,
                             "recent": w.recent, "half_life_days": w.half_life_days},
                 "inner": fit.score.__dict__ if fit.score else None,
@@ -156,9 +158,9 @@ def print_report(cells: list[dict]) -> None:
         table.add_column(column)
     for cell in cells:
         m, w = cell["methods"], cell["fit"]["weights"]
-        weights = (f"n={w['neighbours']} t={w['temperature']} topic={w['topic_share']} "
-                   f"pop={w['popularity']} recent={w['recent']}"
-                   if cell["fit"]["fitted"] else "defaults")
+        weights = (f"{cell['fit']['candidate']}: sim={w['similarity']} n={w['neighbours']} "
+                   f"t={w['temperature']} topic={w['topic_share']} pop={w['popularity']} "
+                   f"recent={w['recent']}" if cell["fit"]["fitted"] else "defaults")
         table.add_row(cell["site"], cell["shape"], str(cell["old_share"]),
                       str(cell["test_questions"]),
                       *(f"{m[n]['hit@1']:.3f} / {m[n]['hit@5']:.3f}" for n in METHODS),

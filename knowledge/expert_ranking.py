@@ -101,7 +101,8 @@ class ExpertRanker:
              now: datetime | None = None) -> list[ExpertScore]:
         """The best `k` people for a question whose nearest entries are `neighbours`.
 
-        score = share of the similarity-weighted vote of the nearest entries' authors
+        score = similarity x share of the similarity-weighted vote of the nearest entries'
+                authors
               + topic_share x share of the answers on the question's likely tags
               + popularity x share of all answers
               + recent x share of the latest `recent_answers` answers (who is active now)
@@ -148,7 +149,7 @@ class ExpertRanker:
         scored: list[ExpertScore] = []
         for user in candidates:
             profile = history.profiles.get(user, _Profile(0, 0, 0))
-            score = votes.get(user, 0.0) / vote_total if vote_total else 0.0
+            score = w.similarity * votes.get(user, 0.0) / vote_total if vote_total else 0.0
             score += w.topic_share * by_topic.get(user, 0.0)
             score += w.popularity * (profile.answers / history.total if history.total else 0.0)
             if w.recent and history.recent:
