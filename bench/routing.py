@@ -35,6 +35,8 @@ import json
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -80,21 +82,32 @@ def hits(ranked: list[str], truth: str) -> tuple[int, int]:
     return int(ranked[:1] == [truth]), int(truth in ranked[:5])
 
 
-def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
-                  embedder: CachedEmbedder) -> dict:
-    old, new, leaver = split(rows, old_share, shape)
+def history_store(site: str, old: list[dict], embedder: CachedEmbedder,
+                  clock: Callable[[], datetime] | None = None) -> tuple[Store, EntryIndex]:
+    """A fresh store holding the history as knowledge entries, and its index."""
     folder = Path(tempfile.mkdtemp(prefix=f"bench-routing-{site}-"))
-    store = Store.open(folder / "sb.db")
+    store = Store.open(folder / "sb.db", clock=clock) if clock else Store.open(folder / "sb.db")
     store.upsert_entries([
         EntryDraft(question=r["title"], answer=r["body"] or r["title"],
                    answered_by=r["accepted_answerer"], tags=tuple(r["tags"]),
                    external_id=f"{site}-{r['question_id']}")
         for r in old
     ])
-    index = EntryIndex.open(store, embedder, folder / "index")
+    return store, EntryIndex.open(store, embedder, folder / "index")
+
+
+def asked_text(row: dict) -> str:
+    """What a test question asks, as the product would see it."""
+    return f"{row['title']}\n{row['body']}".strip()
+
+
+def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
+                  embedder: CachedEmbedder) -> dict:
+    old, new, leaver = split(rows, old_share, shape)
+    store, index = history_store(site, old, embedder)
     ids = {e.external_id: e.id for e in store.iter_entries()}
     author = {ids[f"{site}-{r['question_id']}"]: r["accepted_answerer"] for r in old}
-    vectors = embedder.embed([f"{r['title']}\n{r['body']}".strip() for r in new])
+    vectors = embedder.embed([asked_text(r) for r in new])
     neighbours = [index.nearest(v, 200) for v in vectors]
 
     popular = [u for u, _ in Counter(r["accepted_answerer"] for r in old).most_common(5)]

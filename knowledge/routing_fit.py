@@ -75,7 +75,7 @@ class RoutingWeights:
     # outcomes of routed questions (knowledge/outcomes.py): not fitted (no outcomes in an
     # imported history); robust values chosen by bench/routing_outcomes.py
     outcomes: float = 1.0  # weight of "answered (fast, solved) or passed on similar routed ones"
-    outcome_temperature: float = 0.1  # similarity sharpness for routed questions
+    outcome_temperature: float = 0.5  # similarity sharpness for routed questions
     outcome_half_life_days: float = 90.0  # an outcome's evidence halves over this age
     outcome_neighbours: int = 50  # similar routed questions considered
 

@@ -4,6 +4,7 @@ similarity weighting, decay with age, and the ranking moving the expected way.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -97,7 +98,10 @@ def test_a_woken_snooze_is_still_counted(timed: Store) -> None:
 
 def test_evidence_weighs_similarity_and_decays_with_age(timed: Store) -> None:
     qid = routed(timed, {"U1": "answered", "U2": "passed"})
-    close, far = (evidence(timed, [(qid, s)])["U1"].term for s in (0.95, 0.5))
+    close, near, far = (evidence(timed, [(qid, s)])["U1"].term for s in (0.95, 0.6, 0.2))
+    assert close > near > far > 0
+    sharp = replace(DEFAULTS, outcome_temperature=0.1)  # a sharper kernel: far counts ~nothing
+    close, far = (evidence(timed, [(qid, s)], sharp)["U1"].term for s in (0.95, 0.5))
     assert close > 10 * far > 0
     now = evidence(timed, [(qid, 0.95)])
     half_life = RoutingWeights().outcome_half_life_days
@@ -122,6 +126,10 @@ def test_the_ranker_lifts_who_answers_and_sinks_who_passes(timed: Store) -> None
     assert [e.user for e in after] == ["UANSWER", "UPASS"]
     assert any("answered 3 similar routed questions" in r for r in after[0].reasons)
     assert any("passed on 3 similar routed questions" in r for r in after[1].reasons)
-    # evidence on unrelated questions (cosine 0.2) leaves the ranking as it was
-    unrelated = ranker.rank(neighbours, routed=[(q, 0.2) for q in asked])
-    assert [e.user for e in unrelated] == before
+    # evidence on less similar questions moves people less
+    lift = {e.user: e.score for e in after}
+    for cosine in (0.5, 0.1):
+        weaker = {e.user: e.score for e in ranker.rank(neighbours,
+                                                       routed=[(q, cosine) for q in asked])}
+        assert lift["UANSWER"] > weaker["UANSWER"] and lift["UPASS"] < weaker["UPASS"]
+        lift = weaker
