@@ -35,7 +35,7 @@ import json
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -136,7 +136,7 @@ def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
     return {
         "site": site, "shape": shape, "old_share": old_share, "history": len(old),
         "test_questions": len(new), "left": leaver,
-        "methods": {name: _rates(v) for name, v in results.items()},
+        "methods": {name: rates(v) for name, v in results.items()},
         "fit": {"fitted": fit.fitted, "reason": fit.reason, "held_out": fit.held_out,
                 "seconds": round(fit_seconds, 2),
                 "candidate": fit.name,
@@ -149,7 +149,22 @@ def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
     }
 
 
-def _rates(pairs: list[tuple[int, int]]) -> dict[str, float]:
+def each_cell(sites: str, shapes: str,
+              splits: str) -> Iterator[tuple[str, str, float, list[dict], CachedEmbedder]]:
+    """(site, shape, split, the shape's questions, the site's embedder) for every cell of the
+    comma-separated lists; each site's new embeddings are cached once its cells are done."""
+    model = onnx_embedder()
+    for site in sites.split(","):
+        embedder = CachedEmbedder(model, CACHE / f"routing-{site}.npz")
+        rows = load_jsonl(ROUTING / f"stackexchange-{site}.jsonl")
+        for shape in shapes.split(","):
+            kept = shape_rows(rows, shape)
+            for old_share in (float(s) for s in splits.split(",")):
+                yield site, shape, old_share, kept, embedder
+        embedder.save()
+
+
+def rates(pairs: list[tuple[int, int]]) -> dict[str, float]:
     n = max(1, len(pairs))
     return {"hit@1": sum(p[0] for p in pairs) / n, "hit@5": sum(p[1] for p in pairs) / n}
 
@@ -193,17 +208,10 @@ def main() -> None:
     parser.add_argument("--splits", default="0.6,0.7,0.8")
     parser.add_argument("--json", type=Path, default=Path("bench/out/routing.json"))
     args = parser.parse_args()
-    model = onnx_embedder()
     cells = []
-    for site in args.sites.split(","):
-        embedder = CachedEmbedder(model, CACHE / f"routing-{site}.npz")
-        rows = load_jsonl(ROUTING / f"stackexchange-{site}.jsonl")
-        for shape in args.shapes.split(","):
-            kept = shape_rows(rows, shape)
-            for old_share in (float(s) for s in args.splits.split(",")):
-                cells.append(evaluate_cell(site, shape, old_share, kept, embedder))
-                console.log(f"{site} {shape} {old_share}: fitted {cells[-1]['methods']['fitted']}")
-                embedder.save()
+    for site, shape, old_share, kept, embedder in each_cell(args.sites, args.shapes, args.splits):
+        cells.append(evaluate_cell(site, shape, old_share, kept, embedder))
+        console.log(f"{site} {shape} {old_share}: fitted {cells[-1]['methods']['fitted']}")
     print_report(cells)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(cells, indent=2))

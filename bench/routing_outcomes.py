@@ -40,9 +40,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench.common import load_jsonl, onnx_embedder
 from bench.embedding_cache import CachedEmbedder
-from bench.routing import CACHE, ROUTING, asked_text, history_store, hits, shape_rows, split
+from bench.routing import asked_text, each_cell, history_store, hits, rates, split
 from index.routed_questions import RoutedQuestions
 from index.routing_fit import RoutingFitter
 from knowledge.escalation import LadderState, Routes, RouteStatus
@@ -91,7 +90,7 @@ def replay(site: str, shape: str, old_share: float, rows: list[dict], embedder: 
     return {
         "site": site, "shape": shape, "old_share": old_share, "test_questions": len(new),
         "outcomes": outcomes, "outcome_temperature": temperature,
-        "methods": {name: _rates(v) for name, v in scores.items()},
+        "methods": {name: rates(v) for name, v in scores.items()},
         "asked_before_the_answerer": sum(asked_per_question) / max(1, len(asked_per_question)),
     }
 
@@ -130,11 +129,6 @@ def simulate(store: Store, clock: ManualClock, rng: random.Random, question_id: 
     if rng.random() < P_SOLVED:
         book.record_feedback(question_id, asker, Verdict.SOLVED)
     return asked
-
-
-def _rates(pairs: list[tuple[int, int]]) -> dict[str, float]:
-    n = max(1, len(pairs))
-    return {"hit@1": sum(p[0] for p in pairs) / n, "hit@5": sum(p[1] for p in pairs) / n}
 
 
 def _gain(cell: dict) -> float:
@@ -189,20 +183,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=Path("bench/out/routing_outcomes.json"))
     args = parser.parse_args()
     configs = [tuple(float(x) for x in pair.split(":")) for pair in args.weights.split(",")]
-    model = onnx_embedder()
     cells = []
-    for site in args.sites.split(","):
-        embedder = CachedEmbedder(model, CACHE / f"routing-{site}.npz")
-        rows = load_jsonl(ROUTING / f"stackexchange-{site}.jsonl")
-        for shape in args.shapes.split(","):
-            kept = shape_rows(rows, shape)
-            for old_share in (float(s) for s in args.splits.split(",")):
-                for weight, temperature in configs:
-                    cells.append(replay(site, shape, old_share, kept, embedder, weight,
-                                        temperature))
-                    console.log(f"{site} {shape} {old_share} {weight}:{temperature}: "
-                                f"{cells[-1]['methods']}")
-            embedder.save()
+    for site, shape, old_share, kept, embedder in each_cell(args.sites, args.shapes, args.splits):
+        for weight, temperature in configs:
+            cells.append(replay(site, shape, old_share, kept, embedder, weight, temperature))
+            console.log(f"{site} {shape} {old_share} {weight}:{temperature}: "
+                        f"{cells[-1]['methods']}")
     print_report(cells, "Outcome learning: hit@1 / hit@5 before and after, every weights tried")
     chosen = leave_one_site_out(cells) if len(configs) > 1 else cells
     print_report(chosen, "Outcome weights chosen on the other sites (leave one site out)")
