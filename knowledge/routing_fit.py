@@ -180,7 +180,7 @@ def save_fit(store: Store, fit: RoutingFit) -> None:
 
 def references(defaults: RoutingWeights) -> dict[str, RoutingWeights]:
     """One-term candidates, two of them the references a fitted blend must at least match."""
-    plain = replace(defaults, topic_share=0.0, recent=0.0, topic=defaults.topic)
+    plain = replace(defaults, topic_share=0.0, recent=0.0)
     return {
         "busiest": replace(plain, similarity=0.0, popularity=1.0),
         "similar vote": replace(plain, neighbours=20, temperature=0.5, popularity=FILL),
@@ -216,11 +216,12 @@ class Fold:
 
 def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
                 defaults: RoutingWeights | None = None) -> RoutingFit:
-    """Choose the blend that best finds the held-out questions' answerers from their pasts.
+    """Choose the candidate that finds the held-out questions' answerers from their pasts
+    (the one-standard-error rule, see `choose`).
 
     `entries` is the size of the whole answered history (for the "too small" rule and the
-    record). Each fold is scored on its own past; the gains over the defaults are pooled over
-    every fold's questions (several time origins, so one lucky period weighs less).
+    record). Each fold is scored on its own past; the scores are pooled over every fold's
+    questions (several time origins, so one lucky period weighs less).
     """
     defaults = defaults or RoutingWeights()
     scorable = [(fold, fold.scorable()) for fold in folds]
