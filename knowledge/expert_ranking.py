@@ -253,6 +253,8 @@ def _reasons(score: ExpertScore, history: _History, topics: tuple[str, ...] | No
         if profile.helpful:
             reasons.append(f"marked helpful {profile.helpful} time"
                            f"{'s' if profile.helpful != 1 else ''}")
+    if learned is not None:
+        reasons += learned.cautions()
     return tuple(reasons)
 
 

@@ -82,17 +82,21 @@ class PersonEvidence:
     minutes: list[float] = field(default_factory=list)
 
     def reasons(self) -> list[str]:
-        """What a person is told about the outcome evidence (route --explain, the DM)."""
+        """What counted for this person (route --explain, the request DM's "why you")."""
+        if not self.answered:
+            return []
+        details = []
+        if self.solved:
+            details.append(f"{self.solved} marked solved")
+        if self.minutes:
+            typical = sorted(self.minutes)[len(self.minutes) // 2]
+            details.append(f"typically in {_duration(typical)}")
+        line = f"answered {_count(self.answered, 'similar routed question')}"
+        return [line + (f" ({', '.join(details)})" if details else "")]
+
+    def cautions(self) -> list[str]:
+        """What counted against this person (listed after everything in their favour)."""
         lines = []
-        if self.answered:
-            line = f"answered {_count(self.answered, 'similar routed question')}"
-            details = []
-            if self.solved:
-                details.append(f"{self.solved} marked solved")
-            if self.minutes:
-                typical = sorted(self.minutes)[len(self.minutes) // 2]
-                details.append(f"typically in {_duration(typical)}")
-            lines.append(line + (f" ({', '.join(details)})" if details else ""))
         if self.passed:
             lines.append(f"passed on {_count(self.passed, 'similar routed question')}")
         if self.snoozed:
