@@ -38,6 +38,7 @@ class RoutedQuestions:
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
         self._ids: np.ndarray = np.zeros(0, dtype=np.int64)
         self._matrix = np.zeros((0, embedder.dimension), dtype=np.float32)
+        self._known: dict[int, np.ndarray] = {}  # question id -> vector, as read or made
         self._lock = threading.Lock()
 
     def remember(self, text: str, vector: np.ndarray) -> None:
@@ -64,22 +65,23 @@ class RoutedQuestions:
     def _refresh(self) -> tuple[np.ndarray, np.ndarray]:
         routed = self.outcomes.routed_question_ids()
         with self._lock:
-            ids, matrix = self._ids, self._matrix
+            ids, matrix, known = self._ids, self._matrix, dict(self._known)
         if len(routed) == len(ids) and np.array_equal(ids, routed):
             return ids, matrix
-        model, size = self.embedder.model_name, self.embedder.dimension
-        stored = {qid: np.frombuffer(blob, dtype=np.float32)
-                  for qid, (_, blob) in self.cache.cached(routed, model).items()
-                  if len(blob) == size * 4}
-        missing = [qid for qid in routed if qid not in stored]
+        new = [qid for qid in routed if qid not in known]  # only these are read or embedded
+        size = self.embedder.dimension
+        known.update({qid: np.frombuffer(blob, dtype=np.float32)
+                      for qid, (_, blob) in self.cache.cached(new, self.embedder.model_name)
+                      .items() if len(blob) == size * 4})
+        missing = [qid for qid in new if qid not in known]
         if missing:
-            stored.update(self._fill(missing))
-        kept = [qid for qid in routed if qid in stored]
+            known.update(self._fill(missing))
+        kept = [qid for qid in routed if qid in known]
         ids = np.array(kept, dtype=np.int64)
-        matrix = (np.stack([stored[q] for q in kept]) if kept
+        matrix = (np.stack([known[q] for q in kept]) if kept
                   else np.zeros((0, size), dtype=np.float32))
         with self._lock:
-            self._ids, self._matrix = ids, matrix
+            self._ids, self._matrix, self._known = ids, matrix, known
         return ids, matrix
 
     def _fill(self, missing: list[int]) -> dict[int, np.ndarray]:
