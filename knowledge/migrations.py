@@ -436,6 +436,22 @@ def _entry_question_vectors(db: Database) -> None:
     _entry_vector_table(db, "entry_question_vectors")
 
 
+def _route_outcomes(db: Database) -> None:
+    # How often each route was snoozed: a woken snooze reads "asked" again, so without this
+    # count a person who snoozes every question looks like one who was never asked. Counted by
+    # a trigger, so every path that snoozes (the button, the App Home, a test) is counted.
+    db.execute("ALTER TABLE routes ADD COLUMN snoozes INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        """
+        CREATE TRIGGER routes_snoozed AFTER UPDATE OF status ON routes
+        WHEN new.status = 'snoozed' AND old.status != 'snoozed'
+        BEGIN
+            UPDATE routes SET snoozes = snoozes + 1 WHERE id = new.id;
+        END
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_entries", _entries),
     Migration("0002_index_changes", _index_changes),
@@ -449,6 +465,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0010_pending_replies", _pending_replies),
     Migration("0011_hit_confidence", _hit_confidence),
     Migration("0012_phrasings", _phrasings),
+    Migration("0013_route_outcomes", _route_outcomes),
     Migration("0015_entry_question_vectors", _entry_question_vectors),
 ]
 
