@@ -129,3 +129,4 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
     assert "temperature" in text and "Who to ask" in text
     report = run("report").output  # the report shows the same
     assert "Routing weights:" in report and "held-out hit@1 / hit@5, defaults" in report
+    assert "outcomes of similar routed questions" in report and "half-life 90 days" in report
