@@ -27,7 +27,9 @@ from index.confidence import FEATURES, Calibration
 from index.search import Fusion
 
 FOLDS = 5
-ANSWER_PRECISION = 0.95
+# The inner cross-validation aims above the issue's 0.95 so that, out of fold, answers land at
+# or above it (aiming at 0.95 itself gave 0.948: a threshold chosen at the edge overshoots).
+ANSWER_PRECISION = 0.96
 SUGGEST_PRECISION = 0.6
 RIDGE = 1e-2
 
@@ -42,8 +44,8 @@ class Rows:
     fold: np.ndarray
 
 
-EXTRA = ("question_cosine",)  # needs a question-alone vector per entry (not in the index yet)
-COLUMNS = FEATURES + EXTRA
+COLUMNS = FEATURES
+WITHOUT_QUESTION = tuple(f for f in FEATURES if f != "question_cosine")  # the earlier model
 
 
 def evidence(cos: np.ndarray, bm25: np.ndarray, question_cos: np.ndarray,
@@ -208,8 +210,8 @@ def mean_figures(figures: list[dict]) -> dict:
 
 
 def confidence_cv(faq: FaqSet, fusion: Fusion) -> dict:
-    """Out-of-fold tier figures of the calibrated confidence (as shipped, and with the
-    question-alone cosine the index does not hold yet), against today's fused-score cut-offs
+    """Out-of-fold tier figures of the calibrated confidence (as shipped, and without the
+    question-alone cosine), against today's fused-score cut-offs
     (answer >= 0.76, suggest >= 0.55) on the same rows; and the constants fitted on every row."""
     all_rows = [make_rows(faq, fusion, seed) for seed in SEEDS]
     score = COLUMNS.index("score")
@@ -225,7 +227,7 @@ def confidence_cv(faq: FaqSet, fusion: Fusion) -> dict:
     return {
         "fusion": vars(fusion),
         "confidence (shipped features)": out_of_fold(all_rows, FEATURES),
-        "confidence + question-alone cosine": out_of_fold(all_rows, FEATURES + EXTRA),
+        "confidence without the question-alone cosine": out_of_fold(all_rows, WITHOUT_QUESTION),
         "fused-score cut-offs today (0.76 / 0.55)": today,
         "shipped": {"bias": calibration.bias, "weights": dict(calibration.weights),
                     "answer": answer, "suggest": suggest},

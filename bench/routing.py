@@ -35,6 +35,8 @@ import json
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -80,21 +82,32 @@ def hits(ranked: list[str], truth: str) -> tuple[int, int]:
     return int(ranked[:1] == [truth]), int(truth in ranked[:5])
 
 
-def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
-                  embedder: CachedEmbedder) -> dict:
-    old, new, leaver = split(rows, old_share, shape)
+def history_store(site: str, old: list[dict], embedder: CachedEmbedder,
+                  clock: Callable[[], datetime] | None = None) -> tuple[Store, EntryIndex]:
+    """A fresh store holding the history as knowledge entries, and its index."""
     folder = Path(tempfile.mkdtemp(prefix=f"bench-routing-{site}-"))
-    store = Store.open(folder / "sb.db")
+    store = Store.open(folder / "sb.db", clock=clock) if clock else Store.open(folder / "sb.db")
     store.upsert_entries([
         EntryDraft(question=r["title"], answer=r["body"] or r["title"],
                    answered_by=r["accepted_answerer"], tags=tuple(r["tags"]),
                    external_id=f"{site}-{r['question_id']}")
         for r in old
     ])
-    index = EntryIndex.open(store, embedder, folder / "index")
+    return store, EntryIndex.open(store, embedder, folder / "index")
+
+
+def asked_text(row: dict) -> str:
+    """What a test question asks, as the product would see it."""
+    return f"{row['title']}\n{row['body']}".strip()
+
+
+def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
+                  embedder: CachedEmbedder) -> dict:
+    old, new, leaver = split(rows, old_share, shape)
+    store, index = history_store(site, old, embedder)
     ids = {e.external_id: e.id for e in store.iter_entries()}
     author = {ids[f"{site}-{r['question_id']}"]: r["accepted_answerer"] for r in old}
-    vectors = embedder.embed([f"{r['title']}\n{r['body']}".strip() for r in new])
+    vectors = embedder.embed([asked_text(r) for r in new])
     neighbours = [index.nearest(v, 200) for v in vectors]
 
     popular = [u for u, _ in Counter(r["accepted_answerer"] for r in old).most_common(5)]
@@ -123,10 +136,12 @@ def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
     return {
         "site": site, "shape": shape, "old_share": old_share, "history": len(old),
         "test_questions": len(new), "left": leaver,
-        "methods": {name: _rates(v) for name, v in results.items()},
+        "methods": {name: rates(v) for name, v in results.items()},
         "fit": {"fitted": fit.fitted, "reason": fit.reason, "held_out": fit.held_out,
                 "seconds": round(fit_seconds, 2),
-                "weights": {"neighbours": w.neighbours, "temperature": w.temperature,
+                "candidate": fit.name,
+                "weights": {"similarity": w.similarity, "neighbours": w.neighbours,
+                            "temperature": w.temperature,
                             "topic_share": w.topic_share, "popularity": w.popularity,
                             "recent": w.recent, "half_life_days": w.half_life_days},
                 "inner": fit.score.__dict__ if fit.score else None,
@@ -134,7 +149,22 @@ def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
     }
 
 
-def _rates(pairs: list[tuple[int, int]]) -> dict[str, float]:
+def each_cell(sites: str, shapes: str,
+              splits: str) -> Iterator[tuple[str, str, float, list[dict], CachedEmbedder]]:
+    """(site, shape, split, the shape's questions, the site's embedder) for every cell of the
+    comma-separated lists; each site's new embeddings are cached once its cells are done."""
+    model = onnx_embedder()
+    for site in sites.split(","):
+        embedder = CachedEmbedder(model, CACHE / f"routing-{site}.npz")
+        rows = load_jsonl(ROUTING / f"stackexchange-{site}.jsonl")
+        for shape in shapes.split(","):
+            kept = shape_rows(rows, shape)
+            for old_share in (float(s) for s in splits.split(",")):
+                yield site, shape, old_share, kept, embedder
+        embedder.save()
+
+
+def rates(pairs: list[tuple[int, int]]) -> dict[str, float]:
     n = max(1, len(pairs))
     return {"hit@1": sum(p[0] for p in pairs) / n, "hit@5": sum(p[1] for p in pairs) / n}
 
@@ -156,9 +186,9 @@ def print_report(cells: list[dict]) -> None:
         table.add_column(column)
     for cell in cells:
         m, w = cell["methods"], cell["fit"]["weights"]
-        weights = (f"n={w['neighbours']} t={w['temperature']} topic={w['topic_share']} "
-                   f"pop={w['popularity']} recent={w['recent']}"
-                   if cell["fit"]["fitted"] else "defaults")
+        weights = (f"{cell['fit']['candidate']}: sim={w['similarity']} n={w['neighbours']} "
+                   f"t={w['temperature']} topic={w['topic_share']} pop={w['popularity']} "
+                   f"recent={w['recent']}" if cell["fit"]["fitted"] else "defaults")
         table.add_row(cell["site"], cell["shape"], str(cell["old_share"]),
                       str(cell["test_questions"]),
                       *(f"{m[n]['hit@1']:.3f} / {m[n]['hit@5']:.3f}" for n in METHODS),
@@ -178,17 +208,10 @@ def main() -> None:
     parser.add_argument("--splits", default="0.6,0.7,0.8")
     parser.add_argument("--json", type=Path, default=Path("bench/out/routing.json"))
     args = parser.parse_args()
-    model = onnx_embedder()
     cells = []
-    for site in args.sites.split(","):
-        embedder = CachedEmbedder(model, CACHE / f"routing-{site}.npz")
-        rows = load_jsonl(ROUTING / f"stackexchange-{site}.jsonl")
-        for shape in args.shapes.split(","):
-            kept = shape_rows(rows, shape)
-            for old_share in (float(s) for s in args.splits.split(",")):
-                cells.append(evaluate_cell(site, shape, old_share, kept, embedder))
-                console.log(f"{site} {shape} {old_share}: fitted {cells[-1]['methods']['fitted']}")
-                embedder.save()
+    for site, shape, old_share, kept, embedder in each_cell(args.sites, args.shapes, args.splits):
+        cells.append(evaluate_cell(site, shape, old_share, kept, embedder))
+        console.log(f"{site} {shape} {old_share}: fitted {cells[-1]['methods']['fitted']}")
     print_report(cells)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(cells, indent=2))

@@ -214,10 +214,12 @@ class Answerer:
         card = AnswerCard(question.id, question.full_text, question.tier or "none", hits,
                           expanded=expanded, routing_available=self.routing_available,
                           echo_question=echo_question, about_url=question.source_link)
-        mine = [verdict for _, user, verdict in self.questions.verdicts(question_id)
+        mine = [(entry, verdict) for entry, user, verdict in self.questions.verdicts(question_id)
                 if user == question.asker]
         if mine:
-            card = card.with_verdict(mine[-1].value, self.people.name(question.asker) or "you")
+            entry, verdict = mine[-1]
+            card = card.with_verdict(verdict.value, self.people.name(question.asker) or "you",
+                                     entry)
         return card
 
     def update_card(self, client: WebClient, where: CardMessage, card: AnswerCard) -> None:

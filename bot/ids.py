@@ -2,6 +2,7 @@
 
 # Answer card buttons (value: "<question id>:<entry id>").
 SOLVED = "answer_solved"
+SOLVED_THIS = "answer_solved_this"  # a related answer's own "This solved it"
 NOT_HELPFUL = "answer_not_helpful"
 ASK_EXPERT = "answer_ask_expert"
 SHOW_MORE = "answer_show_more"
@@ -45,9 +46,12 @@ ADMIN_RESTORE = "admin_restore"
 ADMIN_MERGE = "admin_merge"
 ADMIN_NUDGE = "admin_nudge"
 ADMIN_FIND = "admin_find"
+ADMIN_PHRASINGS = "admin_phrasings"  # value: an entry id
+ADMIN_REMOVE_PHRASING = "admin_remove_phrasing"  # value: a phrasing id
 ADMIN_ENTRY_MODAL = "admin_entry_modal"
 ADMIN_REJECT_MODAL = "admin_reject_modal"
 ADMIN_FIND_MODAL = "admin_find_modal"
+ADMIN_PHRASINGS_MODAL = "admin_phrasings_modal"
 ENTRY_QUESTION, ENTRY_ANSWER, ENTRY_TAGS, ENTRY_VISIBILITY = (
     "entry_question", "entry_answer", "entry_tags", "entry_visibility")
 REJECT_REASON = "reject_reason"

@@ -193,6 +193,7 @@ class Click:
     in_modal: bool  # clicked inside an open modal (a new view is pushed on top)
     trigger_id: str | None
     response_url: str | None
+    view_id: str | None = None  # the view the button was in (to update that modal in place)
 
     @property
     def number(self) -> int | None:
@@ -219,6 +220,7 @@ def click(body: Any) -> Click | None:
         in_modal=container.get("type") == "view" and _dict(body.get("view")).get("type")
         == "modal",
         trigger_id=_str(body.get("trigger_id")), response_url=_url(body.get("response_url")),
+        view_id=slack_id(_dict(body.get("view")).get("id")),
     )
 
 

@@ -76,6 +76,8 @@ class EntryIndex:
         self.exact_limit = exact_limit
         self.vectors = VectorIndex.empty(embedder.dimension)
         self.vectors.exact = self._exact_vectors
+        self.phrasings = VectorIndex.empty(embedder.dimension)  # by phrasing id
+        self._phrasings_of: dict[int, set[int]] = {}  # entry id -> its phrasings in the index
         self.cursor = 0
         self.companions: list[Companion] = []
         self._lock = threading.RLock()
@@ -92,6 +94,8 @@ class EntryIndex:
         """Load the saved index if it fits this database and model, else rebuild; then catch up."""
         index = cls(store, embedder, directory, exact_limit)
         if directory is not None and index._load():
+            index._rebuild_phrasings()
+            index.fill_question_vectors()
             index.sync(progress)
             expected = len(store.searchable_ids())
             if len(index.vectors) == expected:
@@ -134,6 +138,7 @@ class EntryIndex:
                 if not self._load():
                     self.rebuild(progress)
                     return len(self.vectors)
+                self._rebuild_phrasings()
                 changed, cursor = self.store.changes.since(self.cursor)
             if changed:
                 self._apply(sorted(changed), progress)
@@ -149,6 +154,39 @@ class EntryIndex:
         )
         for ids, vectors in self._embedded(live, progress):
             self.vectors.add(ids, vectors)
+        self._apply_phrasings(entry_ids, [e.id for e in live])
+
+    def _apply_phrasings(self, changed: list[int], live: list[int]) -> None:
+        """Drop the phrasings of changed entries, then add the active ones of the live ones."""
+        gone = [p for e in changed for p in self._phrasings_of.pop(e, ())]
+        self.phrasings.remove(gone)
+        rows = list(self.store.phrasings.active(live, self.embedder.model_name))
+        fresh = [(pid, text) for pid, _, text, blob in rows if blob is None]
+        made = self.embedder.embed([text for _, text in fresh]) if fresh else []
+        if fresh:
+            self.store.phrasings.save_vectors(
+                self.embedder.model_name,
+                ((pid, v.tobytes()) for (pid, _), v in zip(fresh, made, strict=True)),
+            )
+        vectors = {pid: v for (pid, _), v in zip(fresh, made, strict=True)}
+        for pid, entry_id, _, blob in rows:
+            if blob is not None:
+                vectors[pid] = np.frombuffer(blob, dtype=np.float32)
+            self._phrasings_of.setdefault(entry_id, set()).add(pid)
+        if vectors:
+            ids = np.array(list(vectors), dtype=np.int64)
+            self.phrasings.add(ids, np.stack([vectors[i] for i in ids.tolist()]))
+        self.phrasings = self._reshaped(self.phrasings)
+
+    def _rebuild_phrasings(self) -> None:
+        """The phrasings of every indexed entry, afresh (vectors from the database's cache)."""
+        with self._lock:
+            self.phrasings = VectorIndex.empty(self.embedder.dimension)
+            self._phrasings_of = {}
+            ids = self.vectors.ids().tolist()
+            for start in range(0, len(ids), EMBED_CHUNK * 4):
+                chunk = ids[start : start + EMBED_CHUNK * 4]
+                self._apply_phrasings(chunk, chunk)
 
     def _embedded(
         self, entries: list[Entry], progress: Progress | None
@@ -165,28 +203,70 @@ class EntryIndex:
             vectors = {
                 i: np.frombuffer(cached[i][1], dtype=np.float32) for i in texts if i not in fresh
             }
-            if fresh:
-                made = self.embedder.embed([texts[i] for i in fresh])
-                self.store.vector_cache.save(
-                    model, ((i, hashes[i], v.tobytes()) for i, v in zip(fresh, made, strict=True))
+            questions = self._questions_to_embed(chunk)
+            if fresh or questions:
+                made = self.embedder.embed(
+                    [texts[i] for i in fresh] + [text for _, text in questions.values()]
                 )
-                vectors.update(zip(fresh, made, strict=True))
+                self.store.vector_cache.save(
+                    model, ((i, hashes[i], v.tobytes()) for i, v in zip(fresh, made, strict=False))
+                )
+                self.store.question_alone_cache.save(
+                    model,
+                    ((i, digest, v.tobytes()) for (i, (digest, _)), v in
+                     zip(questions.items(), made[len(fresh):], strict=True)),
+                )
+                vectors.update(zip(fresh, made, strict=False))
             ids = np.array(list(texts), dtype=np.int64)
             yield ids, np.stack([vectors[i] for i in texts])
             done += len(chunk)
             if progress:
                 progress(done, len(entries))
 
-    def _reshape_if_needed(self) -> None:
-        count = len(self.vectors)
-        wrong_kind = (self.vectors.kind == "flat" and count > self.exact_limit) or (
-            self.vectors.kind != "flat" and count < self.exact_limit // 2
+    def _questions_to_embed(self, entries: list[Entry]) -> dict[int, tuple[str, str]]:
+        """Entry id -> (hash, text) of the questions whose question-alone vector is missing or
+        stale in the cache.
+
+        Beside the vector it searches (question and answer), every entry keeps one of its
+        question alone in the database (`store.question_alone_cache`), never in memory: search
+        reads it for the few hits it returns, as confidence evidence (`question_cosine`).
+        """
+        texts = {e.id: e.question.strip() for e in entries}
+        cached = self.store.question_alone_cache.cached(texts, self.embedder.model_name)
+        out = {}
+        for entry_id, text in texts.items():
+            digest = text_hash(text)
+            if entry_id not in cached or cached[entry_id][0] != digest:
+                out[entry_id] = (digest, text)
+        return out
+
+    def fill_question_vectors(self) -> int:
+        """Embed the question-alone vectors that published entries lack (a database made
+        before they were kept); returns how many. Nothing to do after the first time."""
+        model = self.embedder.model_name
+        rows = self.store.query(
+            "SELECT e.id FROM entries e WHERE e.status = 'published' AND NOT EXISTS (SELECT 1 "
+            "FROM entry_question_vectors v WHERE v.entry_id = e.id AND v.model = ?)", [model],
         )
-        if wrong_kind:
-            ids = self.vectors.ids()
-            stored = self.vectors.vectors(ids.tolist())
-            matrix = np.stack([stored[i] for i in ids.tolist()])
-            self._use(VectorIndex.build(ids, matrix, self.exact_limit))
+        ids = [r["id"] for r in rows]
+        for start in range(0, len(ids), EMBED_CHUNK):
+            entries = list(self.store.get_entries(ids[start : start + EMBED_CHUNK]).values())
+            questions = self._questions_to_embed(entries)
+            if questions:
+                made = self.embedder.embed([text for _, text in questions.values()])
+                self.store.question_alone_cache.save(model, (
+                    (i, digest, v.tobytes())
+                    for (i, (digest, _)), v in zip(questions.items(), made, strict=True)))
+        return len(ids)
+
+    def question_similarity(self, query: np.ndarray, entry_ids: Iterable[int]) -> dict[int, float]:
+        """Cosine between a query vector and each entry's question alone (those cached)."""
+        cached = self.store.question_alone_cache.cached(entry_ids, self.embedder.model_name)
+        return {i: float(np.dot(np.frombuffer(blob, dtype=np.float32), query))
+                for i, (_, blob) in cached.items()}
+
+    def _reshape_if_needed(self) -> None:
+        self._use(self._reshaped(self.vectors))
 
     def _use(self, vectors: VectorIndex) -> None:
         vectors.exact = self._exact_vectors
@@ -196,6 +276,19 @@ class EntryIndex:
         """The float32 vectors the index was given, from the store's embedding cache."""
         cached = self.store.vector_cache.cached(entry_ids, self.embedder.model_name)
         return {i: np.frombuffer(blob, dtype=np.float32) for i, (_, blob) in cached.items()}
+
+    def _reshaped(self, vectors: VectorIndex) -> VectorIndex:
+        """`vectors`, or the same vectors in the kind of index that suits their number now."""
+        count = len(vectors)
+        wrong_kind = (vectors.kind == "flat" and count > self.exact_limit) or (
+            vectors.kind != "flat" and count < self.exact_limit // 2
+        )
+        if not wrong_kind:
+            return vectors
+        ids = vectors.ids()
+        stored = vectors.vectors(ids.tolist())
+        matrix = np.stack([stored[i] for i in ids.tolist()])
+        return VectorIndex.build(ids, matrix, self.exact_limit)
 
     def rebuild(self, progress: Progress | None = None) -> None:
         """Build the index afresh from the store (reusing cached embeddings where valid).
@@ -214,6 +307,7 @@ class EntryIndex:
                     batch = []
             self._feed(builder, batch, done, total, progress)
             self._use(builder.finish())
+            self._rebuild_phrasings()
             self.cursor = cursor
             self.sync(progress)
 
@@ -258,6 +352,12 @@ class EntryIndex:
         """The k published entries nearest to one query vector, as (id, cosine), best first."""
         with self._lock:
             scores, ids = self.vectors.search(query.reshape(1, -1), k)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def nearest_phrasings(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The k phrasings nearest to one query vector, as (phrasing id, cosine), best first."""
+        with self._lock:
+            scores, ids = self.phrasings.search(query.reshape(1, -1), k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def neighbours_of(self, entry_ids: Iterable[int], k: int) -> dict[int, list[tuple[int, float]]]:

@@ -40,7 +40,7 @@ class RoutingFitter:
 
     def __init__(self, store: Store, entries: EntryIndex, embedder: Embedder, *,
                  defaults: RoutingWeights | None = None, held_out_share: float = 0.2,
-                 folds: int = 2, max_held_out: int = 500,
+                 folds: int = 3, max_held_out: int = 500,
                  max_age: timedelta = timedelta(days=7)) -> None:
         self.store = store
         self.entries = entries
@@ -55,7 +55,7 @@ class RoutingFitter:
         """A fit of the current history; nothing is stored (rankings are unchanged).
 
         Folds: the newest `held_out_share` of the answered entries, and the same share just
-        before them, each scored from the entries older than itself."""
+        before them, `folds` times, each scored from the entries older than itself."""
         self.entries.sync()
         published = sorted(self.store.iter_entries([EntryStatus.PUBLISHED]),
                            key=lambda e: (e.created_at, e.id))

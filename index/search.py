@@ -29,6 +29,7 @@ from index.entry_index import EntryIndex
 from index.lexical_index import KeywordSearch
 from knowledge.errors import InvalidInput
 from knowledge.models import Entry
+from knowledge.phrasings import Signal
 from knowledge.store import Store
 
 MAX_QUERY_CHARS = 4_000  # a question longer than this is cut (the model reads ~256 tokens)
@@ -95,6 +96,77 @@ def fuse(
 
 
 @dataclass(frozen=True)
+class Learning:
+    """How phrasings learned from people move an entry (chosen out of fold, bench/learning.py).
+
+    A positive phrasing at cosine c to the query, confirmed by n people, pulls the entry's own
+    cosine e towards it: e + trust(n) * (c - e), trust(n) = n / (n + caution), when that is
+    higher. So one person's wording moves an entry part of the way, and a wording far from the
+    entry's own text (a likely mistake) moves it less in absolute terms than one close to it.
+    A negative ("not helpful") phrasing lowers the entry's cosine by
+    push * n / (n + 1) * (c - near) / (1 - near) when c > near: only for wordings close to the
+    one that was not helped, one person's verdict at half strength.
+
+    A query at cosine `echo` or more to a phrasing is that same question asked again (case,
+    punctuation, a word): the verdict was given on it, so the phrasing counts in full.
+    """
+
+    caution: float = 4.0  # chosen out of fold, pooled over 0% and 10% wrong verdicts
+    push: float = 0.6
+    near: float = 0.75
+    echo: float = 0.97
+
+    def trust(self, votes: int, cosine: float = 0.0) -> float:
+        if cosine >= self.echo:
+            return 1.0
+        votes = max(votes, 1)
+        return votes / (votes + self.caution)
+
+    def stand_in(self, cosine: float, own: float, votes: int) -> float:
+        return own + self.trust(votes, cosine) * (cosine - own)
+
+    def penalty(self, cosine: float, votes: int) -> float:
+        if cosine <= self.near:
+            return 0.0
+        votes = max(votes, 1)
+        return self.push * votes / (votes + 1) * (cosine - self.near) / (1.0 - self.near)
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """The raw evidence for one query: the entries' own cosines, BM25, and the nearest
+    phrasings with what they say (before any Learning is applied)."""
+
+    vector: np.ndarray
+    dense: dict[int, float]
+    lexical: dict[int, float]
+    phrasings: list[tuple[int, float]]
+    signals: Mapping[int, Signal]
+
+
+def learned_cosines(gathered: Gathered, learning: Learning) -> dict[int, float]:
+    """The entries' cosines with the phrasings folded in (see Learning)."""
+    dense = dict(gathered.dense)
+    pulled: dict[int, float] = {}
+    push: dict[int, float] = {}
+    for phrasing_id, cosine in gathered.phrasings:
+        signal = gathered.signals.get(phrasing_id)
+        if signal is None or signal.entry_id not in dense:
+            continue
+        entry = signal.entry_id
+        if signal.polarity > 0:
+            value = learning.stand_in(cosine, dense[entry], signal.votes)
+            pulled[entry] = max(pulled.get(entry, value), value)
+        else:
+            push[entry] = max(push.get(entry, 0.0), learning.penalty(cosine, signal.votes))
+    for entry, value in pulled.items():
+        dense[entry] = max(dense[entry], value)
+    for entry, value in push.items():
+        dense[entry] -= value
+    return dense
+
+
+@dataclass(frozen=True)
 class Hit:
     """One search result: the entry, its fused score, the evidence, the tier, and the
     probability (0..1) that it answers the question."""
@@ -112,15 +184,16 @@ def evidence_of(
     dense: Mapping[int, float],
     lexical: Mapping[int, float],
     fusion: Fusion,
-) -> Callable[[int, float], Evidence]:
-    """For a fused ranking, a function giving the evidence of any entry in it."""
+) -> Callable[[int, float, float], Evidence]:
+    """For a fused ranking, a function giving the evidence of any entry in it (given its fused
+    score and its question-alone cosine)."""
     best = ranked[0][1] if ranked else 0.0
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
     dense_top = max(dense, key=lambda i: (dense[i], -i), default=None)
     lexical_top = max(lexical, key=lambda i: (lexical[i], -i), default=None)
     top = ranked[0][0] if ranked else None
 
-    def of(entry_id: int, score: float) -> Evidence:
+    def of(entry_id: int, score: float, question_cosine: float) -> Evidence:
         other = runner_up if entry_id == top else best
         agree = entry_id == dense_top == lexical_top and lexical.get(entry_id, 0.0) > 0
         return Evidence(
@@ -129,6 +202,7 @@ def evidence_of(
             bonus=fusion.bonus(lexical.get(entry_id, 0.0)),
             margin=score - other,
             agreement=1.0 if agree else 0.0,
+            question_cosine=question_cosine,
         )
 
     return of
@@ -149,6 +223,7 @@ class HybridSearch:
         fusion: Fusion | None = None,
         candidates: int = 50,
         calibration: Calibration = DEFAULT,
+        learning: Learning | None = None,
         lexical: KeywordSearch | None = None,
     ) -> None:
         self.store = store
@@ -160,6 +235,7 @@ class HybridSearch:
         self.fusion = fusion or Fusion()
         self.candidates = candidates
         self.calibration = calibration
+        self.learning = learning or Learning()
 
     def search(self, query: str, k: int = 5, visible: Visible | None = None) -> list[Hit]:
         """The top `k` hits for `query` that `visible` allows (all published ones by default)."""
@@ -176,12 +252,23 @@ class HybridSearch:
         self, text: str, vector: np.ndarray, k: int, visible: Visible | None = None
     ) -> list[Hit]:
         """Rank with an already-embedded query (lets callers embed a batch at once)."""
-        pool = max(self.candidates, 4 * k)
+        return self.score(self.gather(text, vector, max(self.candidates, 4 * k)), k, visible)
+
+    def gather(self, text: str, vector: np.ndarray, pool: int) -> Gathered:
+        """The evidence for a query: its `pool` nearest entries and phrasings, and BM25."""
         dense = dict(self.entries.nearest(vector, pool))
         lexical = dict(self.lexical.search(text, pool))
-        missing = lexical.keys() - dense.keys()
+        phrasings = self.entries.nearest_phrasings(vector, pool)
+        signals = self.store.phrasings.signals(i for i, _ in phrasings) if phrasings else {}
+        missing = (lexical.keys() | {s.entry_id for s in signals.values()}) - dense.keys()
         if missing:
             dense.update(self.entries.similarity(vector, missing))
+        return Gathered(vector, dense, lexical, phrasings, signals)
+
+    def score(self, gathered: Gathered, k: int, visible: Visible | None = None) -> list[Hit]:
+        """The top `k` visible hits from gathered evidence, with the current Learning."""
+        dense = learned_cosines(gathered, self.learning)
+        lexical = gathered.lexical
         ranked = fuse(dense, lexical, self.fusion)
         evidence = evidence_of(ranked, dense, lexical, self.fusion)
         hits: list[Hit] = []
@@ -189,11 +276,15 @@ class HybridSearch:
         for start in range(0, len(ranked), batch):
             chunk = ranked[start : start + batch]
             entries = self.store.get_entries(i for i, _ in chunk)
+            alone = self.entries.question_similarity(gathered.vector, (i for i, _ in chunk))
             for entry_id, score in chunk:
                 entry = entries.get(entry_id)
                 if entry is None or not entry.is_searchable or (visible and not visible(entry)):
                     continue
-                confidence = self.calibration.confidence(evidence(entry_id, score))
+                # an entry whose question-alone vector is not cached yet: its searched cosine
+                question_cosine = alone.get(entry_id, dense.get(entry_id, 0.0))
+                confidence = self.calibration.confidence(
+                    evidence(entry_id, score, question_cosine))
                 hits.append(
                     Hit(
                         entry,

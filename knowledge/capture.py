@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from knowledge.models import EntryDraft, EntryKind, EntryStatus, Visibility
+from knowledge.phrasings import PhrasingSource
 from knowledge.questions import Question
 from knowledge.redaction import redact
 from knowledge.store import Store
@@ -45,7 +46,11 @@ def capture_answer(store: Store, question: Question, *, answered_by: str, answer
         visibility=visibility_for(question),
         external_id=f"question-{question.id}",
     )
-    result = store.upsert_entries([draft])
-    [entry_id] = result.created + result.updated + result.unchanged
+    with store.transaction():
+        result = store.upsert_entries([draft])
+        [entry_id] = result.created + result.updated + result.unchanged
+        # The asker's own words keep finding the entry even if its question is rewritten.
+        store.phrasings.learn(entry_id, question.text, answered_by, PhrasingSource.EXPERT,
+                              question.id)
     found = [s for s in (asked.summary(), answered.summary()) if s]
     return Captured(entry_id, status, "; ".join(found))

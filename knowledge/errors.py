@@ -46,11 +46,12 @@ class RowProblem:
 class ImportRejected(InvalidInput):
     """An import file had bad rows, so nothing was written."""
 
-    def __init__(self, problems: list[RowProblem]) -> None:
+    def __init__(self, problems: list[RowProblem],
+                 hint: str = "Fix them, or pass --skip-invalid to import the good rows only"
+                 ) -> None:
         self.problems = problems
         shown = "\n".join(f"  {p}" for p in problems[:20])
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
         super().__init__(
-            f"{len(problems)} bad row(s); nothing was imported. Fix them, or pass "
-            f"--skip-invalid to import the good rows only:\n{shown}{more}"
+            f"{len(problems)} bad row(s); nothing was imported. {hint}:\n{shown}{more}"
         )

@@ -4,8 +4,9 @@ No model here: the caller passes the question's nearest entries (entry id, cosin
 index, so history is never re-embedded per question. Each similar entry is evidence for the
 person who answered it, weighted by how similar it is, how recent, and how it was rated; the
 evidence is blended with how much each person answers overall (a similarity vote alone fails
-where many people answer, popularity alone where a few answer everything) and with topics
-people declared or belong to through Slack user groups.
+where many people answer, popularity alone where a few answer everything), with topics
+people declared or belong to through Slack user groups, and with what routing taught: how
+people responded to similar routed questions (knowledge/outcomes.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from knowledge.outcomes import Outcomes, PersonEvidence
 from knowledge.routing_fit import RoutingFit, RoutingWeights, load_fit
 from knowledge.store import Store
 
@@ -71,6 +73,7 @@ class ExpertRanker:
         self._profiles: tuple[float, _History] | None = None
         self._fit: tuple[float, RoutingFit] | None = None
         self._lock = threading.Lock()
+        self.outcomes = Outcomes(store)
 
     @property
     def fit(self) -> RoutingFit:
@@ -97,15 +100,19 @@ class ExpertRanker:
             self._fit = None
 
     def rank(self, neighbours: Sequence[tuple[int, float]], *, topics: Iterable[str] = (),
-             exclude: Iterable[str] = (), k: int = 5,
-             now: datetime | None = None) -> list[ExpertScore]:
-        """The best `k` people for a question whose nearest entries are `neighbours`.
+             exclude: Iterable[str] = (), k: int = 5, now: datetime | None = None,
+             routed: Sequence[tuple[int, float]] = ()) -> list[ExpertScore]:
+        """The best `k` people for a question whose nearest entries are `neighbours` and whose
+        most similar routed questions are `routed` (question id, cosine, best first).
 
-        score = share of the similarity-weighted vote of the nearest entries' authors
+        score = similarity x share of the similarity-weighted vote of the nearest entries'
+                authors
               + topic_share x share of the answers on the question's likely tags
               + popularity x share of all answers
               + recent x share of the latest `recent_answers` answers (who is active now)
-              + topic bonus for declared or user-group topics matching `topics`.
+              + topic bonus for declared or user-group topics matching `topics`
+              + outcomes x how they responded to the similar routed questions (answered,
+                fast, solved: up; passed, snoozed, silent: down; see knowledge/outcomes.py).
         `exclude` are people never to suggest (the asker, say).
         """
         w = self.weights  # read once: a refit stored meanwhile applies to the next question
@@ -143,25 +150,31 @@ class ExpertRanker:
                 by_topic[user] += (weight / tag_total) * count / history.tag_totals[tag]
         topic_set = {t.lower() for t in topics}
         topic_of = self._topics_by_user(topic_set) if topic_set else {}
+        learned = self.outcomes.evidence(
+            routed[: w.outcome_neighbours], now=now, weight=w.outcomes,
+            temperature=w.outcome_temperature, half_life_days=w.outcome_half_life_days)
         candidates = (set(votes) | set(by_topic) | set(topic_of) | set(history.recent)
+                      | {u for u, e in learned.items() if e.term > 0}
                       | {u for u, _ in _most(history.profiles, 30)}) - excluded
         scored: list[ExpertScore] = []
         for user in candidates:
             profile = history.profiles.get(user, _Profile(0, 0, 0))
-            score = votes.get(user, 0.0) / vote_total if vote_total else 0.0
+            score = w.similarity * votes.get(user, 0.0) / vote_total if vote_total else 0.0
             score += w.topic_share * by_topic.get(user, 0.0)
             score += w.popularity * (profile.answers / history.total if history.total else 0.0)
             if w.recent and history.recent:
                 score += w.recent * history.recent.get(user, 0) / sum(history.recent.values())
             if topic_of.get(user):
                 score += w.topic
+            if user in learned:
+                score += learned[user].term
             if score > 0:
                 scored.append(ExpertScore(user, score, (), tuple(evidence.get(user, ()))))
         scored.sort(key=lambda s: (-s.score, s.user))
         top_tags = [t for t, _ in sorted(tag_weights.items(), key=lambda kv: -kv[1])[:3]]
         return [
-            ExpertScore(s.user, s.score, _reasons(s, history, topic_of.get(s.user), top_tags),
-                        s.evidence)
+            ExpertScore(s.user, s.score, _reasons(s, history, topic_of.get(s.user), top_tags,
+                                                  learned.get(s.user)), s.evidence)
             for s in scored[:k]
         ]
 
@@ -220,8 +233,8 @@ def _most(profiles: dict[str, _Profile], n: int) -> list[tuple[str, int]]:
 
 
 def _reasons(score: ExpertScore, history: _History, topics: tuple[str, ...] | None,
-             question_tags: list[str]) -> tuple[str, ...]:
-    reasons: list[str] = []
+             question_tags: list[str], learned: PersonEvidence | None) -> tuple[str, ...]:
+    reasons: list[str] = learned.reasons() if learned is not None else []
     if score.evidence:
         best = max(score.evidence, key=lambda e: e.similarity)
         count = len(score.evidence)
@@ -240,6 +253,8 @@ def _reasons(score: ExpertScore, history: _History, topics: tuple[str, ...] | No
         if profile.helpful:
             reasons.append(f"marked helpful {profile.helpful} time"
                            f"{'s' if profile.helpful != 1 else ''}")
+    if learned is not None:
+        reasons += learned.cautions()
     return tuple(reasons)
 
 

@@ -1,5 +1,5 @@
-"""BM25 over the published entries (SQLite FTS5, kept in step by the triggers of migration
-0001), with a budget on how many postings one query may score."""
+"""BM25 over the published entries and their phrasings (SQLite FTS5, kept in step by the
+triggers of migrations 0001 and 0012), with a budget on how many postings one query may score."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from knowledge.text import lexical_terms
 if TYPE_CHECKING:
     from knowledge.store import Store
 
-# BM25 column weights: question, answer, tags.
-BM25_WEIGHTS = "1.0, 0.35, 0.5"
+# BM25 column weights: question, answer, tags, phrasings (wordings people confirmed count like
+# the question itself).
+BM25_WEIGHTS = "1.0, 0.35, 0.5, 1.0"
 POSTINGS_BUDGET = 5_000  # ~3 ms of BM25 scoring on these machines
 MIN_TERMS = 2
 DF_CACHE_CHANGES = 500  # document frequencies are re-counted after this many changes

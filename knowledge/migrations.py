@@ -51,25 +51,32 @@ def _entries(db: Database) -> None:
     # BM25 over the published entries' question, answer and tags, kept in step with
     # `entries` by triggers (written out rather than sqlite-utils' enable_fts so that only
     # published entries are in it, and so the migration stays one transaction).
+    _entries_fts(db, ("question", "answer", "tags"))
+
+
+def _entries_fts(db: Database, columns: tuple[str, ...]) -> None:
+    """The FTS5 table over the published entries' `columns`, and the triggers keeping it."""
+    names = ", ".join(columns)
     db.execute(
-        "CREATE VIRTUAL TABLE entries_fts USING fts5(question, answer, tags, "
+        f"CREATE VIRTUAL TABLE entries_fts USING fts5({names}, "
         "content=entries, content_rowid=id, tokenize='porter unicode61 remove_diacritics 2')"
     )
+    new = ", ".join(f"new.{c}" for c in columns)
+    old = ", ".join(f"old.{c}" for c in columns)
     add = (
-        "INSERT INTO entries_fts(rowid, question, answer, tags) "
-        "SELECT new.id, new.question, new.answer, new.tags WHERE new.status = 'published';"
+        f"INSERT INTO entries_fts(rowid, {names}) "
+        f"SELECT new.id, {new} WHERE new.status = 'published';"
     )
     remove = (
-        "INSERT INTO entries_fts(entries_fts, rowid, question, answer, tags) "
-        "SELECT 'delete', old.id, old.question, old.answer, old.tags "
-        "WHERE old.status = 'published';"
+        f"INSERT INTO entries_fts(entries_fts, rowid, {names}) "
+        f"SELECT 'delete', old.id, {old} WHERE old.status = 'published';"
     )
     # One trigger per event, removal before addition (SQLite leaves the order of several
     # triggers on one event undefined, and FTS must delete the old text before the new).
     db.execute(f"CREATE TRIGGER entries_fts_ai AFTER INSERT ON entries BEGIN {add} END")
     db.execute(f"CREATE TRIGGER entries_fts_ad AFTER DELETE ON entries BEGIN {remove} END")
     db.execute(
-        "CREATE TRIGGER entries_fts_au AFTER UPDATE OF question, answer, tags, status "
+        f"CREATE TRIGGER entries_fts_au AFTER UPDATE OF {names}, status "
         f"ON entries BEGIN {remove} {add} END"
     )
 
@@ -101,15 +108,14 @@ def _entry_vectors(db: Database) -> None:
     # The embedding of each entry's text, so that a rebuild of the vector index, routing and
     # duplicate detection never re-embed what has not changed. `text_hash` says which text
     # the vector was made from; `model` which model made it.
+    _entry_vector_table(db, "entry_vectors")
+
+
+def _entry_vector_table(db: Database, name: str) -> None:
+    """A cache of one embedding per entry: which model made it, from which text (a hash)."""
     db.execute(
-        """
-        CREATE TABLE entry_vectors (
-            entry_id INTEGER PRIMARY KEY REFERENCES entries(id) ON DELETE CASCADE,
-            model TEXT NOT NULL,
-            text_hash TEXT NOT NULL,
-            vector BLOB NOT NULL
-        )
-        """
+        f"CREATE TABLE {name} (entry_id INTEGER PRIMARY KEY REFERENCES entries(id) "
+        "ON DELETE CASCADE, model TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL)"
     )
 
 
@@ -344,6 +350,108 @@ def _hit_confidence(db: Database) -> None:
     db.execute("ALTER TABLE question_hits ADD COLUMN confidence REAL")
 
 
+def _phrasings(db: Database) -> None:
+    # Other wordings of an entry's question, learned from people: the asker's words when they
+    # said an entry solved their question (polarity +1), or that it did not help (-1); the
+    # original question an expert's routed answer was captured from; a merged entry's question.
+    # `norm` is the wording folded for matching, so the same words from another person add a
+    # vote instead of a row. A removed phrasing keeps its row (who removed it, when) but
+    # stops counting. `vector` caches its embedding (`model` says which model made it).
+    db.execute(
+        """
+        CREATE TABLE phrasings (
+            id INTEGER PRIMARY KEY,
+            entry_id INTEGER NOT NULL REFERENCES entries(id),
+            text TEXT NOT NULL,
+            norm TEXT NOT NULL,
+            polarity INTEGER NOT NULL CHECK (polarity IN (1, -1)),
+            source TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            removed_by TEXT,
+            removed_at TEXT,
+            model TEXT,
+            vector BLOB,
+            UNIQUE (entry_id, norm, polarity)
+        )
+        """
+    )
+    db.execute("CREATE INDEX phrasings_entry ON phrasings(entry_id)")
+    # Who confirmed a phrasing: one row per person, so one person's clicks count once.
+    db.execute(
+        "CREATE TABLE phrasing_votes (phrasing_id INTEGER NOT NULL REFERENCES phrasings(id), "
+        "user TEXT NOT NULL, question_id INTEGER, created_at TEXT NOT NULL, "
+        "PRIMARY KEY (phrasing_id, user))"
+    )
+    # Any change to a phrasing (or its votes) changes how its entry is found: log the entry,
+    # so both derived indexes re-read it (and its phrasings) like any other edit.
+    db.execute(
+        "CREATE TRIGGER phrasings_changed_ai AFTER INSERT ON phrasings BEGIN "
+        "INSERT INTO index_changes(entry_id) VALUES (new.entry_id); END"
+    )
+    db.execute(
+        "CREATE TRIGGER phrasings_changed_au AFTER UPDATE OF entry_id, text, removed_at "
+        "ON phrasings BEGIN INSERT INTO index_changes(entry_id) VALUES (old.entry_id); "
+        "INSERT INTO index_changes(entry_id) SELECT new.entry_id "
+        "WHERE new.entry_id != old.entry_id; END"
+    )
+    db.execute(
+        "CREATE TRIGGER phrasing_votes_changed_ai AFTER INSERT ON phrasing_votes BEGIN "
+        "INSERT INTO index_changes(entry_id) "
+        "SELECT entry_id FROM phrasings WHERE id = new.phrasing_id; END"
+    )
+    # BM25: an entry's active positive phrasings join its searchable text as a fourth column,
+    # so they share the entries' word statistics (a separate table of a few phrasings would
+    # give every word the same useless weight). `entries.phrasings` holds them, one a line,
+    # kept by triggers; entries_fts is made anew with the column.
+    db.execute("ALTER TABLE entries ADD COLUMN phrasings TEXT NOT NULL DEFAULT ''")
+    for trigger in ("entries_fts_ai", "entries_fts_ad", "entries_fts_au"):
+        db.execute(f"DROP TRIGGER {trigger}")
+    db.execute("DROP TABLE entries_fts")
+    _entries_fts(db, ("question", "answer", "tags", "phrasings"))
+    db.execute(
+        "INSERT INTO entries_fts(rowid, question, answer, tags, phrasings) "
+        "SELECT id, question, answer, tags, phrasings FROM entries WHERE status = 'published'"
+    )
+    refresh = (
+        "UPDATE entries SET phrasings = coalesce((SELECT group_concat(text, char(10)) FROM "
+        "(SELECT text FROM phrasings WHERE entry_id = {entry} AND polarity = 1 AND "
+        "removed_at IS NULL ORDER BY id)), '') WHERE id = {entry};"
+    )
+    db.execute(
+        "CREATE TRIGGER phrasings_text_ai AFTER INSERT ON phrasings BEGIN "
+        f"{refresh.format(entry='new.entry_id')} END"
+    )
+    db.execute(
+        "CREATE TRIGGER phrasings_text_au AFTER UPDATE OF entry_id, text, removed_at, polarity "
+        f"ON phrasings BEGIN {refresh.format(entry='old.entry_id')} "
+        f"{refresh.format(entry='new.entry_id')} END"
+    )
+
+
+def _entry_question_vectors(db: Database) -> None:
+    # Each entry's question embedded alone, beside `entry_vectors` (question and answer, what the
+    # index searches): search reads it for the few hits it returns, as evidence for their
+    # confidence. Same keys as `entry_vectors`.
+    _entry_vector_table(db, "entry_question_vectors")
+
+
+def _route_outcomes(db: Database) -> None:
+    # How often each route was snoozed: a woken snooze reads "asked" again, so without this
+    # count a person who snoozes every question looks like one who was never asked. Counted by
+    # a trigger, so every path that snoozes (the button, the App Home, a test) is counted.
+    db.execute("ALTER TABLE routes ADD COLUMN snoozes INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        """
+        CREATE TRIGGER routes_snoozed AFTER UPDATE OF status ON routes
+        WHEN new.status = 'snoozed' AND old.status != 'snoozed'
+        BEGIN
+            UPDATE routes SET snoozes = snoozes + 1 WHERE id = new.id;
+        END
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_entries", _entries),
     Migration("0002_index_changes", _index_changes),
@@ -356,6 +464,9 @@ MIGRATIONS: list[Migration] = [
     Migration("0009_question_vectors", _question_vectors),
     Migration("0010_pending_replies", _pending_replies),
     Migration("0011_hit_confidence", _hit_confidence),
+    Migration("0012_phrasings", _phrasings),
+    Migration("0013_route_outcomes", _route_outcomes),
+    Migration("0015_entry_question_vectors", _entry_question_vectors),
 ]
 
 

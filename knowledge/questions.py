@@ -16,6 +16,7 @@ from typing import Any
 
 from knowledge.errors import InvalidInput, NotFound
 from knowledge.models import format_time, parse_time
+from knowledge.phrasings import PhrasingSource
 from knowledge.store import Store
 from knowledge.text import storable
 
@@ -394,6 +395,10 @@ class QuestionBook:
                 f"UPDATE entries SET {counter[verdict]} = {counter[verdict]} + 1 WHERE id = ?",
                 [entry_id],
             )
+            # The asker's words become a phrasing of the entry (each person's verdict a vote).
+            source = (PhrasingSource.SOLVED if verdict is Verdict.SOLVED
+                      else PhrasingSource.NOT_HELPFUL)
+            self.store.phrasings.learn(entry_id, question.text, user, source, question.id)
         if user != question.asker:
             return
         if verdict is Verdict.SOLVED:

@@ -10,10 +10,18 @@ No model and no index here: the caller (index/routing_fit.py) passes each held-o
 nearest older entries. `score_grid` is the ranker's own formula (ExpertRanker.rank) evaluated for
 many weights at once with numpy; tests hold it to the ranker on seeded data.
 
+The candidates are few and structured (`candidates`): the defaults; the two references a blend
+must at least match, "the busiest" (pure volume) and "the similar vote" (the answerers of the 20
+most similar questions); who answered most lately; and a small grid of blends of those terms.
+Every candidate without a volume term gets a vanishing one (FILL), so whoever answers most fills
+the places the similar questions leave empty.
+
 Trust: with too little history (< MIN_ENTRIES answered entries or < MIN_ITEMS scorable held-out
-questions) the defaults stay. Otherwise each candidate's gain over the defaults is measured per
-held-out question, and a candidate is kept only by its lower bound (gain - Z x standard error):
-thin evidence shrinks the choice back to the defaults, and a lucky grid point rarely wins.
+questions) the defaults stay. Otherwise the one-standard-error rule picks: find the candidate
+with the best mean hit@1 + hit@5 over every fold's questions; every candidate within Z paired
+standard errors of it is as good as the evidence can tell, and of those the simplest wins (the
+fewest terms; the defaults first among equals, then the better mean). So thin or noisy evidence
+keeps the defaults or a one-term reference, and a lucky blend rarely wins.
 """
 
 from __future__ import annotations
@@ -32,15 +40,18 @@ from knowledge.store import Store
 
 MIN_ENTRIES = 50  # answered entries needed before a fit is trusted at all
 MIN_ITEMS = 10  # scorable held-out questions needed
-Z = 1.0  # a candidate must beat the defaults by this many standard errors
+Z = 1.0  # candidates within this many paired standard errors of the best count as tied
 META_KEY = "routing_fit"
+FILL = 1e-3  # a vanishing volume term: the busiest fill places the similar questions leave
 
+# The blends tried besides the defaults and the references (kept small: every extra candidate
+# is one more chance for a lucky blend on a few hundred held-out questions).
 NEIGHBOURS = (20, 100)
-TEMPERATURES = (0.05, 0.1, 0.2, 0.5, 2.0)
-TOPIC_SHARES = (0.0, 0.3, 0.8, 2.0)
-POPULARITIES = (0.0, 0.1, 0.3, 1.0, 3.0, 30.0)
-RECENT = (0.0, 0.3, 1.0, 3.0)
-HALF_LIVES = (90.0, 365.0, 730.0, 3650.0)  # only tried when the history spans a year or more
+TEMPERATURES = (0.1, 0.5)  # sharp: the closest questions decide; flat: a broad vote
+TOPIC_SHARES = (0.0, 0.8)
+POPULARITIES = (FILL, 0.3, 1.0, 3.0)
+RECENT = (0.0, 1.0)
+HALF_LIVES = (90.0, 365.0, 3650.0)  # only tried when the history spans a year or more
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,7 @@ class RoutingWeights:
     shared StackExchange sites; temperature, topic_share, popularity and half_life_days are
     refitted per organisation (see fit_weights)."""
 
+    similarity: float = 1.0  # weight of the similar entries' vote (0: volume only)
     neighbours: int = 100  # similar entries considered as evidence
     temperature: float = 0.2  # similarity sharpness: weight = exp((cosine - 1) / temperature)
     tag_neighbours: int = 50  # the question's topics come from the tags of this many neighbours
@@ -60,6 +72,18 @@ class RoutingWeights:
     half_life_days: float = 730.0  # an answer's evidence halves over this age
     rating: float = 0.15  # per net helpful vote, on a log scale
     topic: float = 0.15  # bonus for a declared or user-group topic the question matches
+    # outcomes of routed questions (knowledge/outcomes.py): not fitted (no outcomes in an
+    # imported history); robust values chosen by bench/routing_outcomes.py
+    outcomes: float = 1.0  # weight of "answered (fast, solved) or passed on similar routed ones"
+    outcome_temperature: float = 0.5  # similarity sharpness for routed questions
+    outcome_half_life_days: float = 90.0  # an outcome's evidence halves over this age
+    outcome_neighbours: int = 50  # similar routed questions considered
+
+    @property
+    def terms(self) -> int:
+        """How many signals the blend mixes (a vanishing FILL term does not count)."""
+        return sum(x > FILL for x in (self.similarity, self.topic_share, self.popularity,
+                                      self.recent))
 
 
 @dataclass(frozen=True)
@@ -105,9 +129,11 @@ class RoutingFit:
     held_out: int = 0  # newer questions scored
     score: Score | None = None  # the weights in use, on the held-out questions
     defaults_score: Score | None = None  # the defaults, on the same questions
-    tunable: tuple[str, ...] = field(default=("neighbours", "temperature", "topic_share",
-                                              "popularity", "recent", "half_life_days"),
+    tunable: tuple[str, ...] = field(default=("similarity", "neighbours", "temperature",
+                                              "topic_share", "popularity", "recent",
+                                              "half_life_days"),
                                      compare=False)
+    name: str = ""  # which candidate: "defaults", "busiest", "similar vote", "blend", ...
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -126,6 +152,7 @@ class RoutingFit:
             entries=data["entries"], held_out=data["held_out"],
             score=Score(**data["score"]) if data["score"] else None,
             defaults_score=Score(**data["defaults_score"]) if data["defaults_score"] else None,
+            name=data.get("name", ""),
         )
 
 
@@ -151,13 +178,27 @@ def save_fit(store: Store, fit: RoutingFit) -> None:
                          "DO UPDATE SET value = excluded.value", [META_KEY, fit.to_json()])
 
 
-def candidates(defaults: RoutingWeights, dated: bool) -> list[RoutingWeights]:
-    """The grid searched; the half-life is only varied when the history has real dates."""
+def references(defaults: RoutingWeights) -> dict[str, RoutingWeights]:
+    """One-term candidates, two of them the references a fitted blend must at least match."""
+    plain = replace(defaults, topic_share=0.0, recent=0.0)
+    return {
+        "busiest": replace(plain, similarity=0.0, popularity=1.0),
+        "similar vote": replace(plain, neighbours=20, temperature=0.5, popularity=FILL),
+        "busiest lately": replace(plain, similarity=0.0, popularity=FILL, recent=1.0),
+    }
+
+
+def candidates(defaults: RoutingWeights, dated: bool) -> list[tuple[str, RoutingWeights]]:
+    """The named candidates searched besides the defaults, simplest first; the half-life is
+    only varied when the history has real dates."""
     half_lives = HALF_LIVES if dated else (defaults.half_life_days,)
-    return [replace(defaults, neighbours=n, temperature=t, topic_share=ts, popularity=p,
-                    recent=r, half_life_days=h)
-            for n, t, h, ts, p, r in itertools.product(NEIGHBOURS, TEMPERATURES, half_lives,
-                                                        TOPIC_SHARES, POPULARITIES, RECENT)]
+    named = list(references(defaults).items())
+    blends = [replace(defaults, neighbours=n, temperature=t, topic_share=ts, popularity=p,
+                      recent=r, half_life_days=h)
+              for n, t, h, ts, p, r in itertools.product(NEIGHBOURS, TEMPERATURES, half_lives,
+                                                          TOPIC_SHARES, POPULARITIES, RECENT)]
+    named += [("blend", w) for w in sorted(blends, key=lambda w: w.terms) if w != defaults]
+    return named
 
 
 @dataclass(frozen=True)
@@ -175,11 +216,12 @@ class Fold:
 
 def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
                 defaults: RoutingWeights | None = None) -> RoutingFit:
-    """Choose the blend that best finds the held-out questions' answerers from their pasts.
+    """Choose the candidate that finds the held-out questions' answerers from their pasts
+    (the one-standard-error rule, see `choose`).
 
     `entries` is the size of the whole answered history (for the "too small" rule and the
-    record). Each fold is scored on its own past; the gains over the defaults are pooled over
-    every fold's questions (several time origins, so one lucky period weighs less).
+    record). Each fold is scored on its own past; the scores are pooled over every fold's
+    questions (several time origins, so one lucky period weighs less).
     """
     defaults = defaults or RoutingWeights()
     scorable = [(fold, fold.scorable()) for fold in folds]
@@ -194,24 +236,45 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
                                     f"seen before (a fit needs {MIN_ITEMS}); using the defaults")
     dates = [p.created_at for fold in folds for p in fold.past]
     dated = (max(dates) - min(dates)).days >= 365
-    grid = [defaults, *candidates(defaults, dated)]
+    named = [("defaults", defaults), *candidates(defaults, dated)]
+    grid = [w for _, w in named]
     scored = [_hits(fold.past, items, grid) for fold, items in scorable if items]
     hit1 = np.concatenate([h1 for h1, _ in scored], axis=1)
     hit5 = np.concatenate([h5 for _, h5 in scored], axis=1)
-    per_item = hit1.astype(np.int8) + hit5.astype(np.int8)  # weights x items: 0, 1 or 2
-    gains = per_item[1:] - per_item[0]
-    lower = gains.mean(axis=1) - Z * gains.std(axis=1, ddof=1) / math.sqrt(n)
-    best = int(np.argmax(lower))
+    chosen, best = choose(hit1.astype(np.int8) + hit5.astype(np.int8),
+                          [w.terms for w in grid])
     hits = [Score(float(a.mean()), float(b.mean())) for a, b in zip(hit1, hit5, strict=True)]
-    defaults_score = hits[0]
-    if lower[best] <= 0:
-        return replace(base, score=defaults_score, defaults_score=defaults_score,
-                       reason=f"no blend beat the defaults clearly on {n} newer questions; "
-                              "using the defaults")
-    return replace(base, weights=grid[best + 1], fitted=True, score=hits[best + 1],
-                   defaults_score=defaults_score,
-                   reason=f"fitted on {entries} answered entries, scored on {n} newer "
-                          f"questions over {len(scored)} time split(s)")
+    name = named[chosen][0]
+    how = (f"the best of {len(grid)} candidates" if chosen == best else
+           f"the simplest of the candidates within {Z:g} standard error of the best "
+           f"({named[best][0]}, hit@1 {hits[best].hit1:.3f} / hit@5 {hits[best].hit5:.3f})")
+    if chosen == 0:
+        return replace(base, score=hits[0], defaults_score=hits[0], name=name,
+                       reason=f"no candidate beat the defaults clearly on {n} newer questions "
+                              f"over {len(scored)} time split(s); using the defaults")
+    return replace(base, weights=grid[chosen], fitted=True, score=hits[chosen],
+                   defaults_score=hits[0], name=name,
+                   reason=f"{name}: {how}; fitted on {entries} answered entries, scored on "
+                          f"{n} newer questions over {len(scored)} time split(s)")
+
+
+def choose(per_item: np.ndarray, terms: Sequence[int]) -> tuple[int, int]:
+    """The one-standard-error rule over candidates (rows, the defaults first) scored per
+    held-out question (columns): (the row chosen, the row with the best mean).
+
+    Every row whose mean is within Z paired standard errors of the best row's is as good as
+    the evidence can tell; of those, the fewest `terms` win, then the defaults, then the best
+    mean."""
+    means = per_item.mean(axis=1)
+    best = int(np.argmax(means))
+    n = per_item.shape[1]
+    if n < 2:
+        return 0, best
+    diff = per_item[best][None, :].astype(float) - per_item
+    se = diff.std(axis=1, ddof=1) / math.sqrt(n)
+    tied = np.flatnonzero(means >= means[best] - Z * se - 1e-12)
+    chosen = min(tied, key=lambda row: (terms[row], row != 0, -means[row], row))
+    return int(chosen), best
 
 
 def score_grid(past: Sequence[PastAnswer], items: Sequence[HeldOut],
@@ -239,8 +302,8 @@ def _hits(past: Sequence[PastAnswer], items: Sequence[HeldOut],
         votes, topics = frame.components(temperature, half_life, rating, tag_n, n)
         for row in rows:
             w = grid[row]
-            scores = (votes + w.topic_share * topics + w.popularity * frame.popularity
-                      + w.recent * frame.recent)
+            scores = (w.similarity * votes + w.topic_share * topics
+                      + w.popularity * frame.popularity + w.recent * frame.recent)
             hit1[row], hit5[row] = frame.ranks_of_truth(scores)
     return hit1, hit5
 

@@ -1,7 +1,8 @@
 """The knowledge store: the connection and its transactions, and the entries with their audit
 log. Beside it, sharing its connection: `store.lexical` (BM25, knowledge/lexical.py),
-`store.vector_cache` (knowledge/vector_cache.py) and `store.changes` (the change log the
-derived indexes follow, knowledge/change_log.py)."""
+`store.vector_cache` (knowledge/vector_cache.py), `store.changes` (the change log the
+derived indexes follow, knowledge/change_log.py) and `store.phrasings` (other wordings of the
+entries' questions, learned from people: knowledge/phrasings.py)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from knowledge.models import (
     parse_time,
     utcnow,
 )
+from knowledge.phrasings import Phrasings
 from knowledge.vector_cache import VectorCache
 
 Clock = Callable[[], datetime]
@@ -70,7 +72,9 @@ class Store:
         migrate(db)
         self.lexical = LexicalSearch(self)
         self.vector_cache = VectorCache(self)
+        self.question_alone_cache = VectorCache(self, "entry_question_vectors")
         self.changes = ChangeLog(self)
+        self.phrasings = Phrasings(self)
 
     @classmethod
     def open(cls, path: Path, clock: Clock = utcnow) -> Store:
@@ -296,6 +300,7 @@ class Store:
                             [keep_id, fold_id])
             self._write_changes(fold_id, {"status": EntryStatus.RETIRED}, self.clock())
             self.db.execute("UPDATE entries SET merged_into = ? WHERE id = ?", [keep_id, fold_id])
+            self.phrasings.carry_over(fold_id, keep_id, fold.question, actor)
             kept = self.get_entry(keep_id)
             self._audit(keep_id, actor, "merge", keep, kept, f"folded in #{fold_id}")
             self._audit(fold_id, actor, "merged", fold, self.get_entry(fold_id),

@@ -13,10 +13,16 @@ if TYPE_CHECKING:
 
 
 class VectorCache:
-    """The entries' embeddings (`entry_vectors`)."""
+    """The entries' embeddings: of the text the index searches (`entry_vectors`), or of the
+    question alone (`entry_question_vectors`, read by search as confidence evidence)."""
 
-    def __init__(self, store: Store) -> None:
+    TABLES = ("entry_vectors", "entry_question_vectors")
+
+    def __init__(self, store: Store, table: str = "entry_vectors") -> None:
+        if table not in self.TABLES:
+            raise ValueError(f"not an entry vector table: {table}")
         self.store = store
+        self.table = table
 
     def cached(self, entry_ids: Iterable[int], model: str) -> dict[int, tuple[str, bytes]]:
         """The cached (text hash, vector bytes) of these entries made by `model`."""
@@ -25,7 +31,7 @@ class VectorCache:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             rows = self.store.query(
-                "SELECT entry_id, text_hash, vector FROM entry_vectors "
+                f"SELECT entry_id, text_hash, vector FROM {self.table} "
                 f"WHERE model = ? AND entry_id IN ({','.join('?' * len(chunk))})",
                 [model, *chunk],
             )
@@ -36,7 +42,7 @@ class VectorCache:
         """Cache (entry id, text hash, vector bytes) rows made by `model`."""
         with self.store.transaction():
             self.store.db.conn.executemany(
-                "INSERT OR REPLACE INTO entry_vectors(entry_id, model, text_hash, vector) "
+                f"INSERT OR REPLACE INTO {self.table}(entry_id, model, text_hash, vector) "
                 "VALUES (?, ?, ?, ?)",
                 [(entry_id, model, text_hash, blob) for entry_id, text_hash, blob in rows],
             )
@@ -44,7 +50,7 @@ class VectorCache:
     def clear(self) -> None:
         """Forget every cached embedding (the next rebuild re-embeds everything)."""
         with self.store.transaction():
-            self.store.db.execute("DELETE FROM entry_vectors")
+            self.store.db.execute(f"DELETE FROM {self.table}")
 
 
 class QuestionVectorCache:

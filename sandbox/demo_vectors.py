@@ -26,7 +26,9 @@ VECTORS = DEMO / "vectors.npz"
 
 def write(embedder: Embedder, path: Path = VECTORS) -> int:
     """Embed the demo entries' texts with `embedder` and save them; returns how many."""
-    texts = sorted({embedding_text(d.question, d.answer) for d in read_entries(KNOWLEDGE).drafts})
+    drafts = read_entries(KNOWLEDGE).drafts
+    texts = sorted({embedding_text(d.question, d.answer) for d in drafts}
+                   | {d.question.strip() for d in drafts})
     vectors = embedder.embed(texts).astype(np.float32)
     np.savez_compressed(path, model=np.array(embedder.model_name),
                         hashes=np.array([text_hash(t) for t in texts]), vectors=vectors)
@@ -42,12 +44,16 @@ def seed(store: Store, model: str, path: Path = VECTORS) -> int:
         if str(shipped["model"]) != model:
             return 0
         by_hash = dict(zip(shipped["hashes"].tolist(), shipped["vectors"], strict=True))
-    rows = []
+    rows, alone = [], []
     for entry in store.iter_entries():
         digest = text_hash(embedding_text(entry.question, entry.answer))
         if digest in by_hash:
             rows.append((entry.id, digest, by_hash[digest].tobytes()))
+        digest = text_hash(entry.question.strip())
+        if digest in by_hash:  # the question alone (index/entry_index.py)
+            alone.append((entry.id, digest, by_hash[digest].tobytes()))
     store.vector_cache.save(model, rows)
+    store.question_alone_cache.save(model, alone)
     return len(rows)
 
 

@@ -1,4 +1,5 @@
-"""The `switchboard` command line: import, export, stats, reindex, search, and running the bot.
+"""The `switchboard` command line: import, export, learn, phrasings, stats, reindex, search, and
+running the bot.
 
 Each command opens the services, calls one domain method, and turns a SwitchboardError into a
 one-line CLI error. Commands that need no model never load it.
@@ -132,6 +133,90 @@ def export(path: Path) -> None:
 
 
 @main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--by", default="switchboard learn", show_default=True,
+              help="Who the verdicts are recorded as (they count as this one person's votes).")
+def learn(path: Path, by: str) -> None:
+    """Record verdicts in bulk, through the same code path as the card's buttons.
+
+    One JSON object a line: {"id": <entry id, as given at import>, "question": <the wording
+    someone asked>, "verdict": "solved" | "not_helpful"}. A "solved" wording becomes a phrasing
+    that finds the entry; a "not_helpful" one pushes it down for similar wordings. A file with
+    any bad line records nothing.
+    """
+    from knowledge.import_formats import printable
+    from knowledge.phrasings import read_verdicts
+
+    settings = load_settings()
+    with open_services(settings) as services:
+        rows = read_verdicts(services.store, path)
+        learned = services.store.phrasings.learn_many(rows, by)  # one transaction
+        _ = services.entry_index  # embeds and indexes the new phrasings
+    left = len(rows) - learned
+    click.echo(
+        f"Learned {learned} phrasing(s) from {len(rows)} verdict(s) in {printable(str(path))}"
+        + (f"; {left} taught nothing new (the entry's own question)." if left else ".")
+    )
+
+
+@main.command()
+@click.argument("entry_id", type=click.IntRange(min=1))
+@click.option("--remove", "phrasing_id", type=click.IntRange(min=1),
+              help="Stop using this phrasing (its id, from the list); audited.")
+@click.option("--by", default="cli", show_default=True, help="Who removes it (for the audit).")
+@click.option("--all", "include_removed", is_flag=True, help="List removed phrasings too.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per phrasing.")
+def phrasings(entry_id: int, phrasing_id: int | None, by: str, include_removed: bool,
+              as_json: bool) -> None:
+    """List the phrasings of entry ENTRY_ID (its #id in Slack), or remove one."""
+    from knowledge.errors import InvalidInput
+    from knowledge.store import Store
+
+    settings = load_settings()
+    with friendly_errors():
+        store = Store.open(settings.database_path)
+        try:
+            entry = store.get_entry(entry_id)
+            if phrasing_id is not None:
+                if store.phrasings.get(phrasing_id).entry_id != entry.id:
+                    raise InvalidInput(f"Phrasing #{phrasing_id} is not one of entry "
+                                       f"#{entry.id}'s phrasings: nothing was removed.")
+                removed = store.phrasings.remove(phrasing_id, by)
+                click.echo(f"Removed phrasing #{removed.id} of entry #{entry.id}: "
+                           f"{json.dumps(removed.text, ensure_ascii=False)}")
+                return
+            found = store.phrasings.of_entry(entry.id, include_removed=include_removed)
+        finally:
+            store.close()
+    if as_json:
+        for p in found:
+            click.echo(json.dumps({
+                "id": p.id, "text": p.text, "polarity": p.polarity, "source": p.source.value,
+                "people": p.votes, "created_at": p.created_at.isoformat(),
+                "removed_by": p.removed_by}, ensure_ascii=False))
+        return
+    _print_phrasings(entry, found)
+
+
+def _print_phrasings(entry, found: list) -> None:
+    from rich.markup import escape
+
+    if not found:
+        click.echo(f"Entry #{entry.id} has no phrasings yet.")
+        return
+    table = Table(title=f"Phrasings of #{entry.id}: {escape(entry.question[:80])}")
+    for column, justify in (("id", "right"), ("phrasing", "left"), ("people", "right"),
+                            ("source", "left"), ("added", "left")):
+        table.add_column(column, justify=justify)
+    for p in found:
+        text = ("(-) " if p.polarity < 0 else "") + escape(p.text)
+        gone = f" [dim](removed by {escape(p.removed_by or '?')})[/]" if not p.is_active else ""
+        table.add_row(str(p.id), text + gone, str(p.votes), p.source.value,
+                      f"{p.created_at:%Y-%m-%d}")
+    Console().print(table)
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def stats(as_json: bool) -> None:
     """How many entries there are, by status and kind, and the state of the search index."""
@@ -194,6 +279,7 @@ def reindex(full: bool) -> None:
     with open_services(settings) as services:
         if full:
             services.store.vector_cache.clear()
+            services.store.question_alone_cache.clear()
         count = services.reindex()
     click.echo(f"Rebuilt the search index: {count} published entries.")
 

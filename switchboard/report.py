@@ -42,6 +42,10 @@ def routing_lines(fit: RoutingFit) -> list[str]:
     if fit.fitted_at:
         lines.append(f"fitted {fit.fitted_at:%Y-%m-%d %H:%M} UTC on {fit.entries} answered "
                      "entries")
+    w = fit.weights
+    lines.append(f"outcomes of similar routed questions (answered, fast, solved / passed, "
+                 f"snoozed, silent): weight {w.outcomes:g}, temperature "
+                 f"{w.outcome_temperature:g}, half-life {w.outcome_half_life_days:g} days")
     return lines
 
 

@@ -42,12 +42,8 @@ class Services:
     @cached_property
     def lexical_index(self) -> LexicalIndex:
         """BM25 in tantivy, saved (and the change log pruned) together with the vectors."""
-        # Phrasings join an entry's document once the store has them (texts_by_entry).
-        phrasings = getattr(self.store, "phrasings", None)
         index = LexicalIndex.open(
-            self.store,
-            self.settings.index_dir / "lexical",
-            phrasings.texts_by_entry if phrasings is not None else None,
+            self.store, self.settings.index_dir / "lexical", self.store.phrasings.texts_by_entry
         )
         self.entry_index.companions.append(index)
         return index

@@ -126,3 +126,82 @@ def test_map_group(run) -> None:
     assert done.exit_code == 0 and "S0123ABC → billing" in done.output
     bad = run("map-group", "@billing-team", "billing")
     assert bad.exit_code == 1 and "not a user group id" in bad.output
+
+
+def verdicts(path: Path, *rows: dict | str) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+def listed(run, entry: str) -> list[dict]:
+    out = run("phrasings", entry, "--json", "--all")
+    assert out.exit_code == 0, out.output
+    return [json.loads(line) for line in out.output.splitlines()]
+
+
+def entry_id(run, external_id: str) -> str:
+    hits = json.loads(run("search", external_id, "--json", "--k", "50").output)["hits"]
+    return str(next(h["id"] for h in hits if h["external_id"] == external_id))
+
+
+def test_learn_records_verdicts_and_search_finds_the_wording(run, tmp_path: Path) -> None:
+    run("import", str(FIXTURES / "stackfaq_sample.jsonl"))
+    wording = "the purple gizmo keeps blinking at me"
+    before = json.loads(run("search", wording, "--json", "--k", "1").output)["hits"][0]
+    assert before["external_id"] != "faq-93"
+    path = verdicts(tmp_path / "verdicts.jsonl",
+                    {"id": "faq-93", "question": wording, "verdict": "solved"},
+                    {"id": "faq-92", "question": wording, "verdict": "not_helpful"},
+                    {"id": "faq-93", "question": "Date of first commit", "verdict": "solved"})
+    result = run("learn", str(path))
+    assert result.exit_code == 0, result.output
+    assert "Learned 2 phrasing(s) from 3 verdict(s)" in result.output
+    assert "1 taught nothing new" in result.output
+    after = json.loads(run("search", wording, "--json", "--k", "1").output)["hits"][0]
+    assert after["external_id"] == "faq-93"
+    [learned] = listed(run, entry_id(run, "faq-93"))
+    assert (learned["text"], learned["source"], learned["people"]) == (wording, "learn", 1)
+    [pushed_down] = listed(run, entry_id(run, "faq-92"))
+    assert pushed_down["polarity"] == -1
+    again = run("learn", str(path))  # the same person again: a vote already counted
+    assert again.exit_code == 0 and listed(run, entry_id(run, "faq-93"))[0]["people"] == 1
+
+
+def test_learn_with_bad_lines_names_them_and_records_nothing(run, tmp_path: Path) -> None:
+    run("import", str(FIXTURES / "stackfaq_sample.jsonl"))
+    path = verdicts(tmp_path / "bad.jsonl",
+                    {"id": "faq-93", "question": "when was the first commit made", "verdict":
+                     "solved"},
+                    {"id": "no-such-faq", "question": "where is my folder", "verdict": "solved"},
+                    "{oops",
+                    {"id": "faq-92", "question": "download folders", "verdict": "maybe"},
+                    {"id": "faq-92", "question": "the", "verdict": "solved"})
+    result = run("learn", str(path))
+    assert result.exit_code == 1
+    assert "bad.jsonl:2: no entry has the id 'no-such-faq'" in result.output
+    assert "bad.jsonl:3: not valid JSON" in result.output
+    assert "bad.jsonl:4: `verdict` must be" in result.output
+    assert "bad.jsonl:5: the question has too few words" in result.output
+    assert "bad.jsonl:1" not in result.output and "Traceback" not in result.output
+    assert listed(run, entry_id(run, "faq-93")) == []  # the good line was not written either
+    missing = run("learn", str(tmp_path / "nope.jsonl"))
+    assert missing.exit_code == 1 and "does not exist" in missing.output
+
+
+def test_phrasings_lists_and_removes(run, tmp_path: Path) -> None:
+    run("import", str(FIXTURES / "stackfaq_sample.jsonl"))
+    run("learn", str(verdicts(tmp_path / "v.jsonl", {
+        "id": "faq-93", "question": "when was the repo first committed", "verdict": "solved"})))
+    entry = entry_id(run, "faq-93")
+    [phrasing] = listed(run, entry)
+    table = run("phrasings", entry)
+    assert table.exit_code == 0 and "first committed" in table.output
+    other = entry_id(run, "faq-92")
+    wrong = run("phrasings", other, "--remove", str(phrasing["id"]))
+    assert wrong.exit_code == 1 and "not one of entry" in wrong.output
+    assert listed(run, entry)[0]["removed_by"] is None
+    done = run("phrasings", entry, "--remove", str(phrasing["id"]), "--by", "alex")
+    assert done.exit_code == 0 and "Removed phrasing" in done.output
+    assert listed(run, entry)[0]["removed_by"] == "alex"
+    assert "no phrasings yet" in run("phrasings", entry).output
+    assert run("phrasings", "99999").exit_code == 1

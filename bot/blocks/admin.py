@@ -1,4 +1,5 @@
-"""Modals for curation (edit, reject, find an entry) and for an expert's own settings."""
+"""Modals for curation (edit, reject, find an entry, an entry's phrasings) and for an expert's
+own settings."""
 
 from __future__ import annotations
 
@@ -8,6 +9,16 @@ from bot import ids
 from bot.blocks.kit import actions, button, context, one_line, section
 from bot.slack_text import escape, trim
 from knowledge.models import Entry, EntryStatus
+from knowledge.phrasings import Phrasing, PhrasingSource
+
+MAX_PHRASINGS_SHOWN = 40  # a modal holds 100 blocks; `switchboard phrasings ID` lists them all
+SOURCES = {
+    PhrasingSource.SOLVED: "said it solved their question",
+    PhrasingSource.NOT_HELPFUL: "said it did not help (pushes the entry down)",
+    PhrasingSource.EXPERT: "the question an expert answered",
+    PhrasingSource.MERGE: "the question of a merged entry",
+    PhrasingSource.LEARN: "recorded in bulk (switchboard learn)",
+}
 
 
 def _title(text: str) -> dict:
@@ -32,9 +43,12 @@ def _text(action_id: str, initial: str = "", multiline: bool = False,
     return element
 
 
-def entry_modal(entry: Entry, mode: str) -> dict:
-    """Edit an entry; mode "approve" publishes it on submit, "edit" only saves."""
+def entry_modal(entry: Entry, mode: str, phrasings: int = 0) -> dict:
+    """Edit an entry; mode "approve" publishes it on submit, "edit" only saves. With
+    `phrasings` (how many it has), a button lists them."""
     submit = "Save and approve" if mode == "approve" else "Save"
+    listed = ([actions("entry_phrasings", phrasings_button(entry.id, phrasings))]
+              if phrasings else [])
     return {
         "type": "modal", "callback_id": ids.ADMIN_ENTRY_MODAL,
         "private_metadata": f"{mode}:{entry.id}",
@@ -51,8 +65,53 @@ def entry_modal(entry: Entry, mode: str) -> dict:
             _input(ids.ENTRY_VISIBILITY, "Visibility",
                    _text(ids.ENTRY_VISIBILITY, str(entry.visibility), max_length=500),
                    hint="public, channel:C0123 or users:U01,U02"),
+            *listed,
         ],
     }
+
+
+def phrasings_button(entry_id: int, count: int) -> dict:
+    return button(f"Phrasings ({count})" if count else "Phrasings", ids.ADMIN_PHRASINGS,
+                  str(entry_id))
+
+
+def phrasings_modal(entry: Entry, phrasings: list[Phrasing]) -> dict:
+    """An entry's active phrasings (the wordings people found it by), each removable."""
+    active = [p for p in phrasings if p.is_active]
+    blocks: list[dict] = [
+        section(f"*{one_line(entry.question, 2_000)}*"),
+        context("Other wordings of this question, learned from the people who asked them. "
+                "Search finds the entry by them, trusting each by how many people confirmed it. "
+                "Remove one that is wrong: it stops counting at once."),
+    ]
+    if not active:
+        blocks.append(section("_No phrasings yet._"))
+    for phrasing in active[:MAX_PHRASINGS_SHOWN]:
+        people = "1 person" if phrasing.votes == 1 else f"{phrasing.votes} people"
+        sign = ":heavy_minus_sign: " if phrasing.polarity < 0 else ""
+        blocks.append(section(
+            f"{sign}“{one_line(phrasing.text, 1_500)}”\n"
+            f"_{people} · {SOURCES.get(phrasing.source, phrasing.source.value)} · "
+            f"{phrasing.created_at:%-d %b %Y}_",
+            accessory=_remove_button(phrasing)))
+    if len(active) > MAX_PHRASINGS_SHOWN:
+        blocks.append(context(f"… and {len(active) - MAX_PHRASINGS_SHOWN} more: "
+                              f"`switchboard phrasings {entry.id}` lists them all."))
+    return {"type": "modal", "callback_id": ids.ADMIN_PHRASINGS_MODAL,
+            "private_metadata": str(entry.id), "title": _title(f"Phrasings of #{entry.id}"),
+            "close": _title("Close"), "blocks": blocks}
+
+
+def _remove_button(phrasing: Phrasing) -> dict:
+    return {**button("Remove", ids.ADMIN_REMOVE_PHRASING, str(phrasing.id), "danger"),
+            "confirm": {
+                "title": {"type": "plain_text", "text": "Remove this phrasing?"},
+                "text": {"type": "plain_text",
+                         "text": trim(f"Search stops using “{phrasing.text}” for this entry.",
+                                      300)},
+                "confirm": {"type": "plain_text", "text": "Remove"},
+                "deny": {"type": "plain_text", "text": "Keep it"},
+                "style": "danger"}}
 
 
 def reject_modal(entry: Entry) -> dict:
@@ -77,7 +136,9 @@ def find_modal() -> dict:
     }
 
 
-def found_modal(query: str, entries: list[Entry]) -> dict:
+def found_modal(query: str, entries: list[Entry], phrasings: dict[int, int] | None = None
+                ) -> dict:
+    """The entries an admin's search found; `phrasings`: how many each has."""
     blocks: list[dict] = [
         context(f"Entries for “{escape(query)}” (published, pending and retired):")]
     if not entries:
@@ -93,7 +154,8 @@ def found_modal(query: str, entries: list[Entry]) -> dict:
                   else button("Retire", ids.ADMIN_RETIRE, value, "danger"))
         blocks.append(actions(f"found_{entry.id}",
                               button("Edit", ids.ADMIN_EDIT, f"edit:{value}"),
-                              button("Verify", ids.ADMIN_VERIFY, value), change))
+                              button("Verify", ids.ADMIN_VERIFY, value), change,
+                              phrasings_button(entry.id, (phrasings or {}).get(entry.id, 0))))
     return {"type": "modal", "callback_id": "admin_found", "title": _title("Entries"),
             "close": _title("Close"), "blocks": blocks}
 

@@ -52,13 +52,20 @@ class AnswerCard:
     expanded: bool = False
     verdict: str | None = None  # "solved", "not_helpful" or "ask_expert", once chosen
     verdict_by: str | None = None  # display name of who chose it
+    verdict_entry: int | None = None  # the entry the verdict named ("solved": the one that did)
     routing_available: bool = False
     echo_question: bool = False  # repeat the question (the asker's words aren't shown nearby)
     about_url: str | None = None  # the message the question is about (message shortcut)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
-    def with_verdict(self, verdict: str, by: str) -> AnswerCard:
-        return replace(self, verdict=verdict, verdict_by=by)
+    def with_verdict(self, verdict: str, by: str, entry_id: int | None = None) -> AnswerCard:
+        return replace(self, verdict=verdict, verdict_by=by, verdict_entry=entry_id)
+
+    @property
+    def open_to_solve(self) -> bool:
+        """Whether each answer shown can still be marked as the one that solved it (no verdict
+        yet, or the best one did not help: a related one still may)."""
+        return bool(self.hits) and self.tier != "none" and self.verdict in (None, "not_helpful")
 
 
 ROUTING_NOW = ("I couldn't find this in our knowledge base yet, so I'm asking the people most "
@@ -86,20 +93,22 @@ def card_marker(question_id: int) -> str:
 
 
 def posted_card(question_id: int, blocks: list[dict]) -> tuple[str, list[int]] | None:
-    """(tier, ids of the entries its buttons name) of a card found in Slack for the question."""
+    """(tier, ids of the entries its buttons name, best first) of a card found in Slack for the
+    question."""
     marker = card_marker(question_id)
     first = next((str(b.get("block_id")) for b in blocks
                   if str(b.get("block_id", "")).startswith(marker)), None)
     if first is None:
         return None
-    entries: list[int] = []
+    best: list[int] = []  # named by the best answer's buttons (Show more, the feedback row)
+    related: list[int] = []  # named by the related answers' own buttons, in card order
     for block in blocks:
         for element in block.get("elements") or [block.get("accessory") or {}]:
             asked, _, entry = str(element.get("value", "")).partition(":")
-            if asked == str(question_id) and entry.isdigit() and int(entry) not in entries \
-                    and int(entry):
-                entries.append(int(entry))
-    return first.removeprefix(marker), entries
+            if asked == str(question_id) and entry.isdigit() and int(entry):
+                (related if element.get("action_id") == ids.SOLVED_THIS else best).append(
+                    int(entry))
+    return first.removeprefix(marker), list(dict.fromkeys(best + related))
 
 
 def answer_blocks(card: AnswerCard) -> list[dict]:
@@ -116,7 +125,7 @@ def answer_blocks(card: AnswerCard) -> list[dict]:
         if others:
             blocks.append({"type": "divider"})
             blocks.append(section("*Related answers:*"))
-            blocks += [_suggestion(card.question_id, hit) for hit in others[:MAX_SUGGESTIONS]]
+            blocks += [_suggestion(card, hit) for hit in others[:MAX_SUGGESTIONS]]
     blocks += [context(trim(escape(note), 2_900)) for note in card.notes]
     blocks += _feedback(card)
     return blocks
@@ -148,9 +157,12 @@ def _sure(confidence: float) -> str:
     return f"{min(99, max(1, round(confidence * 100)))}% sure"
 
 
-def _suggestion(question_id: int, hit: CardHit) -> dict:
+def _suggestion(card: AnswerCard, hit: CardHit) -> dict:
+    """A related answer, with its own "This solved it" while the card is open to verdicts."""
     snippet = trim(" ".join(safe_answer(hit.answer).split()), 180)
-    return section(f"• {_linked(hit.question, hit.source_url)}\n{snippet}")
+    solved = (button("This solved it", ids.SOLVED_THIS, f"{card.question_id}:{hit.entry_id}")
+              if card.open_to_solve else None)
+    return section(f"• {_linked(hit.question, hit.source_url)}\n{snippet}", accessory=solved)
 
 
 def _provenance(hit: CardHit) -> str:
@@ -189,7 +201,10 @@ def _feedback(card: AnswerCard) -> list[dict]:
 def _verdict_text(card: AnswerCard) -> str:
     who = escape(card.verdict_by or "someone")
     if card.verdict == "solved":
-        return f":white_check_mark: Marked as solved by {who}. Thanks, that helps the next person."
+        solved_by = next((hit for hit in card.hits if hit.entry_id == card.verdict_entry), None)
+        which = f" with “{one_line(solved_by.question, 300)}”" if solved_by else ""
+        return (f":white_check_mark: Marked as solved by {who}{which}. Thanks, that helps the "
+                "next person.")
     if card.verdict == "not_helpful":
         return f":memo: {who} marked this as not helpful. Thanks, we'll use that to improve it."
     if card.routing_available:

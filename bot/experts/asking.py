@@ -49,7 +49,8 @@ class ExpertAsker:
 
     def rank(self, question: Question, k: int = CANDIDATES) -> tuple[list[ExpertScore], str | None]:
         """People ranked for `question` (never the asker), and its most likely topic."""
-        ranking = self.finder.rank(question.full_text, exclude=[question.asker], k=k)
+        ranking = self.finder.rank(question.full_text, exclude=[question.asker], k=k,
+                                   question_id=question.id)
         return ranking.experts, ranking.topic
 
     def why_not(self, user: str) -> str | None:

@@ -1,7 +1,10 @@
 """Clicks on the answer card and on the App Home.
 
 A verdict is stored once per person (a double click or a replayed request changes nothing);
-the asker's verdict updates the card in place, anyone else's is acknowledged privately.
+the asker's verdict updates the card in place, anyone else's is acknowledged privately. Every
+answer on the card has its own "This solved it" (the best one in the feedback row, each related
+one beside it); a "solved" or "not helpful" verdict on an entry keeps the asker's words as a
+phrasing of it (knowledge.phrasings), so the click must name an entry that card showed.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from knowledge.errors import NotFound
 from knowledge.questions import Question, QuestionSource, Verdict
 
 log = logging.getLogger(__name__)
-VERDICTS = {ids.SOLVED: Verdict.SOLVED, ids.NOT_HELPFUL: Verdict.NOT_HELPFUL,
-            ids.ASK_EXPERT: Verdict.ASK_EXPERT}
+VERDICTS = {ids.SOLVED: Verdict.SOLVED, ids.SOLVED_THIS: Verdict.SOLVED,
+            ids.NOT_HELPFUL: Verdict.NOT_HELPFUL, ids.ASK_EXPERT: Verdict.ASK_EXPERT}
+NAMES_AN_ENTRY = {ids.SOLVED_THIS}  # buttons that are about one answer, never about none
 THANKS = {
     Verdict.SOLVED: "Thanks! I've noted that this answer helped you.",
     Verdict.NOT_HELPFUL: "Thanks, I've noted that this answer didn't help.",
@@ -39,8 +43,13 @@ def register(app: App, deps: BotDeps) -> None:
 
     def on_verdict(body: dict[str, Any], client: WebClient) -> None:
         press = button_press(body)
-        if press is not None:
-            handle_verdict(deps, client, press, VERDICTS[press.click.action_id])
+        if press is None:
+            return
+        if press.entry_id is None and press.click.action_id in NAMES_AN_ENTRY:
+            log.warning("ignored a click that names no answer",
+                        extra={"question_id": press.question_id, "user": press.user})
+            return
+        handle_verdict(deps, client, press, VERDICTS[press.click.action_id])
 
     def on_show_more(body: dict[str, Any], client: WebClient) -> None:
         press = button_press(body)
@@ -96,6 +105,7 @@ def handle_verdict(deps: BotDeps, client: WebClient, press: ButtonPress,
     question, where = found
     new = deps.answerer.give_feedback(question.id, press.user, verdict, press.entry_id)
     log.info("feedback", extra={"question_id": question.id, "verdict": verdict.value,
+                                "entry_id": press.entry_id,
                                 "by_asker": press.user == question.asker, "new": new})
     if not new:
         return  # a double click or a replay: already recorded and shown

@@ -1,5 +1,5 @@
 """Curation from the App Home: the review queue, find/edit/retire/restore/verify, merges and
-nudges, and the stale entry's author confirming it.
+nudges, an entry's phrasings (listed, removed), and the stale entry's author confirming it.
 
 Every admin action is checked on the server, whatever the UI showed: a non-admin gets a clear
 refusal and nothing changes. Every change goes through the Curator, which audits it.
@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.admin import Admins
-from bot.blocks.admin import entry_modal, find_modal, found_modal, reject_modal
+from bot.blocks.admin import entry_modal, find_modal, found_modal, phrasings_modal, reject_modal
 from bot.deps import BotDeps
 from bot.listeners import ack_only, guarded, open_modal, tell
 from bot.nudges import nudge_author
@@ -80,9 +80,11 @@ class Curation:
                        APPROVED.format(question=escape(entry.question), edited=""))
 
     def edit(self, pressed: Click, client: WebClient) -> None:
-        entry = self.deps.questions.store.get_entry(pressed.number or 0)
+        store = self.deps.questions.store
+        entry = store.get_entry(pressed.number or 0)
         mode = "approve" if pressed.value.startswith("approve:") else "edit"
-        open_modal(self.deps.questions, client, pressed, entry_modal(entry, mode))
+        phrasings = store.phrasings.counts([entry.id]).get(entry.id, 0)
+        open_modal(self.deps.questions, client, pressed, entry_modal(entry, mode, phrasings))
 
     def reject(self, pressed: Click, client: WebClient) -> None:
         entry = self.deps.questions.store.get_entry(pressed.number or 0)
@@ -108,6 +110,21 @@ class Curation:
 
     def find(self, pressed: Click, client: WebClient) -> None:
         open_modal(self.deps.questions, client, pressed, find_modal())
+
+    def phrasings(self, pressed: Click, client: WebClient) -> None:
+        store = self.deps.questions.store
+        entry = store.get_entry(pressed.number or 0)
+        open_modal(self.deps.questions, client, pressed,
+                   phrasings_modal(entry, store.phrasings.of_entry(entry.id)))
+
+    def remove_phrasing(self, pressed: Click, client: WebClient) -> None:
+        """Stop using a phrasing (audited), then show the list without it where it was."""
+        store = self.deps.questions.store
+        removed = store.phrasings.remove(pressed.number or 0, pressed.user)
+        if pressed.in_modal and pressed.view_id:
+            entry = store.get_entry(removed.entry_id)
+            client.views_update(view_id=pressed.view_id,
+                                view=phrasings_modal(entry, store.phrasings.of_entry(entry.id)))
 
     # -- modals --------------------------------------------------------------------------------
     def check_admin_view(self, body: dict[str, Any], ack: Ack) -> None:
@@ -149,7 +166,9 @@ class Curation:
             ack(response_action="errors", errors={ids.FIND_TEXT: REFUSED})
             return
         query = submitted.text(ids.FIND_TEXT).strip()
-        ack(response_action="update", view=found_modal(query, self.curator.find(query)))
+        found = self.curator.find(query)
+        counts = self.deps.questions.store.phrasings.counts(entry.id for entry in found)
+        ack(response_action="update", view=found_modal(query, found, counts))
 
     # -- the author of a stale entry confirms it ----------------------------------------------
     def owner_verify(self, body: dict[str, Any], client: WebClient,
@@ -177,7 +196,8 @@ def register(app: App, deps: BotDeps, admins: Admins) -> None:
                ids.ADMIN_REJECT: curation.reject, ids.ADMIN_VERIFY: curation.verify,
                ids.ADMIN_RETIRE: curation.retire, ids.ADMIN_RESTORE: curation.restore,
                ids.ADMIN_MERGE: curation.merge, ids.ADMIN_NUDGE: curation.nudge,
-               ids.ADMIN_FIND: curation.find}
+               ids.ADMIN_FIND: curation.find, ids.ADMIN_PHRASINGS: curation.phrasings,
+               ids.ADMIN_REMOVE_PHRASING: curation.remove_phrasing}
     for action_id, handler in buttons.items():
         app.action(action_id)(ack=ack_only, lazy=[curation.admin_only(handler, click)])
     app.view(ids.ADMIN_ENTRY_MODAL)(ack=curation.check_admin_view,

@@ -21,6 +21,7 @@ evidence = st.builds(
     bonus=st.floats(0, 1),
     margin=st.floats(-2, 2),
     agreement=st.sampled_from([0.0, 1.0]),
+    question_cosine=st.floats(-1, 1),
 )
 calibrations = st.one_of(
     st.just(DEFAULT),

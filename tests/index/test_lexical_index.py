@@ -10,6 +10,7 @@ from pathlib import Path
 from index.entry_index import EntryIndex
 from index.lexical_index import MANIFEST, LexicalIndex, read_manifest
 from knowledge.models import EntryDraft, EntryStatus
+from knowledge.phrasings import PhrasingSource
 from knowledge.store import Store
 from switchboard.services import Services
 from switchboard.settings import Settings
@@ -178,3 +179,19 @@ def test_reindex_and_close_save_both_indexes(
     directory = settings.index_dir / "lexical"
     assert read_manifest(directory).count == 1
     assert not list(directory.glob("w-*"))  # the working copy went with the process
+
+
+def test_learned_phrasings_reach_the_index_through_the_change_log(
+    store: Store, tmp_path: Path
+) -> None:
+    entry = add(store, "How do I claim travel expenses?")
+    index = LexicalIndex.open(store, tmp_path / "lexical", store.phrasings.texts_by_entry)
+    phrasing = store.phrasings.learn(
+        entry, "where is the reimbursement form for trips", "U1", PhrasingSource.SOLVED
+    )
+    assert phrasing is not None
+    assert found(index, "reimbursement form") == [entry]
+    store.phrasings.learn(entry, "mileage allowance claims", "U2", PhrasingSource.NOT_HELPFUL)
+    assert found(index, "mileage allowance") == []  # a "not helpful" wording is no match
+    store.phrasings.remove(phrasing.id, admin="U9")
+    assert found(index, "reimbursement form") == []

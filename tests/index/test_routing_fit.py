@@ -61,7 +61,7 @@ def test_refit_on_a_team_history_and_when_it_goes_stale(store: Store,
     store.upsert_entries(drafts(team_history(120)))
     fitter = RoutingFitter(store, EntryIndex.open(store, embedder, None), embedder)
     fit = fitter.refit()
-    assert fit.entries == 120 and fit.held_out == 48  # two folds of 24
+    assert fit.entries == 120 and fit.held_out == 72  # three folds of 24
     assert fit.score is not None and fit.defaults_score is not None
     assert fit.score.total >= fit.defaults_score.total
     assert not fitter.staleness().stale
@@ -119,12 +119,14 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
     refit = run("route", "--refit", "--json")
     assert refit.exit_code == 0, refit.output
     payload = json.loads(refit.output)
-    assert set(payload["routing_weights"]) == {"neighbours", "temperature", "topic_share",
+    assert set(payload["routing_weights"]) == {"similarity", "neighbours", "temperature",
+                                               "topic_share",
                                                "popularity", "recent", "half_life_days"}
-    assert payload["answered_entries"] == 120 and payload["held_out_questions"] == 48
+    assert payload["answered_entries"] == 120 and payload["held_out_questions"] == 72
     assert set(payload["held_out"]["defaults"]) == {"hit@1", "hit@5"}
     text = run("route", "--explain", "How do I reset the VPN?").output
     assert "Routing weights:" in text and "held-out hit@1 / hit@5" in text
     assert "temperature" in text and "Who to ask" in text
     report = run("report").output  # the report shows the same
     assert "Routing weights:" in report and "held-out hit@1 / hit@5, defaults" in report
+    assert "outcomes of similar routed questions" in report and "half-life 90 days" in report

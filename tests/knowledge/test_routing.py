@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from knowledge.availability import AvailabilityRules, unavailable_because
@@ -19,8 +20,10 @@ from knowledge.routing_fit import (
     HeldOut,
     PastAnswer,
     candidates,
+    choose,
     fit_weights,
     load_fit,
+    references,
     save_fit,
     score_grid,
 )
@@ -202,7 +205,9 @@ def test_the_fit_scores_every_blend_exactly_as_the_ranker_ranks(store: Store) ->
         ((p.entry_id, rng.uniform(0.1, 0.95)) for p in rng.sample(past, 60)),
         key=lambda n: -n[1])), exclude=(rng.choice(people),)) for _ in range(40)]
     held = [h for h in held if h.answered_by not in h.exclude]
-    grid = [RoutingWeights(), *candidates(RoutingWeights(), dated=False)[::7]]
+    named = candidates(RoutingWeights(), dated=True)  # the references, then the blends
+    grid = [RoutingWeights(), *(w for name, w in named if name != "blend"),
+            *[w for name, w in named if name == "blend"][::9]]
     fast = score_grid(past, held, grid)
     for row, weights in enumerate(grid):
         ranker = ExpertRanker(store, weights)
@@ -241,6 +246,37 @@ def test_where_one_person_answers_everything_the_fit_leans_on_popularity(store: 
     fitted, defaults = (score_grid(past, later, [w]).sum() for w in (fit.weights,
                                                                      RoutingWeights()))
     assert fitted > defaults
+
+
+def test_the_one_standard_error_rule_keeps_the_simplest_unless_clearly_beaten() -> None:
+    rng = np.random.default_rng(5)
+    base = rng.integers(0, 3, 200)
+    noisy = np.clip(base + rng.choice([-1, 0, 1], 200, p=[0.2, 0.5, 0.3]), 0, 2)  # not clearly
+    much = np.minimum(base + 1, 2)  # better on most questions
+    terms = [3, 1, 4]  # the defaults, a one-term reference, a four-term blend
+    assert choose(np.stack([base, base, noisy]), terms) == (1, 2)  # tied: the simplest
+    assert choose(np.stack([base, base - (base > 0), noisy]), terms) == (0, 2)  # then defaults
+    assert choose(np.stack([base, base, much]), terms) == (2, 2)  # clearly better: kept
+
+
+def test_the_candidates_reproduce_the_references(store: Store) -> None:
+    counts = {"ada": 9, "ben": 7, "cy": 5, "dee": 4, "eve": 3, "fay": 2, "gus": 1}
+    ids = entries(store, [(who, f"{who} question {i}") for who, n in counts.items()
+                          for i in range(n)])
+    found = store.get_entries(ids)
+    near = [(i, 0.9 - 0.01 * r) for r, i in enumerate(ids[::-1][:30])]  # the quiet ones' first
+    busiest = ExpertRanker(store, references(RoutingWeights())["busiest"])
+    assert [e.user for e in busiest.rank(near)] == ["ada", "ben", "cy", "dee", "eve"]
+    similar = ExpertRanker(store, references(RoutingWeights())["similar vote"])
+    votes: dict[str, float] = {}
+    for entry_id, cosine in near[:20]:
+        votes[found[entry_id].answered_by] = votes.get(found[entry_id].answered_by, 0) + cosine
+    expected = sorted(votes, key=lambda u: -votes[u])
+    ranked = [e.user for e in similar.rank(near, k=len(counts))]
+    assert ranked[: len(expected)] == expected
+    assert "ada" in ranked  # the busiest fill the places the similar questions leave
+    assert {name for name, _ in candidates(RoutingWeights(), dated=False)} == {
+        "busiest", "similar vote", "busiest lately", "blend"}
 
 
 def test_a_small_history_keeps_the_defaults_and_says_why(store: Store) -> None:

@@ -277,3 +277,52 @@ def run_the_loop(me: Person, world: SandboxWorld) -> None:
     expect(card).to_contain_text("Here's the answer from our knowledge base", timeout=WAIT)
     expect(card).to_contain_text("no Brazilian data centre")
     expect(card).to_contain_text("Answered by ravi")
+
+
+def test_a_related_answer_solves_it_and_the_admin_removes_the_wording(
+        world: SandboxWorld, url: str) -> None:
+    """The card's per-answer "This solved it" and the admin's phrasings modal, as drawn."""
+    wording = "@Switchboard How do we set up SSO for a customer?"
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            page.goto(url)
+            me = Person(page)
+            if page.get_by_test_id("tour").is_visible():
+                page.get_by_test_id("tour-close").click()
+            me.act_as(MAYA)
+            me.open(SUPPORT)
+            me.ask(wording, question_words(wording))
+            card = me.bot_replies().first
+            related = card.locator("[data-testid=block-button]"
+                                   "[data-action-id=answer_solved_this]")
+            expect(related.first).to_be_visible(timeout=WAIT)
+            assert related.count() >= 1
+            related.first.click()
+            expect(card).to_contain_text("Marked as solved by", timeout=WAIT)
+            expect(card).to_contain_text(" with “")
+            expect(related).to_have_count(0)
+            question = "How do we set up SSO for a customer"
+            [learned] = world.store.query(
+                "SELECT entry_id, id FROM phrasings WHERE text LIKE ?", [f"%{question}%"])
+
+            me.act_as(GRACE)
+            me.open("home")
+            me.click(page.get_by_test_id("home"), "admin_find")
+            modal = page.get_by_test_id("modal")
+            expect(modal).to_be_visible(timeout=WAIT)
+            modal.locator("input[type=text]").fill(f"#{learned['entry_id']}")
+            page.get_by_test_id("modal-submit").click()
+            expect(modal).to_contain_text("Phrasings (1)", timeout=WAIT)
+            me.click(modal, "admin_phrasings")
+            expect(modal).to_contain_text(question, timeout=WAIT)
+            me.click(modal, "admin_remove_phrasing")
+            page.get_by_test_id("confirm-ok").click()
+            expect(modal).to_contain_text("No phrasings yet", timeout=WAIT)
+        finally:
+            browser.close()
+    assert problems == [] and world.fake.violations == []
+    assert world.store.phrasings.get(learned["id"]).removed_by == GRACE

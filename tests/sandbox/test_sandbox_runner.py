@@ -64,6 +64,9 @@ def test_the_shipped_demo_vectors_are_the_models_own_for_the_current_texts(
     try:
         store.upsert_entries(drafts)
         assert seed(store, embedder.model_name) == len(drafts)  # every entry's text is there
+        alone = store.question_alone_cache.cached(range(1, len(drafts) + 1),
+                                                  embedder.model_name)
+        assert len(alone) == len(drafts)  # and every question alone
         assert seed(store, "another-model") == 0
         with np.load(VECTORS) as shipped:
             assert str(shipped["model"]) == embedder.model_name

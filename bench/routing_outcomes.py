@@ -1,0 +1,204 @@
+"""Do outcomes teach the ranker? The shared histories replayed through the router, with a
+simulated response model, hit@1 / hit@5 before and after outcome learning in the same run.
+
+    HF_HUB_OFFLINE=1 python -m bench.routing_outcomes [--sites android,dba,history]
+        [--shapes all,team10] [--splits 0.7] [--weights 1.0:0.1,0.3:0.1,3.0:0.1,1.0:0.2]
+        [--json bench/out/routing_outcomes.json]
+
+Per site x shape x split (the cells of bench.routing): the history is imported and the blend
+fitted on it (RoutingFitter, as the product does). Then the test questions are asked one by one
+in time order, STEP_DAYS apart, each stored as a question. For each question, on the same
+ranking call's inputs:
+- before: ExpertRanker with the fitted weights and the outcome term off;
+- after: the same with outcomes on (the product): the question's most similar routed questions
+  come from index/routed_questions.RoutedQuestions, their outcomes from the `routes` table.
+Then the question is routed from the "after" ranking, two people a round (RoutingPolicy's
+route_to) for up to ROUNDS rounds, and people respond by a simulated model (seeded per cell):
+- the accepted answerer answers when asked, after an exponential delay (mean 30 min); the asker
+  marks it solved with probability P_SOLVED;
+- anyone else passes (P_PASS), snoozes (P_SNOOZE) or stays silent;
+- an answerer never asked answers from the fallback channel (a route recorded as answered, as
+  Answers.submit does).
+Answers are not captured into the knowledge base (captured answers wait for review by default),
+so "after" differs from "before" only by what the outcomes taught.
+
+--weights lists outcome weight:temperature pairs, each replayed on its own (the rankings decide
+who is asked, so who learns what). The choice among them is scored by leave-one-site-out: for
+each site, the pair with the best mean gain (hit@1 + hit@5) on the other sites, reported on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections import defaultdict
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.embedding_cache import CachedEmbedder
+from bench.routing import asked_text, each_cell, history_store, hits, rates, split
+from index.routed_questions import RoutedQuestions
+from index.routing_fit import RoutingFitter
+from knowledge.escalation import LadderState, Routes, RouteStatus
+from knowledge.expert_ranking import ExpertRanker, RoutingWeights
+from knowledge.questions import AskInput, QuestionBook, QuestionSource, Verdict
+from knowledge.store import Store
+from tests.clock import ManualClock
+
+STEP_DAYS = 0.5  # between test questions
+ROUNDS = 5
+ROUTE_TO = 2
+P_PASS, P_SNOOZE, P_SOLVED = 0.5, 0.15, 0.7
+ANSWER_MINUTES = 30.0
+console = Console(width=200)
+
+
+def replay(site: str, shape: str, old_share: float, rows: list[dict], embedder: CachedEmbedder,
+           outcomes: float, temperature: float) -> dict:
+    old, new, _leaver = split(rows, old_share, shape)
+    clock = ManualClock()
+    store, index = history_store(site, old, embedder, clock)
+    fitted = RoutingFitter(store, index, embedder).fit().weights
+    learning = replace(fitted, outcomes=outcomes, outcome_temperature=temperature)
+    before_ranker = ExpertRanker(store, replace(fitted, outcomes=0.0))
+    after_ranker = ExpertRanker(store, learning)
+    vectors = embedder.embed([asked_text(r) for r in new])
+    book, routed = QuestionBook(store), RoutedQuestions(store, embedder)
+    rng = random.Random(f"{site}-{shape}-{old_share}")
+    scores: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    asked_per_question = []
+    for row, vector in zip(new, vectors, strict=True):
+        clock.advance(days=STEP_DAYS)
+        question, _ = book.receive(AskInput(row["asker"], asked_text(row), QuestionSource.DM))
+        near = index.nearest(vector, learning.neighbours)
+        similar = routed.similar(vector, learning.outcome_neighbours, exclude=question.id)
+        truth = row["accepted_answerer"]
+        before = before_ranker.rank(near, exclude=[row["asker"]], k=ROUNDS * ROUTE_TO)
+        after = after_ranker.rank(near, exclude=[row["asker"]], k=ROUNDS * ROUTE_TO,
+                                  routed=similar)
+        scores["before"].append(hits([e.user for e in before], truth))
+        scores["after"].append(hits([e.user for e in after], truth))
+        routed.remember(question.full_text, vector)
+        asked_per_question.append(simulate(store, clock, rng, question.id, row,
+                                           [e.user for e in after]))
+    store.close()
+    return {
+        "site": site, "shape": shape, "old_share": old_share, "test_questions": len(new),
+        "outcomes": outcomes, "outcome_temperature": temperature,
+        "methods": {name: rates(v) for name, v in scores.items()},
+        "asked_before_the_answerer": sum(asked_per_question) / max(1, len(asked_per_question)),
+    }
+
+
+def simulate(store: Store, clock: ManualClock, rng: random.Random, question_id: int,
+             row: dict, ranked: list[str]) -> int:
+    """Route one question as the product would and let people respond; returns how many
+    people were asked before the one who answered."""
+    book, routes = QuestionBook(store), Routes(store)
+    truth, asker = row["accepted_answerer"], row["asker"]
+    routes.start(question_id, 15)
+    asked = 0
+    for round_ in range(1, ROUNDS + 1):
+        batch = ranked[(round_ - 1) * ROUTE_TO:round_ * ROUTE_TO]
+        for user in batch:
+            route = routes.add(question_id, user, round_, 0.0, ())
+            if user == truth or route is None:
+                continue
+            asked += 1
+            draw = rng.random()
+            if draw < P_PASS:
+                routes.respond(route.id, RouteStatus.PASSED)
+            elif draw < P_PASS + P_SNOOZE:
+                routes.respond(route.id, RouteStatus.SNOOZED,
+                               snoozed_until=clock() + timedelta(hours=1))
+        if truth in batch:
+            break
+        clock.advance(15)
+    route = routes.find(question_id, truth) or routes.add(
+        question_id, truth, ROUNDS, 0.0, ("answered from the fallback channel",))
+    clock.advance(rng.expovariate(1 / ANSWER_MINUTES))
+    book.record_expert_answer(question_id, truth, "answered")
+    routes.respond(route.id, RouteStatus.ANSWERED)
+    routes.close_others(question_id, route.id)
+    routes.stop(question_id, LadderState.ANSWERED)
+    if rng.random() < P_SOLVED:
+        book.record_feedback(question_id, asker, Verdict.SOLVED)
+    return asked
+
+
+def _gain(cell: dict) -> float:
+    m = cell["methods"]
+    return sum(m["after"][k] - m["before"][k] for k in ("hit@1", "hit@5"))
+
+
+def leave_one_site_out(cells: list[dict]) -> list[dict]:
+    """Per site: the weights with the best mean gain on the other sites, scored on it."""
+    configs = sorted({(c["outcomes"], c["outcome_temperature"]) for c in cells})
+    sites = sorted({c["site"] for c in cells})
+    chosen = []
+    for site in sites:
+        def mean_gain(config: tuple[float, float], held: str = site) -> float:
+            others = [_gain(c) for c in cells if c["site"] != held
+                      and (c["outcomes"], c["outcome_temperature"]) == config]
+            return sum(others) / max(1, len(others))
+        best = max(configs, key=mean_gain)
+        chosen += [dict(c, chosen_on_other_sites=True) for c in cells if c["site"] == site
+                   and (c["outcomes"], c["outcome_temperature"]) == best]
+    return chosen
+
+
+def print_report(cells: list[dict], title: str) -> None:
+    table = Table(title=title)
+    for column in ("site", "shape", "split", "test qs", "outcomes:temp", "before", "after",
+                   "asked before the answerer"):
+        table.add_column(column)
+    for c in cells:
+        m = c["methods"]
+        table.add_row(c["site"], c["shape"], str(c["old_share"]), str(c["test_questions"]),
+                      f"{c['outcomes']:g}:{c['outcome_temperature']:g}",
+                      *(f"{m[n]['hit@1']:.3f} / {m[n]['hit@5']:.3f}" for n in ("before",
+                                                                                "after")),
+                      f"{c['asked_before_the_answerer']:.2f}")
+    console.print(table)
+    n = sum(c["test_questions"] for c in cells)
+    for metric in ("hit@1", "hit@5"):
+        pooled = {name: sum(c["methods"][name][metric] * c["test_questions"] for c in cells) / n
+                  for name in ("before", "after")}
+        console.print(f"{metric} pooled over {n} questions: before {pooled['before']:.3f}, "
+                      f"after {pooled['after']:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sites", default="android,dba,history")
+    parser.add_argument("--shapes", default="all,team10")
+    parser.add_argument("--splits", default="0.7")
+    parser.add_argument("--weights", default="1.0:0.1")
+    parser.add_argument("--json", type=Path, default=Path("bench/out/routing_outcomes.json"))
+    args = parser.parse_args()
+    configs = [tuple(float(x) for x in pair.split(":")) for pair in args.weights.split(",")]
+    cells = []
+    for site, shape, old_share, kept, embedder in each_cell(args.sites, args.shapes, args.splits):
+        for weight, temperature in configs:
+            cells.append(replay(site, shape, old_share, kept, embedder, weight, temperature))
+            console.log(f"{site} {shape} {old_share} {weight}:{temperature}: "
+                        f"{cells[-1]['methods']}")
+    print_report(cells, "Outcome learning: hit@1 / hit@5 before and after, every weights tried")
+    chosen = leave_one_site_out(cells) if len(configs) > 1 else cells
+    print_report(chosen, "Outcome weights chosen on the other sites (leave one site out)")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"cells": cells, "chosen_out_of_site": chosen,
+                                     "defaults": {"outcomes": RoutingWeights().outcomes,
+                                                  "outcome_temperature":
+                                                      RoutingWeights().outcome_temperature}},
+                                    indent=2))
+
+
+if __name__ == "__main__":
+    main()
