@@ -77,6 +77,7 @@ class EntryIndex:
         self.vectors = VectorIndex.empty(embedder.dimension)
         self.vectors.exact = self._exact_vectors
         self.phrasings = VectorIndex.empty(embedder.dimension)  # by phrasing id
+        self.phrasings.exact = self._exact_phrasing_vectors
         self._phrasings_of: dict[int, set[int]] = {}  # entry id -> its phrasings in the index
         self.cursor = 0
         self.companions: list[Companion] = []
@@ -182,6 +183,7 @@ class EntryIndex:
         """The phrasings of every indexed entry, afresh (vectors from the database's cache)."""
         with self._lock:
             self.phrasings = VectorIndex.empty(self.embedder.dimension)
+            self.phrasings.exact = self._exact_phrasing_vectors
             self._phrasings_of = {}
             ids = self.vectors.ids().tolist()
             for start in range(0, len(ids), EMBED_CHUNK * 4):
@@ -288,7 +290,14 @@ class EntryIndex:
         ids = vectors.ids()
         stored = vectors.vectors(ids.tolist())
         matrix = np.stack([stored[i] for i in ids.tolist()])
-        return VectorIndex.build(ids, matrix, self.exact_limit)
+        rebuilt = VectorIndex.build(ids, matrix, self.exact_limit)
+        rebuilt.exact = vectors.exact  # the same source of exact vectors for a re-score
+        return rebuilt
+
+    def _exact_phrasing_vectors(self, phrasing_ids: list[int]) -> dict[int, np.ndarray]:
+        """The phrasings' float32 vectors, from the database (a quantised index's re-score)."""
+        cached = self.store.phrasings.vectors(phrasing_ids, self.embedder.model_name)
+        return {i: np.frombuffer(blob, dtype=np.float32) for i, blob in cached.items()}
 
     def rebuild(self, progress: Progress | None = None) -> None:
         """Build the index afresh from the store (reusing cached embeddings where valid).

@@ -246,6 +246,17 @@ class Phrasings:
             for r in rows:
                 yield r["id"], r["entry_id"], r["text"], r["vector"]
 
+    def vectors(self, phrasing_ids: Iterable[int], model: str) -> dict[int, bytes]:
+        """The cached vectors (bytes) of these phrasings made by `model`."""
+        out: dict[int, bytes] = {}
+        for chunk in _chunks(phrasing_ids):
+            rows = self.store.query(
+                "SELECT id, vector FROM phrasings WHERE model = ? AND vector IS NOT NULL AND "
+                f"id IN ({','.join('?' * len(chunk))})", [model, *chunk],
+            )
+            out.update({r["id"]: r["vector"] for r in rows})
+        return out
+
     def save_vectors(self, model: str, rows: Iterable[tuple[int, bytes]]) -> None:
         """Cache (phrasing id, vector bytes) made by `model` (does not log a change)."""
         with self.store.transaction():

@@ -25,6 +25,7 @@ from bot.scheduler import Scheduler
 from bot.server import SlackHTTPServer
 from index.embedder import Embedder
 from index.entry_index import EntryIndex
+from index.lexical_index import LexicalIndex
 from index.search import HybridSearch
 from knowledge.curation import StalenessRules
 from knowledge.importing import read_entries
@@ -150,7 +151,9 @@ class SandboxWorld:
         self.server.shutdown()
         self.server.server_close()
         self.bot.drain()
-        self.search.entries.checkpoint()
+        self.search.entries.checkpoint()  # and the lexical index, its companion
+        if isinstance(self.search.lexical, LexicalIndex):
+            self.search.lexical.close()
         self.fake.stop()
         self.store.close()
 
@@ -177,7 +180,10 @@ def build_world(home: Path, embedder: Embedder, *, reset: bool = False,
     if not any(True for _ in store.iter_entries()):
         store.upsert_entries(read_entries(DEMO / "knowledge.jsonl").drafts, actor="sandbox")
         seed_demo_vectors(store, embedder.model_name)  # a first start need not embed them
-    search = HybridSearch(store, EntryIndex.open(store, embedder, home / "index"), embedder)
+    entries = EntryIndex.open(store, embedder, home / "index")
+    lexical = LexicalIndex.open(store, home / "index" / "lexical", store.phrasings.texts_by_entry)
+    entries.companions.append(lexical)  # saved (and the change log pruned) with the vectors
+    search = HybridSearch(store, entries, embedder, lexical=lexical)
     company, people, channels = load_people()
     fake = _workspace(people, channels).start()
     fallback = next((c.id for c in channels if c.name == "help-desk"), channels[-1].id)

@@ -219,7 +219,8 @@ def _print_phrasings(entry, found: list) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def stats(as_json: bool) -> None:
-    """How many entries there are, by status and kind, and the state of the search index."""
+    """How many entries there are, by status and kind, and the state of the search indexes."""
+    from index.lexical_index import read_manifest as read_lexical_manifest
     from index.vectors import read_manifest
     from knowledge.store import Store
 
@@ -233,6 +234,11 @@ def stats(as_json: bool) -> None:
         finally:
             store.close()
         manifest = read_manifest(settings.index_dir)
+        lexical_manifest = read_lexical_manifest(settings.index_dir / "lexical")
+    lexical = None
+    if lexical_manifest is not None:
+        lexical = {"documents": lexical_manifest.count,
+                   "pending_changes": max(cursor - lexical_manifest.cursor, 0)}
     index = None
     if manifest is not None:
         index = {
@@ -247,6 +253,7 @@ def stats(as_json: bool) -> None:
         "by_status": by_status,
         "by_kind": by_kind,
         "index": index,
+        "lexical_index": lexical,
     }
     if as_json:
         click.echo(json.dumps(figures, indent=2))
@@ -267,6 +274,12 @@ def stats(as_json: bool) -> None:
         pending = index["pending_changes"]
         click.echo(
             f"Search index: {index['vectors']:,} vectors ({index['kind']}, {index['model']}); "
+            + (f"{pending} change(s) to apply at next start." if pending else "up to date.")
+        )
+    if lexical is not None:
+        pending = lexical["pending_changes"]
+        click.echo(
+            f"Lexical index: {lexical['documents']:,} documents (tantivy); "
             + (f"{pending} change(s) to apply at next start." if pending else "up to date.")
         )
 

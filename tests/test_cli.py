@@ -109,7 +109,10 @@ def test_stats_and_reindex(run) -> None:
         "model": "sentence-transformers/all-MiniLM-L6-v2",
     }
     assert "24 published entries" in run("reindex", "--full").output
-    assert "up to date" in run("stats").output
+    assert stats(run)["lexical_index"] == {"documents": 24, "pending_changes": 0}
+    shown = run("stats").output
+    assert "Search index: 24 vectors" in shown and "Lexical index: 24 documents" in shown
+    assert "up to date" in shown
 
 
 def test_missing_file_and_bad_settings_are_one_clear_line(

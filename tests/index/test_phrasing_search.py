@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from index.entry_index import EntryIndex
 from index.search import HybridSearch
 from knowledge.models import EntryDraft, EntryStatus, Visibility
@@ -137,3 +139,21 @@ def test_a_merge_keeps_finding_the_kept_entry_by_the_folded_wording(
     assert hits[0].entry.id == ids["router"]
     assert all(h.entry.id != ids["badge"] for h in hits)
 
+
+
+def test_a_large_phrasing_index_is_quantised_and_rescored_exactly(
+    store: Store, counting_embedder: CountingEmbedder
+) -> None:
+    entry = store.add_entry(EntryDraft("How do I restart the office router?", "Unplug it.")).id
+    index = EntryIndex(store, counting_embedder, exact_limit=8)
+    wordings = [f"router problem number {n} on floor {n % 7} again" for n in range(40)]
+    for n, wording in enumerate(wordings):
+        store.phrasings.learn(entry, wording, f"U{n}", PhrasingSource.SOLVED)
+    index.sync()
+    assert index.phrasings.kind == "ivf-sq8" and len(index.phrasings) == 40
+    query = counting_embedder.inner.embed(["router problem on floor 3"])[0]
+    found = index.nearest_phrasings(query, 5)
+    stored = store.phrasings.vectors([i for i, _ in found], counting_embedder.model_name)
+    for phrasing_id, cosine in found:
+        exact = float(np.frombuffer(stored[phrasing_id], dtype=np.float32) @ query)
+        assert abs(cosine - exact) < 1e-5  # re-scored from the database, not the 8-bit codes
