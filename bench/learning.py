@@ -1,6 +1,7 @@
 """Learning from verdicts, out of fold: how P@1 and the tiers move as people mark answers.
 
-    python -m bench.learning [--data DIR] [--seeds 3] [--json bench/out/learning.json]
+    python -m bench.learning [--data DIR] [--seeds 3] [--engine tantivy|fts5]
+                             [--json bench/out/learning.json]
 
 On the shared StackFAQ half, through the real store, index and search (knowledge/phrasings.py,
 index/search.py): for m = 0, 1, 3, 5 paraphrases per FAQ, people ask those paraphrases one after
@@ -27,6 +28,8 @@ import argparse
 import itertools
 import json
 import random
+import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,6 +41,7 @@ from rich.table import Table
 from bench.common import load_jsonl, onnx_embedder
 from bench.embedding_cache import CachedEmbedder
 from index.entry_index import EntryIndex
+from index.lexical_index import LexicalIndex
 from index.search import HybridSearch, Learning, Tier
 from knowledge.models import EntryDraft
 from knowledge.phrasings import PhrasingSource
@@ -68,7 +72,7 @@ class Scored:
 
 
 def scenario(embedder: CachedEmbedder, faqs: list[dict], queries: list[dict], m: int,
-             wrong: float, seed: int) -> dict[Learning, list[Scored]]:
+             wrong: float, seed: int, engine: str = "tantivy") -> dict[Learning, list[Scored]]:
     rng = random.Random(seed)
     ids = [f["faq_id"] for f in faqs]
     absent = set(rng.sample(ids, max(1, round(ABSENT_SHARE * len(ids)))))
@@ -93,7 +97,10 @@ def scenario(embedder: CachedEmbedder, faqs: list[dict], queries: list[dict], m:
     ]).created
     entry_of = dict(zip([f["faq_id"] for f in faqs if f["faq_id"] not in absent], created,
                         strict=True))
-    search = HybridSearch(store, EntryIndex(store, embedder), embedder)
+    folder = Path(tempfile.mkdtemp())
+    lexical = (LexicalIndex.open(store, folder, store.phrasings.texts_by_entry)
+               if engine == "tantivy" else None)
+    search = HybridSearch(store, EntryIndex(store, embedder), embedder, lexical=lexical)
     vectors = dict(zip([t for _, t in teach + score],
                        embedder.embed([t for _, t in teach + score]), strict=True))
 
@@ -131,6 +138,9 @@ def scenario(embedder: CachedEmbedder, faqs: list[dict], queries: list[dict], m:
                 top is not None and top.entry.id == right,
             ))
         out[learning] = rows
+    if lexical is not None:
+        lexical.close()
+    shutil.rmtree(folder, ignore_errors=True)
     store.close()
     return out
 
@@ -186,13 +196,16 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--json", type=Path, default=OUT / "learning.json")
+    parser.add_argument("--engine", choices=("tantivy", "fts5"), default="tantivy",
+                        help="the lexical engine (tantivy: as the bot searches)")
     args = parser.parse_args()
     console = Console()
     faqs = load_jsonl(args.data / "stackfaq-dev-faqs.jsonl")
     queries = load_jsonl(args.data / "stackfaq-dev-queries.jsonl")
     embedder = CachedEmbedder(onnx_embedder(), OUT / "cache" / "learning.npz")
     started = time.perf_counter()
-    report: dict = {"command": "python -m bench.learning", "seeds": args.seeds, "cells": [],
+    report: dict = {"command": f"python -m bench.learning --seeds {args.seeds} --engine "
+                    f"{args.engine}", "engine": args.engine, "seeds": args.seeds, "cells": [],
                     "grid": [asdict(g) for g in GRID]}
     table = Table(title="Learning from verdicts (StackFAQ shared half, out of fold)")
     for name in ("verdicts/FAQ", "wrong", "P@1", "MRR@10", "answer prec.", "coverage",
@@ -202,7 +215,8 @@ def main() -> None:
     per_seed: dict[Cell, list[dict]] = {cell: [] for cell in cells}
     choices: list[tuple[float, float]] = []
     for seed in range(7, 7 + args.seeds):
-        results = {cell: scenario(embedder, faqs, queries, *cell, seed) for cell in cells}
+        results = {cell: scenario(embedder, faqs, queries, *cell, seed, args.engine)
+                   for cell in cells}
         kept, chosen = out_of_fold(results, seed)
         for cell in cells:
             per_seed[cell].append(figures(kept[cell]))
