@@ -5,7 +5,8 @@ embedding of the same questions, in one run.
 
 The base is synthetic (bench/synthetic.py: real words, vectors around real embeddings), the
 phrasings too (cached vectors, so indexing embeds nothing); the queries are real StackExchange
-titles, embedded by the real model inside the timed search.
+titles, embedded by the real model inside the timed search. Search as the bot does: vectors
+(8-bit with exact re-score above 20k), phrasings, tantivy.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bench.common import onnx_embedder
 from bench.speed import pct, rss_mib, timed
 from bench.synthetic import SyntheticBase, real_questions
 from index.entry_index import EntryIndex
+from index.lexical_index import LexicalIndex
 from index.search import HybridSearch
 from knowledge.models import format_time
 from knowledge.phrasings import normalise
@@ -57,12 +59,19 @@ def add_phrasings(store: Store, base: SyntheticBase, per_entry: int, model: str)
 
 
 def timings(store: Store, folder: Path, embedder, texts: list[str]) -> dict:
+    """Search as the bot does (vectors, phrasings, tantivy), timed against the bare embedding,
+    one question at a time, interleaved."""
     index = EntryIndex.open(store, embedder, folder / "index")
-    search = HybridSearch(store, index, embedder)
+    lexical = LexicalIndex.open(store, folder / "index" / "lexical", store.phrasings.texts_by_entry)
+    index.companions.append(lexical)
+    search = HybridSearch(store, index, embedder, lexical=lexical)
     search.search(texts[0], k=5)  # warm
-    bare = [timed(lambda t=t: embedder.embed([t]), 1)[0] for t in texts]
-    full = [timed(lambda t=t: search.search(t, k=5), 1)[0] for t in texts]
+    bare, full = [], []
+    for text in texts:
+        bare += timed(lambda t=text: embedder.embed([t]), 1)
+        full += timed(lambda t=text: search.search(t, k=5), 1)
     index.checkpoint()
+    lexical.close()
     return {
         "phrasings_indexed": len(index.phrasings),
         "bare_embed_ms_p50": pct(bare, 50),

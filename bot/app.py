@@ -77,6 +77,9 @@ class WorkerPool(ThreadPoolExecutor):
             return self._changed.wait_for(lambda: self._in_flight == 0, timeout)
 
 
+QUESTION_VECTORS_PER_TICK = 64  # ~0.5 s of the model per tick, on the scheduler's thread
+
+
 @dataclass
 class BotApp:
     """The Bolt app and what it runs on, so a runner can drain and close it."""
@@ -89,6 +92,13 @@ class BotApp:
     staleness: StalenessRules = field(default_factory=StalenessRules)
     recovery: Recovery | None = None
     tick_seconds: float = TICK_SECONDS
+
+    def background(self) -> None:
+        """Work kept out of requests, each scheduler tick: the admin Home's cached insights, and
+        a few question-alone vectors an older database still lacks (index/entry_index.py)."""
+        if self.home is not None:
+            self.home.refresh_insights()
+        self.deps.answerer.search.entries.fill_question_vectors(limit=QUESTION_VECTORS_PER_TICK)
 
     def recover(self) -> RecoveryTick:
         """Answer orphaned questions and retry queued deliveries (one scheduler tick)."""

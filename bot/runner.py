@@ -64,7 +64,7 @@ def run(search: HybridSearch, *, mode: str, token: str, app_token: str | None,
     bot = start_app(search, token=token, signing_secret=signing_secret, base_url=base_url,
                     socket_mode=mode == "socket", **options)
     scheduler = Scheduler(bot.router, bot.tick_seconds, hourly=bot.hourly, recover=bot.recover,
-                          background=bot.home.refresh_insights if bot.home else None).start()
+                          background=bot.background).start()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())

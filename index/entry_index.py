@@ -79,6 +79,7 @@ class EntryIndex:
         self.phrasings = VectorIndex.empty(embedder.dimension)  # by phrasing id
         self.phrasings.exact = self._exact_phrasing_vectors
         self._phrasings_of: dict[int, set[int]] = {}  # entry id -> its phrasings in the index
+        self._questions_complete = False  # every entry has its question-alone vector
         self.cursor = 0
         self.companions: list[Companion] = []
         self._lock = threading.RLock()
@@ -96,7 +97,7 @@ class EntryIndex:
         index = cls(store, embedder, directory, exact_limit)
         if directory is not None and index._load():
             index._rebuild_phrasings()
-            index.fill_question_vectors()
+            index.fill_question_vectors(limit=EMBED_CHUNK)  # the rest in the background
             index.sync(progress)
             expected = len(store.searchable_ids())
             if len(index.vectors) == expected:
@@ -242,13 +243,18 @@ class EntryIndex:
                 out[entry_id] = (digest, text)
         return out
 
-    def fill_question_vectors(self) -> int:
+    def fill_question_vectors(self, limit: int | None = None) -> int:
         """Embed the question-alone vectors that published entries lack (a database made
-        before they were kept); returns how many. Nothing to do after the first time."""
+        before they were kept), at most `limit` of them; returns how many it embedded. Until
+        an entry has one, search uses its searched cosine in its place. The bot fills a few
+        each scheduler tick, so a large database upgrades without a long start."""
+        if self._questions_complete:
+            return 0  # new and edited entries get theirs as they are indexed
         model = self.embedder.model_name
         rows = self.store.query(
             "SELECT e.id FROM entries e WHERE e.status = 'published' AND NOT EXISTS (SELECT 1 "
-            "FROM entry_question_vectors v WHERE v.entry_id = e.id AND v.model = ?)", [model],
+            "FROM entry_question_vectors v WHERE v.entry_id = e.id AND v.model = ?) "
+            "ORDER BY e.id LIMIT ?", [model, -1 if limit is None else limit],
         )
         ids = [r["id"] for r in rows]
         for start in range(0, len(ids), EMBED_CHUNK):
@@ -259,6 +265,7 @@ class EntryIndex:
                 self.store.question_alone_cache.save(model, (
                     (i, digest, v.tobytes())
                     for (i, (digest, _)), v in zip(questions.items(), made, strict=True)))
+        self._questions_complete = limit is None or len(ids) < limit
         return len(ids)
 
     def question_similarity(self, query: np.ndarray, entry_ids: Iterable[int]) -> dict[int, float]:

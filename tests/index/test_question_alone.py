@@ -55,6 +55,24 @@ def test_an_older_database_gets_them_filled_in_at_open(
     assert reopened.fill_question_vectors() == 0  # nothing left to do
 
 
+def test_a_large_backlog_is_filled_a_few_at_a_time(
+    store: Store, counting_embedder: CountingEmbedder
+) -> None:
+    for n in range(5):
+        store.add_entry(EntryDraft(f"Question number {n} about travel?", "An answer."))
+    index = EntryIndex(store, counting_embedder)
+    index.sync()
+    store.db.execute("DELETE FROM entry_question_vectors")  # as in a database made before them
+    assert index.sync() == 0  # caught up: nothing re-embedded
+    assert index.fill_question_vectors(limit=2) == 2
+    assert len(alone(store, counting_embedder.model_name)) == 2
+    assert index.fill_question_vectors(limit=2) == 2
+    assert index.fill_question_vectors(limit=2) == 1  # the last one: now complete
+    assert len(alone(store, counting_embedder.model_name)) == 5
+    embedded = len(counting_embedder.texts)
+    assert index.fill_question_vectors(limit=2) == 0 and len(counting_embedder.texts) == embedded
+
+
 def test_search_reads_the_question_alone_for_confidence(
     store: Store, counting_embedder: CountingEmbedder
 ) -> None:
