@@ -20,9 +20,9 @@ engine; everything else is identical), and the shipped values as they are:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,30 +34,14 @@ from bench.common import onnx_embedder
 from bench.confidence_cv import COLUMNS, confidence_cv, make_rows, tier_figures
 from bench.retrieval import DEFAULT_DATA
 from index.confidence import ANSWER_AT, DEFAULT, FEATURES, SUGGEST_AT, Evidence
-from index.lexical_index import LexicalIndex
 from index.search import Fusion
 from knowledge.models import EntryDraft
-from knowledge.store import Store
 
 HYBRID = "hybrid (question+answer)"
 Matrix = Callable[[list[EntryDraft], list[str], np.ndarray], np.ndarray]
 
 
-def tantivy_matrix(drafts: list[EntryDraft], texts: list[str], keep: np.ndarray) -> np.ndarray:
-    """As bench.retrieval_cv.bm25_matrix, from the tantivy index of the kept entries."""
-    store = Store.in_memory()
-    kept = [d for d, k in zip(drafts, keep, strict=True) if k]
-    created = store.upsert_entries(kept).created
-    column = dict(zip(created, np.flatnonzero(keep), strict=True))
-    out = np.zeros((len(texts), len(drafts)))
-    with tempfile.TemporaryDirectory() as folder:
-        index = LexicalIndex.open(store, Path(folder))
-        for row, text in enumerate(texts):
-            for entry_id, score in index.search(text, len(drafts)):
-                out[row, column[entry_id]] = score
-        index.close()
-    store.close()
-    return out
+tantivy_matrix: Matrix = functools.partial(retrieval_cv.bm25_matrix, engine="tantivy")
 
 
 ENGINES: dict[str, Matrix] = {"fts5": retrieval_cv.bm25_matrix, "tantivy": tantivy_matrix}

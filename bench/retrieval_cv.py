@@ -15,6 +15,7 @@ opening of the answer, what the index embeds), `max` (the better of the two cosi
 from __future__ import annotations
 
 import itertools
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from rich.table import Table
 from bench.common import load_jsonl
 from index.embedder import Embedder
 from index.entry_index import embedding_text
+from index.lexical_index import LexicalIndex
 from knowledge.models import EntryDraft
 from knowledge.store import Store
 
@@ -50,16 +52,23 @@ def entry_vectors(embedder: Embedder, drafts: list[EntryDraft]) -> dict[str, np.
     return {"question": question, "question+answer": both}
 
 
-def bm25_matrix(drafts: list[EntryDraft], texts: list[str], keep: np.ndarray) -> np.ndarray:
-    """BM25 of each text against the entries in `keep` (a store holding only those)."""
+def bm25_matrix(drafts: list[EntryDraft], texts: list[str], keep: np.ndarray,
+                engine: str = "fts5") -> np.ndarray:
+    """BM25 of each text against the entries in `keep` (a store holding only those), from
+    SQLite FTS5 (`fts5`) or a tantivy index of them (`tantivy`, index/lexical_index.py)."""
     store = Store.in_memory()
     kept = [d for d, k in zip(drafts, keep, strict=True) if k]
     created = store.upsert_entries(kept).created
     column = dict(zip(created, np.flatnonzero(keep), strict=True))
     out = np.zeros((len(texts), len(drafts)))
-    for row, text in enumerate(texts):
-        for entry_id, score in store.lexical.search(text, len(drafts)):
-            out[row, column[entry_id]] = score
+    with tempfile.TemporaryDirectory() as folder:
+        index = LexicalIndex.open(store, Path(folder)) if engine == "tantivy" else None
+        lexical = index if index is not None else store.lexical
+        for row, text in enumerate(texts):
+            for entry_id, score in lexical.search(text, len(drafts)):
+                out[row, column[entry_id]] = score
+        if index is not None:
+            index.close()
     store.close()
     return out
 
