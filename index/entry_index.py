@@ -208,18 +208,16 @@ class EntryIndex:
             }
             questions = self._questions_to_embed(chunk)
             if fresh or questions:
-                made = self.embedder.embed(
+                made = self.embedder.embed(  # one model call for both kinds of text
                     [texts[i] for i in fresh] + [text for _, text in questions.values()]
                 )
+                searched, alone = made[: len(fresh)], made[len(fresh) :]
                 self.store.vector_cache.save(
-                    model, ((i, hashes[i], v.tobytes()) for i, v in zip(fresh, made, strict=False))
-                )
-                self.store.question_alone_cache.save(
                     model,
-                    ((i, digest, v.tobytes()) for (i, (digest, _)), v in
-                     zip(questions.items(), made[len(fresh):], strict=True)),
+                    ((i, hashes[i], v.tobytes()) for i, v in zip(fresh, searched, strict=True)),
                 )
-                vectors.update(zip(fresh, made, strict=False))
+                self._save_questions(questions, alone)
+                vectors.update(zip(fresh, searched, strict=True))
             ids = np.array(list(texts), dtype=np.int64)
             yield ids, np.stack([vectors[i] for i in texts])
             done += len(chunk)
@@ -243,6 +241,14 @@ class EntryIndex:
                 out[entry_id] = (digest, text)
         return out
 
+    def _save_questions(self, questions: dict[int, tuple[str, str]], made: np.ndarray) -> None:
+        """Cache the question-alone vectors made for `questions` (from _questions_to_embed)."""
+        self.store.question_alone_cache.save(
+            self.embedder.model_name,
+            ((i, digest, v.tobytes())
+             for (i, (digest, _)), v in zip(questions.items(), made, strict=True)),
+        )
+
     def fill_question_vectors(self, limit: int | None = None) -> int:
         """Embed the question-alone vectors that published entries lack (a database made
         before they were kept), at most `limit` of them; returns how many it embedded. Until
@@ -262,9 +268,7 @@ class EntryIndex:
             questions = self._questions_to_embed(entries)
             if questions:
                 made = self.embedder.embed([text for _, text in questions.values()])
-                self.store.question_alone_cache.save(model, (
-                    (i, digest, v.tobytes())
-                    for (i, (digest, _)), v in zip(questions.items(), made, strict=True)))
+                self._save_questions(questions, made)
         self._questions_complete = limit is None or len(ids) < limit
         return len(ids)
 
