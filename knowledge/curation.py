@@ -113,7 +113,8 @@ class Curator:
         words = [w for w in query.split() if len(w) > 2][:6]
         if not words:
             return []
-        where = " AND ".join("question LIKE ? ESCAPE '\\'" for _ in words)
+        # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+        where = " AND ".join("lower(question) LIKE lower(?) ESCAPE '\\'" for _ in words)
         rows = self.store.query(
             f"SELECT id FROM entries WHERE {where} ORDER BY id DESC LIMIT ?",
             [*(f"%{_like(w)}%" for w in words), limit],

@@ -27,6 +27,10 @@ class NotFound(SwitchboardError):
     """The thing asked for does not exist."""
 
 
+class DatabaseUnavailable(SwitchboardError):
+    """The database cannot be reached or opened; the message says which and why."""
+
+
 class IndexUnusable(SwitchboardError):
     """An index file that must not be used (wrong model, dimension or database)."""
 

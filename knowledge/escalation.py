@@ -80,8 +80,9 @@ class Routes:
         now = self.store.clock()
         with self.store.transaction():
             cursor = self.store.db.execute(
-                "INSERT OR IGNORE INTO ladders (question_id, round, state, sla_minutes, next_at, "
-                "topic, created_at, updated_at) VALUES (?, 1, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO ladders (question_id, round, state, sla_minutes, next_at, "
+                "topic, created_at, updated_at) VALUES (?, 1, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 [question_id, LadderState.ROUTING.value, sla_minutes,
                  format_time(now + timedelta(minutes=sla_minutes)), topic, format_time(now),
                  format_time(now)],
@@ -142,14 +143,16 @@ class Routes:
         """Record that `expert` is asked; None if they were asked about this question before."""
         with self.store.transaction():
             cursor = self.store.db.execute(
-                "INSERT OR IGNORE INTO routes (question_id, expert, round, status, score, "
-                "reasons, suggested_by, asked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO routes (question_id, expert, round, status, score, "
+                "reasons, suggested_by, asked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING RETURNING id",
                 [question_id, expert, round_, RouteStatus.ASKED.value, score,
                  json.dumps(list(reasons)), suggested_by, format_time(self.store.clock())],
             )
-            if cursor.rowcount != 1:
+            added = cursor.fetchone()
+            if added is None:
                 return None
-        return self.get(int(cursor.lastrowid))
+        return self.get(int(added[0]))
 
     def get(self, route_id: int) -> Route:
         found = self.maybe(route_id)

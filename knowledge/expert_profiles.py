@@ -77,7 +77,7 @@ class ExpertBook:
         now = format_time(self.store.clock())
         with self.store.transaction():
             self.store.db.execute("DELETE FROM expert_topics WHERE user = ?", [user])
-            self.store.db.conn.executemany(
+            self.store.db.executemany(
                 "INSERT INTO expert_topics (user, topic, created_at) VALUES (?, ?, ?)",
                 [(user, topic, now) for topic in clean],
             )
@@ -87,7 +87,8 @@ class ExpertBook:
         """An admin says: members of this Slack user group know about `topic`."""
         with self.store.transaction():
             self.store.db.execute(
-                "INSERT OR REPLACE INTO group_topics (group_id, handle, topic) VALUES (?, ?, ?)",
+                "INSERT INTO group_topics (group_id, handle, topic) VALUES (?, ?, ?) "
+                "ON CONFLICT (group_id, topic) DO UPDATE SET handle = excluded.handle",
                 [group_id, handle, topic.strip().lower()],
             )
 
@@ -98,8 +99,8 @@ class ExpertBook:
     def set_group_members(self, group_id: str, users: Iterable[str]) -> None:
         with self.store.transaction():
             self.store.db.execute("DELETE FROM group_members WHERE group_id = ?", [group_id])
-            self.store.db.conn.executemany(
-                "INSERT OR IGNORE INTO group_members (group_id, user) VALUES (?, ?)",
+            self.store.db.executemany(
+                "INSERT INTO group_members (group_id, user) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(group_id, u) for u in users],
             )
 

@@ -193,10 +193,13 @@ class ExpertRanker:
                     for r in rows}
         by_tag: dict[str, dict[str, int]] = defaultdict(dict)
         tag_totals: dict[str, int] = defaultdict(int)
+        # The tags are a JSON list in a text column; each dialect has its own way to unnest it.
+        tags = ("json_each(e.tags) AS j" if self.store.dialect == "sqlite"
+                else "json_array_elements_text(e.tags::json) AS j(value)")
         for row in self.store.query(
-            "SELECT j.value AS tag, e.answered_by AS user, count(*) AS n "
-            "FROM entries e, json_each(e.tags) j WHERE e.answered_by IS NOT NULL "
-            "AND e.answered_by != '' AND e.status = 'published' GROUP BY 1, 2"
+            f"SELECT j.value AS tag, e.answered_by AS user, count(*) AS n FROM entries e, {tags} "
+            "WHERE e.answered_by IS NOT NULL AND e.answered_by != '' AND e.status = 'published' "
+            "GROUP BY 1, 2"
         ):
             by_tag[row["tag"]][row["user"]] = row["n"]
             tag_totals[row["tag"]] += row["n"]

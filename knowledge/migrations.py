@@ -1,7 +1,9 @@
 """Named, ordered schema migrations. Each runs once, in its own transaction, and is recorded.
 
 Migrations use plain SQL: sqlite-utils' table helpers commit on their own, which would split a
-migration in two if it failed half way.
+migration in two if it failed half way. One history serves both dialects: tables, indexes and
+columns are written once (knowledge/database.py translates the types for PostgreSQL); triggers
+and SQLite's full-text table are written per dialect, branching on `db.dialect`.
 
 Add a migration by appending to MIGRATIONS; never edit one that has shipped.
 """
@@ -11,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlite_utils import Database
+from knowledge.database import Database
+from knowledge.models import format_time, utcnow
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,10 @@ def _entries(db: Database) -> None:
     db.execute("CREATE INDEX entries_question ON entries(question)")
     # BM25 over the published entries' question, answer and tags, kept in step with
     # `entries` by triggers (written out rather than sqlite-utils' enable_fts so that only
-    # published entries are in it, and so the migration stays one transaction).
-    _entries_fts(db, ("question", "answer", "tags"))
+    # published entries are in it, and so the migration stays one transaction). SQLite only:
+    # on PostgreSQL the lexical index is tantivy's alone (index/lexical_index.py).
+    if db.dialect == "sqlite":
+        _entries_fts(db, ("question", "answer", "tags"))
 
 
 def _entries_fts(db: Database, columns: tuple[str, ...]) -> None:
@@ -89,19 +94,39 @@ def _index_changes(db: Database) -> None:
         "CREATE TABLE index_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
         "entry_id INTEGER NOT NULL)"
     )
-    db.execute(
-        "CREATE TRIGGER entries_changed_ai AFTER INSERT ON entries BEGIN "
-        "INSERT INTO index_changes(entry_id) VALUES (new.id); END"
-    )
-    db.execute(
-        "CREATE TRIGGER entries_changed_au AFTER UPDATE OF question, answer, status ON entries "
-        "BEGIN INSERT INTO index_changes(entry_id) VALUES (new.id); END"
-    )
-    db.execute(
-        "CREATE TRIGGER entries_changed_ad AFTER DELETE ON entries BEGIN "
-        "INSERT INTO index_changes(entry_id) VALUES (old.id); END"
-    )
+    if db.dialect == "sqlite":
+        db.execute(
+            "CREATE TRIGGER entries_changed_ai AFTER INSERT ON entries BEGIN "
+            "INSERT INTO index_changes(entry_id) VALUES (new.id); END"
+        )
+        db.execute(
+            "CREATE TRIGGER entries_changed_au AFTER UPDATE OF question, answer, status "
+            "ON entries BEGIN INSERT INTO index_changes(entry_id) VALUES (new.id); END"
+        )
+        db.execute(
+            "CREATE TRIGGER entries_changed_ad AFTER DELETE ON entries BEGIN "
+            "INSERT INTO index_changes(entry_id) VALUES (old.id); END"
+        )
+    else:
+        _pg_function(db, "log_entry_change", """
+            IF TG_OP = 'DELETE' THEN
+                INSERT INTO index_changes(entry_id) VALUES (OLD.id);
+                RETURN OLD;
+            END IF;
+            INSERT INTO index_changes(entry_id) VALUES (NEW.id);
+            RETURN NEW;""")
+        for name, event in (("entries_changed_ai", "INSERT"),
+                            ("entries_changed_au", "UPDATE OF question, answer, status"),
+                            ("entries_changed_ad", "DELETE")):
+            db.execute(f"CREATE TRIGGER {name} AFTER {event} ON entries FOR EACH ROW "
+                       "EXECUTE FUNCTION log_entry_change()")
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+def _pg_function(db: Database, name: str, body: str) -> None:
+    """A PL/pgSQL trigger function (PostgreSQL's triggers call a function; SQLite's hold SQL)."""
+    db.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN "
+               f"{body} END $body$")
 
 
 def _entry_vectors(db: Database) -> None:
@@ -385,6 +410,18 @@ def _phrasings(db: Database) -> None:
     )
     # Any change to a phrasing (or its votes) changes how its entry is found: log the entry,
     # so both derived indexes re-read it (and its phrasings) like any other edit.
+    # BM25: an entry's active positive phrasings join its searchable text as a fourth column,
+    # so they share the entries' word statistics (a separate table of a few phrasings would
+    # give every word the same useless weight). `entries.phrasings` holds them, one a line,
+    # kept by triggers; entries_fts is made anew with the column.
+    db.execute("ALTER TABLE entries ADD COLUMN phrasings TEXT NOT NULL DEFAULT ''")
+    if db.dialect == "sqlite":
+        _phrasing_triggers_sqlite(db)
+    else:
+        _phrasing_triggers_postgres(db)
+
+
+def _phrasing_triggers_sqlite(db: Database) -> None:
     db.execute(
         "CREATE TRIGGER phrasings_changed_ai AFTER INSERT ON phrasings BEGIN "
         "INSERT INTO index_changes(entry_id) VALUES (new.entry_id); END"
@@ -400,11 +437,6 @@ def _phrasings(db: Database) -> None:
         "INSERT INTO index_changes(entry_id) "
         "SELECT entry_id FROM phrasings WHERE id = new.phrasing_id; END"
     )
-    # BM25: an entry's active positive phrasings join its searchable text as a fourth column,
-    # so they share the entries' word statistics (a separate table of a few phrasings would
-    # give every word the same useless weight). `entries.phrasings` holds them, one a line,
-    # kept by triggers; entries_fts is made anew with the column.
-    db.execute("ALTER TABLE entries ADD COLUMN phrasings TEXT NOT NULL DEFAULT ''")
     for trigger in ("entries_fts_ai", "entries_fts_ad", "entries_fts_au"):
         db.execute(f"DROP TRIGGER {trigger}")
     db.execute("DROP TABLE entries_fts")
@@ -429,6 +461,39 @@ def _phrasings(db: Database) -> None:
     )
 
 
+def _phrasing_triggers_postgres(db: Database) -> None:
+    refresh = (
+        "UPDATE entries SET phrasings = coalesce((SELECT string_agg(text, E'\\n' ORDER BY id) "
+        "FROM phrasings WHERE entry_id = {entry} AND polarity = 1 AND removed_at IS NULL), '') "
+        "WHERE id = {entry};"
+    )
+    _pg_function(db, "log_phrasing_change", f"""
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO index_changes(entry_id) VALUES (NEW.entry_id);
+            {refresh.format(entry='NEW.entry_id')}
+            RETURN NEW;
+        END IF;
+        IF NEW.entry_id IS DISTINCT FROM OLD.entry_id OR NEW.text IS DISTINCT FROM OLD.text
+           OR NEW.removed_at IS DISTINCT FROM OLD.removed_at THEN
+            INSERT INTO index_changes(entry_id) VALUES (OLD.entry_id);
+            IF NEW.entry_id <> OLD.entry_id THEN
+                INSERT INTO index_changes(entry_id) VALUES (NEW.entry_id);
+            END IF;
+        END IF;
+        {refresh.format(entry='OLD.entry_id')}
+        {refresh.format(entry='NEW.entry_id')}
+        RETURN NEW;""")
+    db.execute("CREATE TRIGGER phrasings_changed AFTER INSERT OR UPDATE OF entry_id, text, "
+               "removed_at, polarity ON phrasings FOR EACH ROW "
+               "EXECUTE FUNCTION log_phrasing_change()")
+    _pg_function(db, "log_phrasing_vote", """
+        INSERT INTO index_changes(entry_id)
+            SELECT entry_id FROM phrasings WHERE id = NEW.phrasing_id;
+        RETURN NEW;""")
+    db.execute("CREATE TRIGGER phrasing_votes_changed_ai AFTER INSERT ON phrasing_votes "
+               "FOR EACH ROW EXECUTE FUNCTION log_phrasing_vote()")
+
+
 def _entry_question_vectors(db: Database) -> None:
     # Each entry's question embedded alone, beside `entry_vectors` (question and answer, what the
     # index searches): search reads it for the few hits it returns, as evidence for their
@@ -441,14 +506,34 @@ def _route_outcomes(db: Database) -> None:
     # count a person who snoozes every question looks like one who was never asked. Counted by
     # a trigger, so every path that snoozes (the button, the App Home, a test) is counted.
     db.execute("ALTER TABLE routes ADD COLUMN snoozes INTEGER NOT NULL DEFAULT 0")
+    if db.dialect == "sqlite":
+        db.execute(
+            """
+            CREATE TRIGGER routes_snoozed AFTER UPDATE OF status ON routes
+            WHEN new.status = 'snoozed' AND old.status != 'snoozed'
+            BEGIN
+                UPDATE routes SET snoozes = snoozes + 1 WHERE id = new.id;
+            END
+            """
+        )
+        return
+    _pg_function(db, "count_snooze", """
+        NEW.snoozes := NEW.snoozes + 1;
+        RETURN NEW;""")
+    # (Not when the statement sets the count itself, as `switchboard migrate` copying does.)
+    db.execute("CREATE TRIGGER routes_snoozed BEFORE UPDATE OF status ON routes FOR EACH ROW "
+               "WHEN (NEW.status = 'snoozed' AND OLD.status <> 'snoozed' "
+               "AND NEW.snoozes = OLD.snoozes) "
+               "EXECUTE FUNCTION count_snooze()")
+
+
+def _change_followers(db: Database) -> None:
+    # Every derived index that follows the change log (one pair per replica), with the change
+    # it has saved: the log is pruned only up to the slowest follower seen lately, so a replica
+    # that saved its index at change N can still catch up from N after another one pruned.
     db.execute(
-        """
-        CREATE TRIGGER routes_snoozed AFTER UPDATE OF status ON routes
-        WHEN new.status = 'snoozed' AND old.status != 'snoozed'
-        BEGIN
-            UPDATE routes SET snoozes = snoozes + 1 WHERE id = new.id;
-        END
-        """
+        "CREATE TABLE change_followers (follower TEXT PRIMARY KEY, cursor INTEGER NOT NULL, "
+        "seen_at TEXT NOT NULL)"
     )
 
 
@@ -467,27 +552,43 @@ MIGRATIONS: list[Migration] = [
     Migration("0012_phrasings", _phrasings),
     Migration("0013_route_outcomes", _route_outcomes),
     Migration("0015_entry_question_vectors", _entry_question_vectors),
+    Migration("0016_change_followers", _change_followers),
 ]
 
 
 def migrate(db: Database, migrations: list[Migration] | None = None) -> list[str]:
-    """Apply every migration not yet applied; return the names applied now."""
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL "
-        "DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))"
-    )
-    done = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
+    """Apply every migration not yet applied; return the names applied now.
+
+    Each runs in a write transaction, and whether it ran is read again inside it, so replicas
+    starting together on one PostgreSQL apply each migration once.
+    """
+    db.begin()
+    try:
+        _create_ledger(db)
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()
+    done = {row["name"] for row in db.query("SELECT name FROM _migrations")}
     applied = []
     for migration in migrations if migrations is not None else MIGRATIONS:
         if migration.name in done:
             continue
-        db.execute("BEGIN IMMEDIATE")
+        db.begin()
         try:
-            migration.apply(db)
-            db.execute("INSERT INTO _migrations(name) VALUES (?)", [migration.name])
+            if not db.query("SELECT name FROM _migrations WHERE name = ?", [migration.name]):
+                migration.apply(db)
+                db.execute("INSERT INTO _migrations(name, applied_at) VALUES (?, ?)",
+                           [migration.name, format_time(utcnow())])
+                applied.append(migration.name)
         except BaseException:
-            db.conn.rollback()
+            db.rollback()
             raise
-        db.conn.commit()
-        applied.append(migration.name)
+        db.commit()
     return applied
+
+
+def _create_ledger(db: Database) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, "
+               "applied_at TEXT NOT NULL)")
+

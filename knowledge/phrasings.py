@@ -123,8 +123,8 @@ class Phrasings:
             if same and polarity == 1 and source is not PhrasingSource.EXPERT:
                 return None
             self.store.db.execute(
-                "INSERT OR IGNORE INTO phrasings (entry_id, text, norm, polarity, source, "
-                "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO phrasings (entry_id, text, norm, polarity, source, "
+                "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [entry_id, text, norm, polarity, source.value, user, now],
             )
             [row] = self.store.query(
@@ -132,8 +132,9 @@ class Phrasings:
                 [entry_id, norm, polarity],
             )
             self.store.db.execute(
-                "INSERT OR IGNORE INTO phrasing_votes (phrasing_id, user, question_id, created_at) "
-                "SELECT id, ?, ?, ? FROM phrasings WHERE id = ? AND removed_at IS NULL",
+                "INSERT INTO phrasing_votes (phrasing_id, user, question_id, created_at) "
+                "SELECT id, ?, ?, ? FROM phrasings WHERE id = ? AND removed_at IS NULL "
+                "ON CONFLICT DO NOTHING",
                 [user, question_id, now, row["id"]],
             )
             return self.get(row["id"])
@@ -180,9 +181,9 @@ class Phrasings:
             "WHERE f.entry_id = ?", [keep_id, fold_id],
         ):
             db.execute(
-                "INSERT OR IGNORE INTO phrasing_votes (phrasing_id, user, question_id, "
+                "INSERT INTO phrasing_votes (phrasing_id, user, question_id, "
                 "created_at) SELECT ?, user, question_id, created_at FROM phrasing_votes "
-                "WHERE phrasing_id = ?", [row["keep"], row["fold"]],
+                "WHERE phrasing_id = ? ON CONFLICT DO NOTHING", [row["keep"], row["fold"]],
             )
             db.execute(
                 "UPDATE phrasings SET removed_by = ?, removed_at = ? WHERE id = ?",
@@ -260,7 +261,7 @@ class Phrasings:
     def save_vectors(self, model: str, rows: Iterable[tuple[int, bytes]]) -> None:
         """Cache (phrasing id, vector bytes) made by `model` (does not log a change)."""
         with self.store.transaction():
-            self.store.db.conn.executemany(
+            self.store.db.executemany(
                 "UPDATE phrasings SET model = ?, vector = ? WHERE id = ?",
                 [(model, blob, phrasing_id) for phrasing_id, blob in rows],
             )

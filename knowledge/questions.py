@@ -155,7 +155,7 @@ class QuestionBook:
             cursor = self.store.db.execute(
                 "INSERT INTO questions (asker, channel, channel_kind, thread_ts, message_ts, "
                 "source, text, status, created_at, source_link) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 [
                     ask.asker,
                     ask.channel,
@@ -169,11 +169,12 @@ class QuestionBook:
                     ask.source_link,
                 ],
             )
-            question_id = int(cursor.lastrowid)
+            question_id = int(cursor.fetchone()[0])
             if delivery_key is not None:
                 self.store.db.execute(
-                    "INSERT OR REPLACE INTO handled_deliveries(key, created_at, question_id) "
-                    "VALUES (?, ?, ?)",
+                    "INSERT INTO handled_deliveries(key, created_at, question_id) "
+                    "VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                    "created_at = excluded.created_at, question_id = excluded.question_id",
                     [delivery_key, format_time(self.store.clock()), question_id],
                 )
         return self.get(question_id), True
@@ -182,7 +183,8 @@ class QuestionBook:
         """True the first time `key` (a Slack event id, say) is seen; False for any repeat."""
         with self.store.transaction():
             cursor = self.store.db.execute(
-                "INSERT OR IGNORE INTO handled_deliveries(key, created_at) VALUES (?, ?)",
+                "INSERT INTO handled_deliveries(key, created_at) VALUES (?, ?) "
+                "ON CONFLICT DO NOTHING",
                 [key, format_time(self.store.clock())],
             )
         return cursor.rowcount == 1
@@ -284,7 +286,7 @@ class QuestionBook:
         with self.store.transaction():
             db = self.store.db
             db.execute("DELETE FROM question_hits WHERE question_id = ?", [question_id])
-            db.conn.executemany(
+            db.executemany(
                 "INSERT INTO question_hits(question_id, rank, entry_id, score, tier, confidence) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [(question_id, rank, h.entry_id, h.score, h.tier, h.confidence)
@@ -376,8 +378,8 @@ class QuestionBook:
         with self.store.transaction():
             question = self.get(question_id)
             cursor = self.store.db.execute(
-                "INSERT OR IGNORE INTO feedback(question_id, entry_id, user, verdict, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO feedback(question_id, entry_id, user, verdict, created_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [question_id, entry_id or 0, user, verdict.value, now],
             )
             if cursor.rowcount != 1:

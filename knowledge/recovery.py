@@ -82,10 +82,10 @@ class Orphans:
                 "AND created_at < ? AND (reply_claimed_at IS NULL OR reply_claimed_at < ?)",
                 [cutoff, stale])
             ids = [r["id"] for r in rows]
-            self.store.db.conn.executemany(
+            self.store.db.executemany(
                 "UPDATE questions SET status = 'failed', error = ? WHERE id = ? "
                 "AND status = 'received'", [(EXPIRED, i) for i in ids])
-            self.store.db.conn.executemany(
+            self.store.db.executemany(
                 "DELETE FROM pending_deliveries WHERE key = ?", [(f"reply:{i}",) for i in ids])
         return ids
 

@@ -7,7 +7,6 @@ entries' questions, learned from people: knowledge/phrasings.py)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,9 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
 from knowledge.change_log import ChangeLog
+from knowledge.database import Database, SQLiteDatabase, connect
 from knowledge.errors import InvalidInput, NotFound
 from knowledge.lexical import LexicalSearch
 from knowledge.migrations import migrate
@@ -59,9 +57,11 @@ class UpsertResult:
 class Store:
     """All reads and writes of the knowledge base go through here.
 
-    One SQLite connection (autocommit mode) guarded by a lock, so the bot's worker threads can
-    share it. Writes happen inside `transaction()`: one `BEGIN IMMEDIATE` ... `COMMIT`, so a
-    failure leaves nothing half done.
+    One connection (knowledge/database.py: a SQLite file, or PostgreSQL shared by several
+    replicas) guarded by a lock, so the bot's worker threads can share it. Writes happen inside
+    `transaction()`: one transaction that no other writer runs beside (`BEGIN IMMEDIATE` on
+    SQLite, an advisory lock on PostgreSQL), so a failure leaves nothing half done and a
+    read-check-write inside it holds across threads, processes and replicas.
     """
 
     def __init__(self, db: Database, clock: Clock = utcnow) -> None:
@@ -70,7 +70,8 @@ class Store:
         self.lock = threading.RLock()  # one connection, shared by the bot's worker threads
         self._depth = 0
         migrate(db)
-        self.lexical = LexicalSearch(self)
+        # SQLite's FTS5 table; on PostgreSQL lexical search is the tantivy index alone.
+        self.lexical = LexicalSearch(self) if db.dialect == "sqlite" else None
         self.vector_cache = VectorCache(self)
         self.question_alone_cache = VectorCache(self, "entry_question_vectors")
         self.changes = ChangeLog(self)
@@ -80,23 +81,27 @@ class Store:
     def open(cls, path: Path, clock: Clock = utcnow) -> Store:
         """Open (creating if needed) the database file at `path` and bring its schema up to date."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            str(path), check_same_thread=False, timeout=30.0, isolation_level=None
-        )
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        return cls(Database(conn), clock)
+        return cls(SQLiteDatabase.open(str(path)), clock)
+
+    @classmethod
+    def connect(cls, url: str, clock: Clock = utcnow) -> Store:
+        """Open the database at `url` (`postgresql://...`, or a SQLite file's path) and bring its
+        schema up to date."""
+        if not url.startswith(("postgresql://", "postgres://")):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        return cls(connect(url), clock)
 
     @classmethod
     def in_memory(cls, clock: Clock = utcnow) -> Store:
-        db = Database(sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None))
-        db.execute("PRAGMA foreign_keys=ON")
-        return cls(db, clock)
+        return cls(SQLiteDatabase.open(":memory:"), clock)
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
 
     def close(self) -> None:
         with self.lock:
-            self.db.conn.close()
+            self.db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -109,21 +114,21 @@ class Store:
                 finally:
                     self._depth -= 1
                 return
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.begin()
             self._depth = 1
             try:
                 yield
             except BaseException:
-                self.db.conn.rollback()
+                self.db.rollback()
                 raise
             finally:
                 self._depth = 0
-            self.db.conn.commit()
+            self.db.commit()
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows of a read-only query, as dicts."""
         with self.lock:
-            return list(self.db.query(sql, params))
+            return self.db.query(sql, params)
 
     # -- entries -----------------------------------------------------------------------------
 
@@ -210,7 +215,7 @@ class Store:
         cursor = self.db.execute(
             "INSERT INTO entries (external_id, question, answer, kind, answered_by, tags, "
             "source_url, status, visibility, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             [
                 draft.external_id,
                 draft.question,
@@ -225,7 +230,7 @@ class Store:
                 format_time(now),
             ],
         )
-        return int(cursor.lastrowid)
+        return int(cursor.fetchone()[0])
 
     def _update_from_draft(self, entry: Entry, draft: EntryDraft, now: datetime) -> None:
         changes: dict[str, Any] = {
@@ -292,7 +297,13 @@ class Store:
                 [fold.usage_count, fold.helpful_count, fold.not_helpful_count,
                  json.dumps(links), json.dumps(list(tags)), format_time(self.clock()), keep_id],
             )
-            self.db.execute("UPDATE OR IGNORE feedback SET entry_id = ? WHERE entry_id = ?",
+            # A verdict one person gave both entries on one question counts once on the kept one.
+            self.db.execute(
+                "DELETE FROM feedback WHERE entry_id = ? AND EXISTS (SELECT 1 FROM feedback AS f "
+                "WHERE f.entry_id = ? AND f.question_id = feedback.question_id "
+                "AND f.user = feedback.user AND f.verdict = feedback.verdict)",
+                [fold_id, keep_id])
+            self.db.execute("UPDATE feedback SET entry_id = ? WHERE entry_id = ?",
                             [keep_id, fold_id])
             self.db.execute("UPDATE question_hits SET entry_id = ? WHERE entry_id = ?",
                             [keep_id, fold_id])

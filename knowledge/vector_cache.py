@@ -41,9 +41,10 @@ class VectorCache:
     def save(self, model: str, rows: Iterable[tuple[int, str, bytes]]) -> None:
         """Cache (entry id, text hash, vector bytes) rows made by `model`."""
         with self.store.transaction():
-            self.store.db.conn.executemany(
-                f"INSERT OR REPLACE INTO {self.table}(entry_id, model, text_hash, vector) "
-                "VALUES (?, ?, ?, ?)",
+            self.store.db.executemany(
+                f"INSERT INTO {self.table}(entry_id, model, text_hash, vector) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (entry_id) DO UPDATE SET "
+                "model = excluded.model, text_hash = excluded.text_hash, vector = excluded.vector",
                 [(entry_id, model, text_hash, blob) for entry_id, text_hash, blob in rows],
             )
 
@@ -78,8 +79,10 @@ class QuestionVectorCache:
         """Cache (question id, text hash, vector bytes) rows made by `model` (a question deleted
         meanwhile is skipped)."""
         with self.store.transaction():
-            self.store.db.conn.executemany(
-                "INSERT OR REPLACE INTO question_vectors(question_id, model, text_hash, vector) "
-                "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM questions WHERE id = ?)",
+            self.store.db.executemany(
+                "INSERT INTO question_vectors(question_id, model, text_hash, vector) "
+                "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM questions WHERE id = ?) "
+                "ON CONFLICT (question_id) DO UPDATE SET model = excluded.model, "
+                "text_hash = excluded.text_hash, vector = excluded.vector",
                 [(qid, model, digest, blob, qid) for qid, digest, blob in rows])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,9 @@ from index.embedder import OnnxEmbedder, prepare_onnx_model
 from index.entry_index import EntryIndex
 from index.search import HybridSearch
 from knowledge.importing import read_entries
-from knowledge.store import Store
+from knowledge.models import utcnow
+from knowledge.store import Clock, Store
+from tests.postgres import Cluster
 
 pytest_plugins = ["tests.sandbox.pytest_plugin", "tests.bot.routing_world"]
 
@@ -63,6 +65,40 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened = Store.open(tmp_path / "switchboard.db")
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """A real PostgreSQL server of the session's own (a throwaway cluster on a free port)."""
+    with Cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """An empty database of each kind: a SQLite file, or a fresh database on the cluster."""
+    if backend == "sqlite":
+        return str(tmp_path / "switchboard.db")
+    return request.getfixturevalue("postgres_cluster").database()
+
+
+@pytest.fixture
+def open_store(database_url: str) -> Iterator[Callable[..., Store]]:
+    """Opens the test's database (each call a new connection to the same one)."""
+    opened: list[Store] = []
+
+    def open_(clock: Clock = utcnow) -> Store:
+        opened.append(Store.connect(database_url, clock))
+        return opened[-1]
+
+    yield open_
+    for store in opened:
+        store.close()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -26,10 +25,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: ManualClock):
-    opened = Store.open(tmp_path / "queue.db", clock=clock)
-    yield opened
-    opened.close()
+def store(open_store, clock: ManualClock) -> Store:
+    return open_store(clock)
 
 
 def ask(book: QuestionBook, n: int) -> int:
@@ -48,7 +45,7 @@ def test_backoff_doubles_with_jitter_up_to_its_cap() -> None:
 
 
 def test_a_deferred_delivery_waits_its_backoff_and_survives_a_restart(
-        tmp_path: Path, store: Store, clock: ManualClock) -> None:
+        open_store, store: Store, clock: ManualClock) -> None:
     queue = DeliveryQueue(store, Backoff(base_seconds=10, cap_seconds=600))
     first = queue.defer("home:U1", "home", "ratelimited", user="U1")
     again = queue.defer("home:U1", "home", "http_500", user="U1")
@@ -57,7 +54,7 @@ def test_a_deferred_delivery_waits_its_backoff_and_survives_a_restart(
     assert timedelta(seconds=10) <= again.next_attempt_at - clock.now <= timedelta(seconds=20)
     assert queue.due("home") == []
     clock.now += timedelta(seconds=21)
-    reopened = DeliveryQueue(Store.open(tmp_path / "queue.db", clock=clock))
+    reopened = DeliveryQueue(open_store(clock))
     [due] = reopened.due("home")
     assert due.key == "home:U1" and due.user == "U1" and due.attempts == 2
     assert reopened.due("reply") == []

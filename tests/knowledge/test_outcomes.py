@@ -19,10 +19,8 @@ from tests.clock import ManualClock
 
 
 @pytest.fixture
-def timed(tmp_path) -> Store:
-    store = Store.open(tmp_path / "outcomes.db", clock=ManualClock())
-    yield store
-    store.close()
+def timed(open_store) -> Store:
+    return open_store(ManualClock())
 
 
 def routed(store: Store, responses: dict[str, str], answer_minutes: float = 5.0,

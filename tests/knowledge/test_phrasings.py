@@ -25,6 +25,11 @@ def ask(store: Store, text: str, asker: str = "UASKER", **fields: str) -> int:
     return question.id
 
 
+def searchable_phrasings(store: Store, entry_id: int) -> str:
+    """The entry's active phrasings as its lexical text (kept by triggers in both dialects)."""
+    return store.query("SELECT phrasings FROM entries WHERE id = ?", [entry_id])[0]["phrasings"]
+
+
 def test_a_solved_verdict_keeps_the_askers_words_redacted(store: Store) -> None:
     refund = entry(store, "How do I refund an annual plan?")
     qid = ask(store, "customer jane@example.com wants her yearly money back")
@@ -33,7 +38,9 @@ def test_a_solved_verdict_keeps_the_askers_words_redacted(store: Store) -> None:
 
     [phrasing] = store.phrasings.of_entry(refund)
     assert phrasing.text == "customer [email] wants her yearly money back"
-    assert store.lexical.search("yearly money", 5)[0][0] == refund
+    assert searchable_phrasings(store, refund) == "customer [email] wants her yearly money back"
+    if store.lexical is not None:  # SQLite's FTS5 table reads that column
+        assert store.lexical.search("yearly money", 5)[0][0] == refund
     assert (phrasing.polarity, phrasing.source, phrasing.votes) == (1, PhrasingSource.SOLVED, 1)
     changed, _ = store.changes.since(cursor)
     assert refund in changed  # the derived indexes re-read the entry
@@ -79,7 +86,9 @@ def test_an_admin_removes_a_phrasing_and_a_later_vote_does_not_bring_it_back(
     assert store.phrasings.of_entry(refund, include_removed=True) == [removed]
     again = store.phrasings.learn(refund, "yearly money back", "UB", PhrasingSource.SOLVED)
     assert again is not None and not again.is_active and again.votes == 1
-    assert store.lexical.search("yearly money", 5) == []
+    assert searchable_phrasings(store, refund) == ""
+    if store.lexical is not None:
+        assert store.lexical.search("yearly money", 5) == []
     assert store.audit_log(refund)[0].action == "phrasing_removed"
 
 

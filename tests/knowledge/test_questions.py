@@ -14,7 +14,6 @@ from knowledge.questions import (
     ShownHit,
     Verdict,
 )
-from knowledge.store import Store
 from knowledge.visibility import Audience, can_see
 from tests.clock import ManualClock
 
@@ -25,8 +24,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def book(clock: ManualClock) -> QuestionBook:
-    return QuestionBook(Store.in_memory(clock))
+def book(clock: ManualClock, open_store) -> QuestionBook:
+    return QuestionBook(open_store(clock))
 
 
 def ask(text: str = "How do refunds work?", ts: str | None = "1.1", **kw) -> AskInput:

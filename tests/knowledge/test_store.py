@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,6 +9,7 @@ from hypothesis import strategies as st
 
 from knowledge.change_log import ChangesPruned
 from knowledge.errors import InvalidInput, NotFound
+from knowledge.migrations import MIGRATIONS
 from knowledge.models import EntryDraft, EntryKind, EntryStatus, Visibility
 from knowledge.store import Store
 
@@ -82,7 +82,8 @@ def test_a_failing_upsert_writes_nothing(store: Store) -> None:
     assert store.changes.cursor() == 0
 
 
-def test_lexical_search_ors_words_and_sees_published_only(store: Store) -> None:
+def test_lexical_search_ors_words_and_sees_published_only(sqlite_store: Store) -> None:
+    store = sqlite_store  # SQLite's FTS5 table (PostgreSQL has the tantivy index alone)
     a = store.add_entry(draft("How do I export invoices as CSV?", "Billing > Invoices > Export."))
     b = store.add_entry(draft("Where is the VPN config?", "In the IT portal under Network."))
     store.add_entry(draft("Invoice export for retired plans", "Gone.", status=EntryStatus.RETIRED))
@@ -94,9 +95,9 @@ def test_lexical_search_ors_words_and_sees_published_only(store: Store) -> None:
 
 
 @pytest.mark.parametrize("query", ['"', "NEAR(a b)", "a* OR", "col:value", "-x", "AND", "😀", ""])
-def test_lexical_search_survives_query_syntax(store: Store, query: str) -> None:
-    store.add_entry(draft())
-    assert isinstance(store.lexical.search(query, 5), list)
+def test_lexical_search_survives_query_syntax(sqlite_store: Store, query: str) -> None:
+    sqlite_store.add_entry(draft())
+    assert isinstance(sqlite_store.lexical.search(query, 5), list)
 
 
 def test_only_search_relevant_writes_enter_the_change_log(store: Store) -> None:
@@ -124,20 +125,20 @@ def test_update_rejects_unknown_fields(store: Store) -> None:
         store.update_entry(entry.id, usage_count=5)
 
 
-def test_reopening_keeps_data_and_schema(tmp_path: Path) -> None:
-    path = tmp_path / "kb.db"
-    first = Store.open(path)
+def test_reopening_keeps_data_and_schema(open_store, backend: str, database_url: str) -> None:
+    first = open_store()
     entry = first.add_entry(draft())
     identity = first.changes.database_id()
     first.close()
-    second = Store.open(path)
+    second = open_store()
     assert second.get_entry(entry.id).question == entry.question
     assert second.changes.database_id() == identity
     names = [r[0] for r in second.db.execute("SELECT name FROM _migrations ORDER BY name")]
     assert names[:3] == ["0001_entries", "0002_index_changes", "0003_entry_vectors"]
-    second.close()
-    raw = sqlite3.connect(path)
-    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert names == sorted(m.name for m in MIGRATIONS)
+    if backend == "sqlite":
+        raw = sqlite3.connect(database_url)
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_iter_entries_pages_through_everything(store: Store) -> None:
