@@ -94,11 +94,16 @@ class BotApp:
     tick_seconds: float = TICK_SECONDS
 
     def background(self) -> None:
-        """Work kept out of requests, each scheduler tick: the admin Home's cached insights, and
-        a few question-alone vectors an older database still lacks (index/entry_index.py)."""
+        """Work kept out of requests, each scheduler tick: the search indexes brought up to date
+        with the change log (what another replica or the CLI changed), the admin Home's cached
+        insights, and a few question-alone vectors an older database still lacks."""
+        search = self.deps.answerer.search
+        search.entries.sync()
+        if hasattr(search.lexical, "sync"):
+            search.lexical.sync()
         if self.home is not None:
             self.home.refresh_insights()
-        self.deps.answerer.search.entries.fill_question_vectors(limit=QUESTION_VECTORS_PER_TICK)
+        search.entries.fill_question_vectors(limit=QUESTION_VECTORS_PER_TICK)
 
     def recover(self) -> RecoveryTick:
         """Answer orphaned questions and retry queued deliveries (one scheduler tick)."""
@@ -125,6 +130,12 @@ class BotApp:
         return refreshed
 
     def hourly(self) -> None:
+        """This replica's indexes are saved (a restart is quick, the change log can be pruned);
+        the shared work runs on one replica an hour, whichever claims the hour first."""
+        self.deps.answerer.search.entries.checkpoint()
+        hour = self.deps.questions.store.clock().strftime("%Y-%m-%dT%H")
+        if not self.deps.questions.claim_delivery(f"hourly:{hour}"):
+            return
         self.refresh_groups()
         self.nudge_stale()
         self.refit_routing()

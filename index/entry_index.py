@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -123,6 +124,9 @@ class EntryIndex:
             return False
         if manifest.database_id != self.store.changes.database_id():
             log.warning("the saved index belongs to another database; rebuilding it")
+            return False
+        if manifest.cursor < self.store.changes.pruned_through():
+            log.warning("the saved index is older than the change log keeps; rebuilding it")
             return False
         self._use(vectors)
         self.cursor = manifest.cursor
@@ -364,7 +368,14 @@ class EntryIndex:
                 file="",
             )
             self.vectors.save(self.directory, manifest)
-            self.store.changes.prune(min([self.cursor, *saved]))
+            self.store.changes.prune(min([self.cursor, *saved]), follower=self.follower)
+
+    @property
+    def follower(self) -> str | None:
+        """How this replica's indexes are named among the change log's followers."""
+        if self.directory is None:
+            return None
+        return f"{socket.gethostname()}:{self.directory.resolve()}"
 
     # -- reading -----------------------------------------------------------------------------
 

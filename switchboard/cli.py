@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from knowledge.database import redact_url
 from knowledge.errors import ImportRejected, SwitchboardError
 from switchboard.settings import Settings
 
@@ -124,7 +125,7 @@ def export(path: Path) -> None:
 
     settings = load_settings()
     with friendly_errors():
-        store = Store.open(settings.database_path)
+        store = Store.connect(settings.database)
         try:
             count = write_jsonl(store.iter_entries(), path)
         finally:
@@ -174,7 +175,7 @@ def phrasings(entry_id: int, phrasing_id: int | None, by: str, include_removed: 
 
     settings = load_settings()
     with friendly_errors():
-        store = Store.open(settings.database_path)
+        store = Store.connect(settings.database)
         try:
             entry = store.get_entry(entry_id)
             if phrasing_id is not None:
@@ -226,7 +227,7 @@ def stats(as_json: bool) -> None:
 
     settings = load_settings()
     with friendly_errors():
-        store = Store.open(settings.database_path)
+        store = Store.connect(settings.database)
         try:
             by_status = {s.value: n for s, n in store.count_by_status().items()}
             by_kind = store.count_by_kind()
@@ -248,7 +249,7 @@ def stats(as_json: bool) -> None:
             "pending_changes": max(cursor - manifest.cursor, 0),
         }
     figures = {
-        "database": str(settings.database_path),
+        "database": settings.database_label,
         "entries": sum(by_status.values()),
         "by_status": by_status,
         "by_kind": by_kind,
@@ -258,7 +259,7 @@ def stats(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(figures, indent=2))
         return
-    table = Table(title=f"Switchboard knowledge ({settings.database_path})")
+    table = Table(title=f"Switchboard knowledge ({settings.database_label})")
     table.add_column("")
     table.add_column("entries", justify="right")
     for status, count in by_status.items():
@@ -282,6 +283,45 @@ def stats(as_json: bool) -> None:
             f"Lexical index: {lexical['documents']:,} documents (tantivy); "
             + (f"{pending} change(s) to apply at next start." if pending else "up to date.")
         )
+
+
+@main.command()
+@click.option("--to", "url", required=True, metavar="postgresql://...",
+              help="The PostgreSQL database to copy into (created tables, same schema).")
+@click.option("--from", "path", type=click.Path(path_type=Path, dir_okay=False),
+              help="The SQLite file to copy (default: the one in SWITCHBOARD_HOME).")
+def migrate(url: str, path: Path | None) -> None:
+    """Copy the SQLite database into PostgreSQL, verified by counts; safe to run again."""
+    from knowledge.store import Store
+    from knowledge.transfer import copy_store
+    from switchboard.settings import check_database_url
+
+    settings = load_settings()
+    source_path = path or settings.database_path
+    with friendly_errors():
+        check_database_url(url)
+        if not source_path.is_file():
+            raise click.ClickException(f"There is no SQLite database at {source_path}.")
+        source = Store.open(source_path)
+        try:
+            destination = Store.connect(url)
+            try:
+                with progress_bar("Copying") as progress:
+                    result = copy_store(source, destination,
+                                        lambda _, done, total: progress(done, total))
+            finally:
+                destination.close()
+        finally:
+            source.close()
+    table = Table(title=f"Copied {source_path} into {redact_url(url)}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in result.source.items():
+        table.add_row(name, f"{rows:,}")
+    Console().print(table)
+    click.echo(f"Verified: {result.rows:,} rows in {len(result.source)} tables match. Set "
+               "SWITCHBOARD_DATABASE_URL to this URL on every replica; each builds its search "
+               "indexes from it at start.")
 
 
 @main.command()
@@ -543,7 +583,7 @@ def map_group(group_id: str, topic: str) -> None:
     if not topic.strip():
         raise click.ClickException("Name the topic, e.g. billing.")
     with friendly_errors():
-        store = Store.open(settings.database_path)
+        store = Store.connect(settings.database)
         try:
             book = ExpertBook(store)
             book.map_group(group_id, None, topic)
@@ -576,7 +616,7 @@ def import_slack(channel: str, oldest, restart: bool, page_size: int) -> None:
     with friendly_errors():
         if not settings.slack_bot_token:
             settings.slack_mode()  # says what is missing and how to fix it
-        store = Store.open(settings.database_path)
+        store = Store.connect(settings.database)
         try:
             with progress_bar("Threads") as update:
                 importer = HistoryImporter(

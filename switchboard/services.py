@@ -22,7 +22,7 @@ class Services:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.store = Store.open(settings.database_path)
+        self.store = Store.connect(settings.database)
         self._given_embedder = embedder
         self.progress: Progress | None = None
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from knowledge.availability import AvailabilityRules
+from knowledge.database import redact_url
 from knowledge.errors import SwitchboardError
 from knowledge.recovery import RecoveryPolicy
 from knowledge.routing_policy import RoutingPolicy
@@ -29,6 +30,7 @@ class Settings:
     """Everything Switchboard can be configured with."""
 
     home: Path
+    database_url: str | None = None  # PostgreSQL shared by replicas; None: SQLite in `home`
     model_cache: Path = Path.home() / ".cache" / "switchboard"
     embedder_backend: str = "onnx"
     answer_threshold: float | None = None
@@ -58,6 +60,16 @@ class Settings:
     @property
     def database_path(self) -> Path:
         return self.home / "switchboard.db"
+
+    @property
+    def database(self) -> str:
+        """Where the store lives: SWITCHBOARD_DATABASE_URL, or the SQLite file in the home."""
+        return self.database_url or str(self.database_path)
+
+    @property
+    def database_label(self) -> str:
+        """`database` without a password, for logs and reports."""
+        return redact_url(self.database)
 
     @property
     def index_dir(self) -> Path:
@@ -100,6 +112,7 @@ class Settings:
                 base_url += "/"
         return cls(
             home=Path(text("SWITCHBOARD_HOME") or ".switchboard").expanduser(),
+            database_url=check_database_url(text("SWITCHBOARD_DATABASE_URL")),
             model_cache=Path(
                 text("SWITCHBOARD_MODEL_CACHE") or Path.home() / ".cache" / "switchboard"
             ).expanduser(),
@@ -287,3 +300,15 @@ def _port(environ: Mapping[str, str]) -> int:
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise SettingsError(f"PORT={raw!r} is not a TCP port: use a number from 1 to 65535.")
     return int(raw)
+
+
+def check_database_url(url: str | None) -> str | None:
+    if url is None:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise SettingsError(
+            f"SWITCHBOARD_DATABASE_URL={redact_url(url)!r} is not a PostgreSQL URL: use "
+            "postgresql://user:password@host:5432/dbname (leave it unset for SQLite in "
+            "SWITCHBOARD_HOME)."
+        )
+    return url
