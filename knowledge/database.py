@@ -136,6 +136,12 @@ class PostgresDatabase(Database):
                 f"Cannot connect to PostgreSQL at {redact_url(self.url)}: "
                 f"{str(error).strip().splitlines()[-1]}") from None
         conn.execute("SET TIME ZONE 'UTC'")
+        # Like SQLite's 30 s busy timeout: a writer waits that long for the write lock, then
+        # fails (the caller's retry or the next tick tries again) instead of hanging. A replica
+        # frozen inside a transaction (a network partition, a stopped process) loses it, and the
+        # lock with it, after a minute, so it cannot stall the others.
+        conn.execute("SET lock_timeout = '30s'")
+        conn.execute("SET idle_in_transaction_session_timeout = '60s'")
         return conn
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:

@@ -184,3 +184,20 @@ def test_the_log_is_pruned_only_as_far_as_the_slowest_recent_follower(pg_url: st
     clock.now += FOLLOWER_TIMEOUT + timedelta(minutes=1)  # b went away a week ago
     assert store.changes.prune(10, follower="replica-a") == 10
     assert {f["follower"] for f in store.changes.followers()} == {"replica-a", "replica-b"}
+
+
+def test_the_store_reconnects_after_postgresql_restarts() -> None:
+    with Cluster() as cluster:
+        store = Store.connect(cluster.database())
+        first = store.add_entry(EntryDraft("Before the restart?", "Yes."))
+        cluster.restart()
+        assert store.get_entry(first.id).question == "Before the restart?"  # a read reconnects
+        with pytest.raises(Exception):  # noqa: B017 - a write already on the old connection
+            with store.transaction():
+                store.db.execute("SELECT 1")
+                cluster.restart()
+                store.db.execute("UPDATE entries SET answer = 'lost' WHERE id = ?", [first.id])
+        second = store.add_entry(EntryDraft("After the restart?", "Yes."))  # a write reconnects
+        assert store.get_entry(first.id).answer == "Yes."  # the broken transaction left nothing
+        assert [e.id for e in store.iter_entries()] == [first.id, second.id]
+        store.close()
