@@ -232,6 +232,9 @@ def stats(as_json: bool) -> None:
             by_status = {s.value: n for s, n in store.count_by_status().items()}
             by_kind = store.count_by_kind()
             cursor = store.changes.cursor()
+            followers = [{"name": f["follower"], "saved_change": f["cursor"],
+                          "behind": max(cursor - int(f["cursor"]), 0), "seen_at": f["seen_at"]}
+                         for f in store.changes.followers()]
         finally:
             store.close()
         manifest = read_manifest(settings.index_dir)
@@ -255,6 +258,7 @@ def stats(as_json: bool) -> None:
         "by_kind": by_kind,
         "index": index,
         "lexical_index": lexical,
+        "change_log": {"latest": cursor, "followers": followers},
     }
     if as_json:
         click.echo(json.dumps(figures, indent=2))
@@ -283,6 +287,11 @@ def stats(as_json: bool) -> None:
             f"Lexical index: {lexical['documents']:,} documents (tantivy); "
             + (f"{pending} change(s) to apply at next start." if pending else "up to date.")
         )
+    if len(followers) > 1:  # several replicas (or index folders) follow this database
+        click.echo(f"Replicas following the change log (latest change {cursor:,}):")
+        for follower in followers:
+            click.echo(f"  {follower['name']}: saved at change {follower['saved_change']:,} "
+                       f"({follower['behind']:,} behind), last seen {follower['seen_at']}")
 
 
 @main.command()

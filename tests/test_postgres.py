@@ -33,8 +33,8 @@ def pg_url(postgres_cluster: Cluster) -> str:
 
 @pytest.fixture
 def run(tmp_path: Path, model_cache: Path):
-    def invoke(*args: str, database_url: str | None = None) -> Result:
-        env = {"SWITCHBOARD_HOME": str(tmp_path / "home"),
+    def invoke(*args: str, database_url: str | None = None, home: str = "home") -> Result:
+        env = {"SWITCHBOARD_HOME": str(tmp_path / home),
                "SWITCHBOARD_MODEL_CACHE": str(model_cache)}
         if database_url:
             env["SWITCHBOARD_DATABASE_URL"] = database_url
@@ -126,6 +126,14 @@ def test_the_cli_runs_on_postgresql(run, pg_url: str) -> None:
     stats = json.loads(run("stats", "--json", database_url=pg_url).output)
     assert stats["database"] == pg_url
     assert stats["by_status"]["published"] == 24
+    # A second home on the same database (another replica) builds its own indexes from it.
+    other = json.loads(run("search", "download an entire dropbox folder", "--json", "--k", "1",
+                           database_url=pg_url, home="replica-b").output)["hits"]
+    assert other[0]["external_id"] == "faq-92"
+    followers = json.loads(run("stats", "--json", database_url=pg_url).output)["change_log"]
+    assert len(followers["followers"]) == 2
+    assert all(f["behind"] == 0 for f in followers["followers"])
+    assert "Replicas following the change log" in run("stats", database_url=pg_url).output
 
 
 def test_an_edit_through_one_connection_is_searchable_through_another(
