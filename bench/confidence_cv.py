@@ -1,6 +1,6 @@
 """Fit and measure the confidence of a hit (index/confidence.py) out of fold.
 
-    python -m bench.confidence_cv [--data DIR] [--json bench/out/confidence_cv.json]
+    python -m bench.confidence_cv [--data DIR] [--engine fts5|tantivy] [--json PATH]
 
 Rows: in each of 5 folds a fifth of the StackFAQ FAQs is left out of the index; every paraphrase
 is asked once with its FAQ absent (no right answer exists) and once, in the next fold, with it
@@ -10,6 +10,11 @@ FAQs' rows, the `answer` threshold is chosen by an inner cross-validation on tho
 lowest confidence whose answers are >= 95% right), and both are applied to the held-out FAQs'
 rows. Repeated over fold seeds; figures pooled. The constants shipped in index/confidence.py are
 the same procedure run on every row.
+
+`--engine` says which lexical engine gives the BM25 evidence: SQLite FTS5 (the engine the
+constants were first fitted on) or tantivy (index/lexical_index.py, what the bot searches with).
+With tantivy, the report also scores the model fitted on FTS5 rows applied to tantivy rows, out
+of fold: what the bot does if the constants are not refitted.
 """
 
 from __future__ import annotations
@@ -69,7 +74,7 @@ def evidence(cos: np.ndarray, bm25: np.ndarray, question_cos: np.ndarray,
     return np.stack([columns[f] for f in COLUMNS], axis=1), top
 
 
-def make_rows(faq: FaqSet, fusion: Fusion, seed: int) -> Rows:
+def make_rows(faq: FaqSet, fusion: Fusion, seed: int, engine: str = "fts5") -> Rows:
     from bench.retrieval_cv import bm25_matrix
 
     n_faqs = len(faq.drafts)
@@ -83,7 +88,7 @@ def make_rows(faq: FaqSet, fusion: Fusion, seed: int) -> Rows:
     for held in range(FOLDS):
         keep = faq_fold != held
         columns = np.flatnonzero(keep)
-        bm25 = bm25_matrix(faq.drafts, faq.texts, keep)[:, columns]
+        bm25 = bm25_matrix(faq.drafts, faq.texts, keep, engine)[:, columns]
         found, top = evidence(cos[:, columns], bm25, question_cos[:, columns], fusion)
         as_absent = query_fold == held  # these queries' FAQs are out of this index
         as_known = query_fold == (held + 1) % FOLDS
@@ -181,17 +186,20 @@ def tier_figures(confidence: np.ndarray, answer: np.ndarray, suggest: np.ndarray
     }
 
 
-def out_of_fold(all_rows: list[Rows], names: tuple[str, ...]) -> dict:
+def out_of_fold(all_rows: list[Rows], names: tuple[str, ...],
+                scored_rows: list[Rows] | None = None) -> dict:
     """Tier figures of the confidence from `names`, every row scored by a model and thresholds
-    that never saw its FAQ; means over the fold seeds."""
+    that never saw its FAQ; means over the fold seeds. With `scored_rows` (the same queries and
+    folds, other evidence), the models fitted on `all_rows` score those instead."""
     per_seed, thresholds = [], []
-    for rows in all_rows:
+    for index, fitted_rows in enumerate(all_rows):
+        rows = scored_rows[index] if scored_rows is not None else fitted_rows
         x = rows.features[:, [COLUMNS.index(f) for f in names]]
         confidence = np.zeros(len(rows.right))
         answer, suggest = np.zeros(len(rows.right)), np.zeros(len(rows.right))
         for fold in range(FOLDS):
             test = rows.fold == fold
-            calibration, a, s = fit_with_thresholds(rows, ~test, names)
+            calibration, a, s = fit_with_thresholds(fitted_rows, ~test, names)
             confidence[test] = predict(calibration, x[test], names)
             answer[test], suggest[test] = a, s
             thresholds.append((a, s))
@@ -209,11 +217,16 @@ def mean_figures(figures: list[dict]) -> dict:
     return {k: float(np.mean([f[k] for f in figures])) for k in figures[0]}
 
 
-def confidence_cv(faq: FaqSet, fusion: Fusion) -> dict:
+def confidence_cv(faq: FaqSet, fusion: Fusion, engine: str = "fts5") -> dict:
     """Out-of-fold tier figures of the calibrated confidence (as shipped, and without the
     question-alone cosine), against today's fused-score cut-offs
     (answer >= 0.76, suggest >= 0.55) on the same rows; and the constants fitted on every row."""
-    all_rows = [make_rows(faq, fusion, seed) for seed in SEEDS]
+    all_rows = [make_rows(faq, fusion, seed, engine) for seed in SEEDS]
+    cross = {}
+    if engine != "fts5":
+        fts5_rows = [make_rows(faq, fusion, seed) for seed in SEEDS]
+        cross = {"fitted on FTS5 rows, scoring these rows": out_of_fold(
+            fts5_rows, FEATURES, all_rows)}
     score = COLUMNS.index("score")
     today = mean_figures([
         tier_figures(r.features[:, score], np.full(len(r.right), 0.76),
@@ -225,8 +238,10 @@ def confidence_cv(faq: FaqSet, fusion: Fusion) -> dict:
         all_rows[0], np.ones(len(all_rows[0].right), dtype=bool)
     )
     return {
+        "engine": engine,
         "fusion": vars(fusion),
         "confidence (shipped features)": out_of_fold(all_rows, FEATURES),
+        **cross,
         "confidence without the question-alone cosine": out_of_fold(all_rows, WITHOUT_QUESTION),
         "fused-score cut-offs today (0.76 / 0.55)": today,
         "shipped": {"bias": calibration.bias, "weights": dict(calibration.weights),
@@ -243,10 +258,13 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--json", type=Path, default=Path("bench/out/confidence_cv.json"))
+    parser.add_argument("--engine", choices=("fts5", "tantivy"), default="fts5")
+    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    report = confidence_cv(load_faq(onnx_embedder(), args.data), Fusion())
+    report = confidence_cv(load_faq(onnx_embedder(), args.data), Fusion(), args.engine)
+    args.json = args.json or Path("bench/out") / (
+        "confidence_cv.json" if args.engine == "fts5" else f"confidence_cv_{args.engine}.json")
     print(json.dumps(report, indent=2))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2))
