@@ -228,6 +228,9 @@ class HybridSearch:
     ) -> None:
         self.store = store
         # The tantivy index (index/lexical_index.py), else SQLite FTS5 (knowledge/lexical.py).
+        if lexical is None and store.lexical is None:
+            raise ValueError("This store has no FTS5 table (PostgreSQL): give HybridSearch the "
+                             "tantivy index (index.lexical_index.LexicalIndex).")
         self.lexical = lexical if lexical is not None else store.lexical
         self.entries = entries
         self.embedder = embedder

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from index.entry_index import EntryIndex
+from index.lexical_index import LexicalIndex
 from index.search import HybridSearch
 from knowledge.importing import read_entries
 from knowledge.models import EntryDraft
@@ -50,6 +51,7 @@ class World:
     make: Callable[..., Bot]
     policy: RoutingPolicy
     folder: Path
+    database_url: str
 
     @property
     def router(self):
@@ -60,28 +62,37 @@ class World:
         self.bot.server.shutdown()
         self.bot.app.drain()
         self.bot.search.entries.checkpoint()
-        store = Store.open(self.folder / "routing.db", clock=self.clock)
-        index = EntryIndex.open(store, self.bot.search.embedder, self.folder / "index")
-        self.bot = self.make(HybridSearch(store, index, self.bot.search.embedder), self.policy)
+        store = Store.connect(self.database_url, clock=self.clock)
+        self.bot = self.make(searching(store, self.bot.search.embedder, self.folder), self.policy)
         return self.bot
 
 
+def searching(store: Store, embedder, folder: Path) -> HybridSearch:
+    """Search as the bot does it: the vector index and tantivy's, saved in `folder`."""
+    index = EntryIndex.open(store, embedder, folder / "index")
+    lexical = LexicalIndex.open(store, folder / "index" / "lexical", store.phrasings.texts_by_entry)
+    index.companions.append(lexical)
+    return HybridSearch(store, index, embedder, lexical=lexical)
+
+
 @pytest.fixture
-def world(make_bot, embedder, tmp_path: Path) -> World:
+def world(make_bot, embedder, tmp_path: Path, database_url: str) -> World:
+    """The routing world on each store: a SQLite file, and PostgreSQL (the ladder's claims and
+    the expert loop must hold on both)."""
     clock = ManualClock()
-    store = Store.open(tmp_path / "routing.db", clock=clock)
+    store = Store.connect(database_url, clock=clock)
     store.upsert_entries(read_entries(FIXTURES / "stackfaq_sample.jsonl").drafts)
     store.upsert_entries([EntryDraft(question=q, answer=a, answered_by=who, tags=("billing",)
                                      if who in ("UERIN", "UOMAR") else ())
                           for who, q, a in HISTORY])
-    search = HybridSearch(store, EntryIndex.open(store, embedder, tmp_path / "index"), embedder)
+    search = searching(store, embedder, tmp_path)
     policy = RoutingPolicy(route_to=2, sla_minutes=15, fallback_channel="CFALL",
                            publish_captured=True)
     bot = make_bot(search, routing=policy)
     for user, name in EXPERTS.items():
         bot.fake.add_user(user, name, name.title(), tz="Europe/London", tz_offset=0)
     bot.fake.add_channel("CFALL", "help-desk")
-    yield World(bot, clock, store, make_bot, policy, tmp_path)
+    yield World(bot, clock, store, make_bot, policy, tmp_path, database_url)
     store.close()
 
 
