@@ -3,7 +3,7 @@ per second sustained, by one process on SQLite, one on PostgreSQL, and two Postg
 behind a round-robin of signed requests.
 
     HF_HUB_OFFLINE=1 python -m bench.replicas [--entries 10000] [--questions 150]
-        [--rates 15,30,45,60,80] [--seconds 8]
+        [--rates 20,40,60,80,100,120] [--seconds 6]
 
 Everything is real except Slack: three `switchboard run` processes in HTTP mode (one on a SQLite
 home, two on one PostgreSQL database, each with its own SWITCHBOARD_HOME and indexes), a
@@ -195,15 +195,16 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--questions", type=int, default=150)
-    parser.add_argument("--rates", default="15,30,45,60,80")
-    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--rates", default="20,40,60,80,100,120")
+    parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--json", type=Path, default=Path("bench/out/replicas.json"))
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
 
     pool = [q["title"] for q in real_questions()]
     random.Random(12).shuffle(pool)
-    questions, flood = pool[: args.questions], iter(pool[args.questions:])
+    # after the latency questions, the rest in a loop (the bot keeps no cache of query texts)
+    questions, flood = pool[: args.questions], itertools.cycle(pool[args.questions:])
     workdir = Path(tempfile.mkdtemp(prefix="bench-replicas-"))
     report: dict = {"entries": args.entries, "questions": len(questions), "cores": os.cpu_count(),
                     "seconds_per_rate": args.seconds, "routing": "off"}

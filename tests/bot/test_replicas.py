@@ -2,14 +2,15 @@
 PORT and SWITCHBOARD_HOME, the same SWITCHBOARD_DATABASE_URL), both talking to one fake Slack and
 driven with signed requests, as a load balancer would spread Slack's traffic between them.
 
-a. the same event, and Slack's retries of it, sent to both: one answer;
+a. the same event, and Slack's retries of it, sent to both: one answer; and one replica killed
+   (SIGKILL) holding a question's claim: the other answers it once, when the claim runs out;
 b. asked through one replica, answered by an expert through the other (button and modal there);
 c. one replica killed with SIGKILL mid-ladder: the other carries it on, each step once;
 d. an entry edited (and then retired) by an admin through one replica: the other finds it as
    edited (and then not at all) at once.
 
-(a), (b) and (d) share one pair of replicas (each test its own channel, thread and texts); (c)
-starts its own pair with a ladder of seconds, since it kills one.
+(a), (b) and (d) share one pair of replicas (each test its own thread and texts); the tests
+that kill a replica start their own pair.
 """
 
 from __future__ import annotations
@@ -116,10 +117,11 @@ def seed(url: str) -> Store:
 @pytest.fixture(scope="module")
 def start_pair(postgres_cluster: Cluster, model_cache: Path,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Pair]]:
-    """Starts two replicas on a fresh database (`settings`: extra environment for both)."""
+    """Starts two replicas on a fresh database (`settings`: extra environment for both;
+    `fault`: where replica a kills itself, see tests/bot/crashing_bot.py)."""
     started: list[tuple[FakeSlack, Store, list[Replica]]] = []
 
-    def start(**settings: str) -> Pair:
+    def start(fault: str = "none", **settings: str) -> Pair:
         fake = FakeSlack().start()
         workspace(fake)
         url = postgres_cluster.database()
@@ -137,8 +139,9 @@ def start_pair(postgres_cluster: Cluster, model_cache: Path,
             log = folder / "stderr.log"
             with log.open("w") as stderr:
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "tests.bot.crashing_bot", "none"], env=env, cwd=ROOT,
-                    stderr=stderr, text=True)
+                    [sys.executable, "-m", "tests.bot.crashing_bot",
+                     fault if name == "a" else "none"], env=env, cwd=ROOT, stderr=stderr,
+                    text=True)
             replicas.append(Replica(name, process, port, log))
         for replica in replicas:  # started side by side: both build their indexes at once
             health = wait_for_health(replica.port, replica.process, timeout=120)
@@ -214,6 +217,28 @@ def test_the_same_event_and_its_retries_sent_to_both_replicas_give_one_answer(pa
     asked = [q for q in pair.store.query("SELECT message_ts FROM questions")
              if q["message_ts"] == ts]
     assert len(asked) == 1
+
+
+@pytest.fixture
+def crash_pair(start_pair: Callable[..., Pair]) -> Iterator[Pair]:
+    """Replica a kills itself (SIGKILL) once it has claimed the first question it answers."""
+    yield from checked(start_pair(fault="claimed"))
+
+
+def test_a_replica_killed_while_answering_leaves_the_answer_to_the_other_once(
+        crash_pair: Pair) -> None:
+    pair = crash_pair
+    payload = signing.app_mention(STRIKE)
+    ts = payload.data["event"]["ts"]
+    assert pair.a.send(payload) == 200  # stored and acknowledged; a dies holding the claim
+    assert pair.a.process.wait(timeout=30) == -signal.SIGKILL
+    assert "killed at claimed" in pair.a.log.read_text()
+    assert pair.b.send(payload, retry=1) == 200  # Slack's retry reaches b: already taken
+    # b's recovery answers once the dead one's claim runs out (a lease of 3 s)
+    [answer] = wait_until(lambda: in_thread(pair.fake, "C123", ts), timeout=30)
+    assert "Strikethrough" in blocks_text(answer.args["blocks"])
+    pair.settle(ticks=2.0)
+    assert len(in_thread(pair.fake, "C123", ts)) == 1
 
 
 # -- b. asked on one replica, answered by an expert on the other -----------------------------------
