@@ -30,12 +30,14 @@ import itertools
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +67,7 @@ class Process:
     name: str
     popen: subprocess.Popen
     port: int
+    launched: float  # perf_counter() at launch
     startup_s: float = 0.0
 
     @property
@@ -81,9 +84,12 @@ class Process:
             if self.popen.poll() is not None:
                 raise RuntimeError(f"{self.name} exited; see its log")
             try:
-                return self.health()
+                health = self.health()
             except OSError:
                 time.sleep(0.1)
+                continue
+            self.startup_s = time.perf_counter() - self.launched
+            return health
         raise RuntimeError(f"{self.name} never became healthy")
 
 
@@ -114,17 +120,13 @@ def environment(home: Path, fake: FakeSlack, database_url: str | None = None) ->
     return env
 
 
-def start(name: str, env: dict[str, str], workdir: Path) -> Process:
-    """Launch `switchboard run` and wait until it is healthy (its start-up timed)."""
+def launch(name: str, env: dict[str, str], workdir: Path) -> Process:
+    """Start `switchboard run` (its log in `workdir`); not yet waited for."""
     port = free_port()
-    started = time.perf_counter()
     with (workdir / f"{name}.log").open("w") as log:
         popen = subprocess.Popen([sys.executable, "-m", "switchboard.cli", "run"],
                                  env={**env, "PORT": str(port)}, cwd=ROOT, stderr=log)
-    process = Process(name, popen, port)
-    process.wait_healthy()
-    process.startup_s = time.perf_counter() - started
-    return process
+    return Process(name, popen, port, launched=time.perf_counter())
 
 
 def send(url: str, text: str, channel: str) -> tuple[str, float]:
@@ -190,6 +192,40 @@ def flow(front: Front, arrivals: Arrivals, texts: list[str], rate: float,
             "sustained": completed >= SUSTAINED_SHARE * rate and drain <= MAX_DRAIN_SECONDS}
 
 
+def measure(report: dict, processes: list[Process], fake: FakeSlack, questions: list[str],
+            flood: Iterator[str], rates: list[float], seconds: float) -> None:
+    """Latency, then each configuration's climb through the rates (into `report`)."""
+    sqlite, a, b = processes
+    fronts = {"sqlite": Front([sqlite]), "postgresql": Front([a]), "postgresql_2": Front([a, b])}
+    arrivals = Arrivals(fake)
+    try:
+        for front in fronts.values():  # warm-up: model, index, connections
+            for text in [next(flood) for _ in range(6)]:
+                arrivals.wait(send(front.url(), text, "CWARM")[0])
+            front.idle()
+        report["latency_ms"] = latency(fronts, arrivals, questions)
+        report["throughput"] = {}
+        for n, (name, front) in enumerate(fronts.items()):
+            steps = report["throughput"][name] = []
+            for rate in rates:
+                texts = [next(flood) for _ in range(int(rate * seconds))]
+                steps.append(flow(front, arrivals, texts, rate, f"CFLOW{n}"))
+                console.print(f"{name} at {rate:.0f}/s: {steps[-1]['completed_per_s']:.1f}/s "
+                              f"done, drain {steps[-1]['drain_seconds']:.2f} s")
+                if not steps[-1]["sustained"]:
+                    break
+    finally:
+        arrivals.stop()
+    best = {name: max([s["rate"] for s in steps if s["sustained"]], default=0.0)
+            for name, steps in report["throughput"].items()}
+    report["sustained_per_s"] = best
+    report["sustained_ratio"] = {name: (v / best["sqlite"] if best["sqlite"] else None)
+                                 for name, v in best.items()}
+    report["answers_per_thread_max"] = max(
+        (sum(1 for c in fake.calls_to("chat.postMessage") if c.args.get("thread_ts") == ts)
+         for ts in arrivals.times), default=0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -222,41 +258,16 @@ def main() -> None:
         if migrate.returncode != 0:
             raise RuntimeError(migrate.stdout + migrate.stderr)
         report["migrate_seconds"] = time.perf_counter() - copied
-        sqlite = start("sqlite", environment(workdir / "sqlite", fake), workdir)
-        a = start("pg_a", environment(workdir / "pg_a", fake, url), workdir)
-        b = start("pg_b", environment(workdir / "pg_b", fake, url), workdir)
-        processes = [sqlite, a, b]
-        report["startup_s"] = {p.name: p.startup_s for p in processes}
-        report["indexed"] = {p.name: p.health()["indexed"] for p in processes}
-        fronts = {"sqlite": Front([sqlite]), "postgresql": Front([a]),
-                  "postgresql_2": Front([a, b])}
-        arrivals = Arrivals(fake)
+        processes: list[Process] = []
         try:
-            for front in fronts.values():  # warm-up: model, index, connections
-                for text in [next(flood) for _ in range(6)]:
-                    arrivals.wait(send(front.url(), text, "CWARM")[0])
-                front.idle()
-            report["latency_ms"] = latency(fronts, arrivals, questions)
-            report["throughput"] = {}
-            for n, (name, front) in enumerate(fronts.items()):
-                steps = report["throughput"][name] = []
-                for rate in rates:
-                    texts = [next(flood) for _ in range(int(rate * args.seconds))]
-                    steps.append(flow(front, arrivals, texts, rate, f"CFLOW{n}"))
-                    console.print(f"{name} at {rate:.0f}/s: {steps[-1]['completed_per_s']:.1f}/s"
-                                  f" done, drain {steps[-1]['drain_seconds']:.2f} s")
-                    if not steps[-1]["sustained"]:
-                        break
-            best = {name: max([s["rate"] for s in steps if s["sustained"]], default=0.0)
-                    for name, steps in report["throughput"].items()}
-            report["sustained_per_s"] = best
-            report["sustained_ratio"] = {name: (v / best["sqlite"] if best["sqlite"] else None)
-                                         for name, v in best.items()}
-            report["answers_per_thread_max"] = max(
-                (sum(1 for c in fake.calls_to("chat.postMessage")
-                     if c.args.get("thread_ts") == ts) for ts in arrivals.times), default=0)
+            for name, database in (("sqlite", None), ("pg_a", url), ("pg_b", url)):
+                processes.append(launch(name, environment(workdir / name, fake, database),
+                                        workdir))
+                processes[-1].wait_healthy()  # one at a time: each start-up timed alone
+            report["startup_s"] = {p.name: p.startup_s for p in processes}
+            report["indexed"] = {p.name: p.health()["indexed"] for p in processes}
+            measure(report, processes, fake, questions, flood, rates, args.seconds)
         finally:
-            arrivals.stop()
             for process in processes:
                 process.popen.terminate()
                 process.popen.wait(timeout=120)
@@ -265,6 +276,7 @@ def main() -> None:
     show(report)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2))
+    shutil.rmtree(workdir)  # kept (with the processes' logs) only when the run failed
 
 
 def show(report: dict) -> None:
