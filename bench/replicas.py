@@ -3,7 +3,7 @@ per second sustained, by one process on SQLite, one on PostgreSQL, and two Postg
 behind a round-robin of signed requests.
 
     HF_HUB_OFFLINE=1 python -m bench.replicas [--entries 10000] [--questions 150]
-        [--rates 20,40,60,80,100,120] [--seconds 6]
+        [--rates 40,50,60,70,80,90,100,110] [--seconds 6]
 
 Everything is real except Slack: three `switchboard run` processes in HTTP mode (one on a SQLite
 home, two on one PostgreSQL database, each with its own SWITCHBOARD_HOME and indexes), a
@@ -13,7 +13,8 @@ throwaway PostgreSQL cluster (tests/postgres.py), --entries synthetic published 
 receiving the answers. Routing is off (SWITCHBOARD_ROUTING=off): what is measured is a question
 answered, not an expert ladder.
 
-1. Start-up: each process from launch to /healthz, its indexes built from its database.
+1. Start-up: each process from launch to /healthz, its indexes built from its database (every
+   vector already in it: nothing is embedded).
 2. Latency, one question at a time: from the signed POST to the answer's chat.postMessage at the
    fake (p50/p95). The same question goes to each configuration in turn (the order rotating),
    so drift falls on all alike; "two replicas" alternates between them.
@@ -47,6 +48,7 @@ from rich.table import Table
 from bench.bot import Arrivals, pct
 from bench.common import MODEL_CACHE, onnx_embedder
 from bench.synthetic import SyntheticBase, real_questions
+from index.entry_index import EntryIndex
 from knowledge.store import Store
 from sandbox.slack_api import signing
 from sandbox.slack_api.server import FakeSlack
@@ -231,7 +233,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--questions", type=int, default=150)
-    parser.add_argument("--rates", default="20,40,60,80,100,120")
+    parser.add_argument("--rates", default="40,50,60,70,80,90,100,110")
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--json", type=Path, default=Path("bench/out/replicas.json"))
     args = parser.parse_args()
@@ -247,6 +249,9 @@ def main() -> None:
     store = Store.open(workdir / "sqlite" / "switchboard.db")
     embedder = onnx_embedder()
     SyntheticBase(embedder).fill(store, args.entries, embedder.model_name)
+    # indexed once here, so the database holds every vector a start needs (the questions alone
+    # too): each process's start-up is its indexes built from the database, nothing embedded
+    EntryIndex.open(store, embedder, None)
     store.close()
 
     with Cluster() as cluster, FakeSlack() as fake:
