@@ -32,11 +32,12 @@ from knowledge.curation import Curator
 from knowledge.escalation import LadderState, Routes
 from knowledge.importing import read_entries
 from knowledge.models import EntryDraft, EntryStatus
+from knowledge.questions import QuestionBook
 from knowledge.store import Store
 from sandbox.slack_api import signing
 from sandbox.slack_api.server import Call, FakeSlack
 from tests.bot.conftest import blocks_text, button_values, wait_until
-from tests.bot.routing_world import BILLING, EXPERTS, HISTORY
+from tests.bot.routing_world import BILLING, EXPERTS, HISTORY, PARKING
 from tests.bot.test_run import FIXTURE, ROOT, env_for, free_port, wait_for_health
 from tests.postgres import Cluster
 
@@ -302,15 +303,14 @@ def test_a_replica_killed_mid_ladder_and_the_other_runs_each_later_step_once(
     wait_until(lambda: any("I've asked" in t for t in texts(in_thread(pair.fake, "C123", ts))))
     pair.a.process.send_signal(signal.SIGKILL)  # round 1 asked, its deadline not yet come
     assert pair.a.process.wait(timeout=10) == -signal.SIGKILL
-    [question] = [q for q in pair.store.query("SELECT id, message_ts FROM questions")
-                  if q["message_ts"] == ts]
-    ladder = routes.ladder(question["id"])
+    question = QuestionBook(pair.store).by_message("C123", ts)
+    ladder = routes.ladder(question.id)
     assert ladder.round == 1 and ladder.state is LadderState.ROUTING
-    [first] = routes.for_question(question["id"])
+    [first] = routes.for_question(question.id)
 
-    wait_until(lambda: routes.ladder(question["id"]).state is LadderState.EXHAUSTED, timeout=40)
+    wait_until(lambda: routes.ladder(question.id).state is LadderState.EXHAUSTED, timeout=40)
     pair.settle()
-    asked = routes.for_question(question["id"])
+    asked = routes.for_question(question.id)
     assert len(asked) >= 2 and asked[0] == first  # round 2 asked somebody new
     assert [r.round for r in asked] == list(range(1, len(asked) + 1))  # one person a round
     for route in asked:  # each person asked once, by one DM
@@ -324,6 +324,34 @@ def test_a_replica_killed_mid_ladder_and_the_other_runs_each_later_step_once(
     [fallback] = [c for c in pair.fake.calls_to("chat.postMessage")
                   if c.args.get("channel") == "CFALL"]
     assert "Can anyone help" in fallback.args["text"]
+
+
+@pytest.fixture(params=["sent", "posted"])
+def unrouted_pair(request: pytest.FixtureRequest,
+                  start_pair: Callable[..., Pair]) -> Iterator[Pair]:
+    """Replica a kills itself once Slack has its first card ("sent": the database does not
+    know yet; "posted": recorded too)."""
+    yield from checked(start_pair(fault=request.param))
+
+
+def test_a_replica_killed_after_finding_nothing_leaves_no_question_unrouted(
+        unrouted_pair: Pair) -> None:
+    pair = unrouted_pair
+    mention = signing.app_mention(PARKING)
+    ts = mention.data["event"]["ts"]
+    assert pair.a.send(mention) == 200
+    assert pair.a.process.wait(timeout=30) == -signal.SIGKILL  # the card is out
+    question = QuestionBook(pair.store).by_message("C123", ts)
+    routes = Routes(pair.store)
+    # routed by a before it died, or by b's recovery once a's claim ran out (3 s)
+    wait_until(lambda: routes.ladder(question.id) is not None, timeout=20)
+    asked = wait_until(lambda: routes.for_question(question.id))
+    pair.settle(ticks=2.0)
+    assert QuestionBook(pair.store).get(question.id).tier == "none"  # nothing was found
+    assert len(in_thread(pair.fake, "C123", ts)) == 2  # the card, then who was asked, once
+    assert sum("I've asked" in t for t in texts(in_thread(pair.fake, "C123", ts))) == 1
+    for route in asked:
+        assert len(dm_cards(pair.fake, route.expert)) == 1
 
 
 # -- d. edited on one replica, found as edited on the other ---------------------------------------
