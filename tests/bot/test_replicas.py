@@ -49,7 +49,8 @@ RETRY = "X-Slack-Retry-Num"
 
 @dataclass
 class Replica:
-    """One `switchboard run` process (tests/bot/crashing_bot.py without a fault point)."""
+    """One `switchboard run` process (tests/bot/crashing_bot.py, which may kill itself at a
+    fault point)."""
 
     name: str
     process: subprocess.Popen
@@ -93,6 +94,12 @@ class Pair:
         time.sleep(ticks)
         wait_until(lambda: all(r.in_flight() == 0 for r in live))
 
+    def close(self) -> None:
+        for replica in (self.a, self.b):
+            replica.stop()
+        self.store.close()
+        self.fake.stop()
+
 
 def workspace(fake: FakeSlack) -> None:
     """The asker, the admin, the experts and the channels. The experts' time zone is unknown,
@@ -117,10 +124,10 @@ def seed(url: str) -> Store:
 
 @pytest.fixture(scope="module")
 def start_pair(postgres_cluster: Cluster, model_cache: Path,
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Pair]]:
+               tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Pair]:
     """Starts two replicas on a fresh database (`settings`: extra environment for both;
-    `fault`: where replica a kills itself, see tests/bot/crashing_bot.py)."""
-    started: list[tuple[FakeSlack, Store, list[Replica]]] = []
+    `fault`: where replica a kills itself, see tests/bot/crashing_bot.py). The caller closes
+    the pair."""
 
     def start(fault: str = "none", **settings: str) -> Pair:
         fake = FakeSlack().start()
@@ -128,52 +135,59 @@ def start_pair(postgres_cluster: Cluster, model_cache: Path,
         url = postgres_cluster.database()
         store = seed(url)
         replicas: list[Replica] = []
-        started.append((fake, store, replicas))
-        for name in ("a", "b"):
-            port = free_port()
-            folder = tmp_path_factory.mktemp(f"replica-{name}")
-            env = env_for(folder, model_cache,
-                          SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET,
-                          SLACK_API_BASE_URL=fake.base_url, PORT=str(port),
-                          SWITCHBOARD_DATABASE_URL=url, SWITCHBOARD_ADMINS=ADMIN,
-                          SWITCHBOARD_FALLBACK_CHANNEL="CFALL", **settings)
-            log = folder / "stderr.log"
-            with log.open("w") as stderr:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "tests.bot.crashing_bot",
-                     fault if name == "a" else "none"], env=env, cwd=ROOT, stderr=stderr,
-                    text=True)
-            replicas.append(Replica(name, process, port, log))
-        for replica in replicas:  # started side by side: both build their indexes at once
-            health = wait_for_health(replica.port, replica.process, timeout=120)
-            assert health["indexed"] == 24 + len(HISTORY)
+        try:
+            for name in ("a", "b"):
+                port = free_port()
+                folder = tmp_path_factory.mktemp(f"replica-{name}")
+                env = env_for(folder, model_cache,
+                              SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET,
+                              SLACK_API_BASE_URL=fake.base_url, PORT=str(port),
+                              SWITCHBOARD_DATABASE_URL=url, SWITCHBOARD_ADMINS=ADMIN,
+                              SWITCHBOARD_FALLBACK_CHANNEL="CFALL", **settings)
+                log = folder / "stderr.log"
+                with log.open("w") as stderr:
+                    process = subprocess.Popen(
+                        [sys.executable, "-m", "tests.bot.crashing_bot",
+                         fault if name == "a" else "none"], env=env, cwd=ROOT, stderr=stderr,
+                        text=True)
+                replicas.append(Replica(name, process, port, log))
+            for replica in replicas:  # started side by side: both build their indexes at once
+                health = wait_for_health(replica.port, replica.process, timeout=120)
+                assert health["indexed"] == 24 + len(HISTORY)
+        except BaseException:
+            for replica in replicas:
+                replica.stop()
+            store.close()
+            fake.stop()
+            raise
         return Pair(fake, store, *replicas)
 
-    yield start
-    for fake, store, replicas in started:
-        for replica in replicas:
-            replica.stop()
-        store.close()
-        fake.stop()
+    return start
 
 
-def checked(pair: Pair) -> Iterator[Pair]:
-    """`pair` for one test; then no call either replica made may break Slack's spec (and their
-    logs are shown if the test failed)."""
+def checked(pair: Pair, *, close: bool = True) -> Iterator[Pair]:
+    """`pair` for one test; then no call either replica made may break Slack's spec (their logs
+    are shown if the test failed), and the pair is closed unless others share it."""
     yield pair
-    for replica in (pair.a, pair.b):
-        print(f"--- replica {replica.name}:\n{replica.log.read_text()[-6000:]}")
-    assert pair.fake.take_violations() == []
+    try:
+        for replica in (pair.a, pair.b):
+            print(f"--- replica {replica.name}:\n{replica.log.read_text()[-6000:]}")
+        assert pair.fake.take_violations() == []
+    finally:
+        if close:
+            pair.close()
 
 
 @pytest.fixture(scope="module")
-def shared_pair(start_pair: Callable[..., Pair]) -> Pair:
-    return start_pair()
+def shared_pair(start_pair: Callable[..., Pair]) -> Iterator[Pair]:
+    pair = start_pair()
+    yield pair
+    pair.close()
 
 
 @pytest.fixture
 def pair(shared_pair: Pair) -> Iterator[Pair]:
-    yield from checked(shared_pair)
+    yield from checked(shared_pair, close=False)
 
 
 def in_thread(fake: FakeSlack, channel: str, ts: str) -> list[Call]:
