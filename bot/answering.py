@@ -144,12 +144,18 @@ class Answerer:
             self.questions.release_reply(question.id)
             raise
         self._fault("sent", question.id)  # Slack has the card; the database does not know yet
+        # Routing starts while the claim still holds: once the card is recorded, the claim is
+        # over and nothing would find a question whose process died before routing it. (Dying
+        # here, before the card is recorded, leaves it to recovery, which finds the card and
+        # routes; starting a ladder twice does nothing.)
+        self._route_if_unanswered(replace(question, reply_channel=outbox.channel or
+                                          question.reply_channel, reply_ts=ts or
+                                          question.reply_ts, tier=card.tier), card.tier)
         done = self._record(question, card, outbox.channel, ts)
         self.deliveries.done(reply_key(question.id))
         self._fault("posted", question.id)
         log.info("answered", extra={"question_id": question.id, "tier": card.tier,
                                     "hits": len(card.hits), "channel": outbox.channel})
-        self._route_if_unanswered(done, card.tier)
         return Posted(done, card)
 
     def _route_if_unanswered(self, question: Question, tier: str) -> None:

@@ -107,8 +107,13 @@ def handle_verdict(deps: BotDeps, client: WebClient, press: ButtonPress,
     log.info("feedback", extra={"question_id": question.id, "verdict": verdict.value,
                                 "entry_id": press.entry_id,
                                 "by_asker": press.user == question.asker, "new": new})
-    if not new:
-        return  # a double click or a replay: already recorded and shown
+    if not new:  # a double click or a replay: already recorded and shown
+        if verdict is Verdict.ASK_EXPERT and press.user == question.asker and (
+                deps.on_expert_requested is not None):
+            # ...but not routed if the process that recorded it died first: route it now
+            # (routing a question twice does nothing)
+            deps.on_expert_requested(question)
+        return
     if press.user != question.asker:
         _tell(press.click.response_url, THANKS[verdict])
         return

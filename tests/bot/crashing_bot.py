@@ -5,10 +5,11 @@ tests and benchmarks of recovery after a crash.
 
 POINT is one of bot.answering.FAULT_POINTS (or "none"); the first SPARE questions (default 0)
 reaching it get through, the next one kills the process there. Settings come from the
-environment as for `switchboard run`; the reply claim lease (default 3 s) and the scheduler
-tick (0.5 s) are short so that a restarted process recovers within seconds. (Stored times have
-whole seconds, so a lease of N s runs out after N-1 to N s: under load, answering can take
-longer than a very short lease, and another worker then takes the question over.)
+environment and are used as `switchboard run` uses them (routing, admins, staleness too); the
+reply claim lease (default 3 s) and the scheduler tick (0.5 s) are short so that a restarted
+process recovers within seconds. (Stored times have whole seconds, so a lease of N s runs out
+after N-1 to N s: under load, answering can take longer than a very short lease, and another
+worker then takes the question over.)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datetime import timedelta
 
 from bot.answering import FAULT_POINTS
 from bot.runner import run
+from knowledge.curation import StalenessRules
 from knowledge.recovery import RecoveryPolicy
 from switchboard import logs
 from switchboard.services import Services
@@ -72,6 +74,9 @@ def main(argv: list[str]) -> None:
             app_token=None, signing_secret=settings.slack_signing_secret,
             base_url=settings.slack_api_base_url, port=settings.port,
             health=lambda: {"indexed": len(services.entry_index.vectors)},
+            routing=settings.routing_policy(), admins=settings.admins,
+            admin_group=settings.admin_group,
+            staleness=StalenessRules(reverify_days=settings.reverify_days),
             recovery=policy, tick_seconds=TICK_SECONDS,
             faults=None if point == "none" else KillAt(point, spare))
     finally:

@@ -9,7 +9,7 @@ import json
 
 from knowledge.escalation import LadderState, Routes, RouteStatus
 from knowledge.models import EntryKind, EntryStatus
-from knowledge.questions import AskInput, QuestionSource, QuestionStatus
+from knowledge.questions import AskInput, QuestionSource, QuestionStatus, Verdict
 from sandbox.slack_api import signing
 from tests.bot.conftest import Bot, blocks_text, button_values
 from tests.bot.routing_world import (
@@ -74,6 +74,25 @@ def test_nothing_found_routes_at_once(world: World) -> None:
     assert "answer_ask_expert" not in button_values(first.args["blocks"])
     question = bot.question(message_ts=mention.data["event"]["ts"])
     assert len(Routes(world.store).for_question(question.id)) == 2
+
+
+def test_asking_again_routes_a_request_whose_process_died_before_routing_it(
+        world: World) -> None:
+    bot = world.bot
+    mention = signing.app_mention(BILLING)
+    bot.send(mention)
+    bot.settle()
+    question = bot.question(message_ts=mention.data["event"]["ts"])
+    ask = button_values(bot.posted("C123")[-1].args["blocks"])["answer_ask_expert"]
+    # the asker's press was recorded by a process that died before it routed the question
+    assert bot.questions.record_feedback(question.id, "U123", Verdict.ASK_EXPERT, None)
+    routes = Routes(world.store)
+    assert routes.ladder(question.id) is None
+    press(bot, "U123", "answer_ask_expert", ask, "C123", question.reply_ts)  # nothing happened
+    assert [r.expert for r in routes.for_question(question.id)] == ["UERIN", "UOMAR"]
+    press(bot, "U123", "answer_ask_expert", ask, "C123", question.reply_ts)
+    assert len(routes.for_question(question.id)) == 2
+    assert len(bot.fake.history["DUERIN"]) == 1
 
 
 def test_escalation_ladder_with_a_controlled_clock(world: World) -> None:

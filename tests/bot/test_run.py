@@ -106,7 +106,8 @@ def wait_for_health(port: int, process: subprocess.Popen, timeout: float = 60.0)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"the bot exited: {process.stderr.read()}")
+            said = process.stderr.read() if process.stderr else "(its stderr went to a file)"
+            raise AssertionError(f"the bot exited: {said}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
                 return json.loads(r.read())
