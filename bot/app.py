@@ -192,7 +192,7 @@ def build_app(search: HybridSearch, *, token: str, signing_secret: str | None,
                         faults=faults)
     admin_check = Admins(client, admins, admin_group)
     home = HomePublisher(search, questions, people, admin_check, staleness)
-    redelivery = Recovery(answerer, home.publish)
+    redelivery = Recovery(answerer, home.publish, route=router.request if router else None)
     deps = BotDeps(answerer=answerer, questions=questions, people=people,
                    on_expert_requested=router.request if router else None,
                    publish_home=redelivery.publish_home)

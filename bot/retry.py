@@ -55,9 +55,10 @@ class RecoveryTick:
     expired: int = 0
     still_waiting: int = 0
     homes: int = 0
+    routed: int = 0
 
     def __bool__(self) -> bool:
-        return any((self.answered, self.expired, self.homes))
+        return any((self.answered, self.expired, self.homes, self.routed))
 
 
 def home_key(user: str) -> str:
@@ -67,8 +68,10 @@ def home_key(user: str) -> str:
 class Recovery:
     """Answers orphaned questions and retries queued Home publishes."""
 
-    def __init__(self, answerer: Answerer, publish: PublishHome, batch: int = BATCH) -> None:
+    def __init__(self, answerer: Answerer, publish: PublishHome, batch: int = BATCH,
+                 route: Callable[[Question], None] | None = None) -> None:
         self.answerer = answerer
+        self.route = route  # expert routing, when it is on
         self.questions = answerer.questions
         self.orphans = answerer.orphans
         self.deliveries: DeliveryQueue = answerer.deliveries
@@ -98,7 +101,22 @@ class Recovery:
             elif self.deliveries.get(f"reply:{question.id}") is not None:
                 waiting += 1
         homes = self._retry_homes(client)
-        return RecoveryTick(answered, late, len(expired), waiting, homes)
+        return RecoveryTick(answered, late, len(expired), waiting, homes, self._route_unrouted())
+
+    def _route_unrouted(self) -> int:
+        """Route the questions a dead process left waiting for a person with no ladder."""
+        if self.route is None:
+            return 0
+        routed = 0
+        for question in self.orphans.unrouted(self.batch):
+            log.info("routing a question left unrouted", extra={"question_id": question.id})
+            try:
+                self.route(question)
+            except Exception:  # the next tick tries again; the traceback says why
+                log.exception("routing failed", extra={"question_id": question.id})
+                continue
+            routed += 1
+        return routed
 
     def outbox_for(self, client: WebClient, question: Question) -> Outbox:
         """Where the reply to a stored question goes, rebuilt from what was stored."""

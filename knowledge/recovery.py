@@ -71,6 +71,23 @@ class Orphans:
              format_time(now - self.policy.lease), format_time(now), limit])
         return [self.questions.get(r["id"]) for r in rows]
 
+    def unrouted(self, limit: int = 20) -> list[Question]:
+        """Questions waiting for a person that have no ladder, a lease after they started
+        waiting, oldest first: nothing was found for them, or the asker asked for an expert,
+        and the process that would have routed them died first. Routing them is safe to repeat
+        (a question's ladder starts once)."""
+        now = self.store.clock()
+        leased = format_time(now - self.policy.lease)
+        rows = self.store.query(
+            "SELECT q.id FROM questions q LEFT JOIN ladders l ON l.question_id = q.id "
+            "WHERE l.question_id IS NULL AND q.created_at >= ? AND ("
+            "(q.status = 'unanswered' AND q.first_reply_at <= ?) OR "
+            "(q.status = 'expert_requested' AND EXISTS (SELECT 1 FROM feedback f "
+            "WHERE f.question_id = q.id AND f.verdict = 'ask_expert' AND f.created_at <= ?))"
+            ") ORDER BY q.id LIMIT ?",
+            [format_time(now - self.policy.give_up_after), leased, leased, limit])
+        return [self.questions.get(r["id"]) for r in rows]
+
     def expire(self) -> list[int]:
         """Mark unanswered questions older than the give-up age as expired; their ids."""
         now = self.store.clock()

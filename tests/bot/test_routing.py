@@ -95,6 +95,25 @@ def test_asking_again_routes_a_request_whose_process_died_before_routing_it(
     assert len(bot.fake.history["DUERIN"]) == 1
 
 
+def test_recovery_routes_a_request_whose_process_died_before_routing_it(world: World) -> None:
+    bot = world.bot
+    mention = signing.app_mention(BILLING)
+    bot.send(mention)
+    bot.settle()
+    question = bot.question(message_ts=mention.data["event"]["ts"])
+    # the asker's press was recorded by a process that died before it routed the question
+    assert bot.questions.record_feedback(question.id, "U123", Verdict.ASK_EXPERT, None)
+    routes = Routes(world.store)
+    assert bot.app.recover().routed == 0  # within the lease: the process may still be at it
+    assert routes.ladder(question.id) is None
+    world.clock.advance(seconds=121)  # the lease is over: nobody is routing it
+    assert bot.app.recover().routed == 1
+    assert [r.expert for r in routes.for_question(question.id)] == ["UERIN", "UOMAR"]
+    assert bot.app.recover().routed == 0  # routed once, however many ticks look
+    assert len(bot.fake.history["DUERIN"]) == 1
+    assert sum("I've asked" in t for t in thread_texts(bot, mention.data["event"]["ts"])) == 1
+
+
 def test_escalation_ladder_with_a_controlled_clock(world: World) -> None:
     bot = world.bot
     event, question_id = ask_and_request_expert(world)

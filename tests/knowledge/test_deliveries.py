@@ -10,7 +10,8 @@ import pytest
 
 from knowledge.deliveries import Backoff, DeliveryQueue
 from knowledge.errors import InvalidInput
-from knowledge.questions import AskInput, QuestionBook, QuestionSource
+from knowledge.escalation import Routes
+from knowledge.questions import AskInput, QuestionBook, QuestionSource, Verdict
 from knowledge.recovery import EXPIRED, Orphans, RecoveryPolicy
 from knowledge.store import Store
 from tests.clock import ManualClock
@@ -92,6 +93,27 @@ def test_orphans_are_unclaimed_unanswered_questions_past_one_lease(
     assert [q.id for q in orphans.find()] == [abandoned, claimed]
     clock.now += timedelta(minutes=5)  # the queued retry's backoff is over
     assert [q.id for q in orphans.find()] == [abandoned, claimed, waiting]
+
+
+def test_questions_left_waiting_for_a_person_without_a_ladder_are_found_once_leased(
+        store: Store, clock: ManualClock) -> None:
+    book = QuestionBook(store)
+    orphans = Orphans(book, POLICY)
+    routes = Routes(store)
+    nothing, requested, routed, answered = (ask(book, n) for n in range(4))
+    book.record_reply(nothing, [], "none", "C1", "10.000100")  # nothing found: to be routed
+    book.record_reply(requested, [], "suggest", "C1", "11.000100")
+    assert book.record_feedback(requested, "U1", Verdict.ASK_EXPERT)
+    book.record_reply(routed, [], "none", "C1", "12.000100")
+    routes.start(routed, 15)  # its process routed it
+    book.record_reply(answered, [], "answer", "C1", "13.000100")
+    assert orphans.unrouted() == []  # within the lease: their processes may be at it
+    clock.now += timedelta(seconds=61)
+    assert [q.id for q in orphans.unrouted()] == [nothing, requested]
+    routes.start(nothing, 15)
+    assert [q.id for q in orphans.unrouted()] == [requested]
+    clock.now += timedelta(hours=25)  # too old to route any more
+    assert orphans.unrouted() == []
 
 
 def test_questions_past_the_give_up_age_expire_and_are_not_recovered(
