@@ -33,10 +33,16 @@ Progress = Callable[[int, int], None]  # (done, total)
 
 class Companion(Protocol):
     """Another index derived from the same change log (index/lexical_index.py): saved with the
-    vectors, and the log is pruned only up to the change both have saved."""
+    vectors, and the log is pruned only up to the change both have saved. It is caught up with
+    the changes the vectors read, so one read of the log per search serves both."""
 
     def checkpoint(self) -> int:
         """Save; return the change-log cursor the saved state reflects."""
+        ...
+
+    def catch_up(self, start: int, changed: set[int], cursor: int) -> None:
+        """Apply `changed`, the entries the log holds after `start` up to `cursor`, if the
+        companion reflects `start`; else read the log itself."""
         ...
 
 
@@ -75,9 +81,7 @@ class EntryIndex:
         self.directory = directory
         self.exact_limit = exact_limit
         self.vectors = VectorIndex.empty(embedder.dimension)
-        self.vectors.exact = self._exact_vectors
         self.phrasings = VectorIndex.empty(embedder.dimension)  # by phrasing id
-        self.phrasings.exact = self._exact_phrasing_vectors
         self._phrasings_of: dict[int, set[int]] = {}  # entry id -> its phrasings in the index
         self._questions_complete = False  # every entry has its question-alone vector
         self.cursor = 0
@@ -124,29 +128,34 @@ class EntryIndex:
         if manifest.database_id != self.store.changes.database_id():
             log.warning("the saved index belongs to another database; rebuilding it")
             return False
-        self._use(vectors)
+        self.vectors = vectors
         self.cursor = manifest.cursor
         return True
 
     # -- keeping up --------------------------------------------------------------------------
 
     def sync(self, progress: Progress | None = None) -> int:
-        """Apply every store change since the last one seen; return how many entries changed."""
+        """Apply every store change since the last one seen, to the vectors and then to the
+        companions (one read of the change log for all); return how many entries changed."""
         with self._lock:
+            start = self.cursor
             try:
-                changed, cursor = self.store.changes.since(self.cursor)
+                changed, cursor = self.store.changes.since(start)
             except ChangesPruned:
                 log.info("change log pruned past our cursor; reloading the saved index")
                 if not self._load():
                     self.rebuild(progress)
                     return len(self.vectors)
                 self._rebuild_phrasings()
-                changed, cursor = self.store.changes.since(self.cursor)
+                start = self.cursor
+                changed, cursor = self.store.changes.since(start)
             if changed:
                 self._apply(sorted(changed), progress)
             self.cursor = cursor
             self._reshape_if_needed()
-            return len(changed)
+        for companion in self.companions:
+            companion.catch_up(start, changed, cursor)
+        return len(changed)
 
     def _apply(self, entry_ids: list[int], progress: Progress | None) -> None:
         entries = self.store.get_entries(entry_ids)
@@ -184,7 +193,6 @@ class EntryIndex:
         """The phrasings of every indexed entry, afresh (vectors from the database's cache)."""
         with self._lock:
             self.phrasings = VectorIndex.empty(self.embedder.dimension)
-            self.phrasings.exact = self._exact_phrasing_vectors
             self._phrasings_of = {}
             ids = self.vectors.ids().tolist()
             for start in range(0, len(ids), EMBED_CHUNK * 4):
@@ -279,16 +287,7 @@ class EntryIndex:
                 for i, (_, blob) in cached.items()}
 
     def _reshape_if_needed(self) -> None:
-        self._use(self._reshaped(self.vectors))
-
-    def _use(self, vectors: VectorIndex) -> None:
-        vectors.exact = self._exact_vectors
-        self.vectors = vectors
-
-    def _exact_vectors(self, entry_ids: list[int]) -> dict[int, np.ndarray]:
-        """The float32 vectors the index was given, from the store's embedding cache."""
-        cached = self.store.vector_cache.cached(entry_ids, self.embedder.model_name)
-        return {i: np.frombuffer(blob, dtype=np.float32) for i, (_, blob) in cached.items()}
+        self.vectors = self._reshaped(self.vectors)
 
     def _reshaped(self, vectors: VectorIndex) -> VectorIndex:
         """`vectors`, or the same vectors in the kind of index that suits their number now."""
@@ -301,14 +300,7 @@ class EntryIndex:
         ids = vectors.ids()
         stored = vectors.vectors(ids.tolist())
         matrix = np.stack([stored[i] for i in ids.tolist()])
-        rebuilt = VectorIndex.build(ids, matrix, self.exact_limit)
-        rebuilt.exact = vectors.exact  # the same source of exact vectors for a re-score
-        return rebuilt
-
-    def _exact_phrasing_vectors(self, phrasing_ids: list[int]) -> dict[int, np.ndarray]:
-        """The phrasings' float32 vectors, from the database (a quantised index's re-score)."""
-        cached = self.store.phrasings.vectors(phrasing_ids, self.embedder.model_name)
-        return {i: np.frombuffer(blob, dtype=np.float32) for i, blob in cached.items()}
+        return VectorIndex.build(ids, matrix, self.exact_limit)
 
     def rebuild(self, progress: Progress | None = None) -> None:
         """Build the index afresh from the store (reusing cached embeddings where valid).
@@ -326,7 +318,7 @@ class EntryIndex:
                     done = self._feed(builder, batch, done, total, progress)
                     batch = []
             self._feed(builder, batch, done, total, progress)
-            self._use(builder.finish())
+            self.vectors = builder.finish()
             self._rebuild_phrasings()
             self.cursor = cursor
             self.sync(progress)

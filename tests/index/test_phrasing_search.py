@@ -141,7 +141,7 @@ def test_a_merge_keeps_finding_the_kept_entry_by_the_folded_wording(
 
 
 
-def test_a_large_phrasing_index_is_quantised_and_rescored_exactly(
+def test_a_large_phrasing_index_scores_within_float16_rounding(
     store: Store, counting_embedder: CountingEmbedder
 ) -> None:
     entry = store.add_entry(EntryDraft("How do I restart the office router?", "Unplug it.")).id
@@ -150,10 +150,10 @@ def test_a_large_phrasing_index_is_quantised_and_rescored_exactly(
     for n, wording in enumerate(wordings):
         store.phrasings.learn(entry, wording, f"U{n}", PhrasingSource.SOLVED)
     index.sync()
-    assert index.phrasings.kind == "ivf-sq8" and len(index.phrasings) == 40
+    assert index.phrasings.kind == "ivf-fp16" and len(index.phrasings) == 40
     query = counting_embedder.inner.embed(["router problem on floor 3"])[0]
     found = index.nearest_phrasings(query, 5)
     stored = store.phrasings.vectors([i for i, _ in found], counting_embedder.model_name)
     for phrasing_id, cosine in found:
         exact = float(np.frombuffer(stored[phrasing_id], dtype=np.float32) @ query)
-        assert abs(cosine - exact) < 1e-5  # re-scored from the database, not the 8-bit codes
+        assert abs(cosine - exact) < 1e-4  # float16 in memory, nothing read from the database
