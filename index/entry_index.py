@@ -389,5 +389,4 @@ class EntryIndex:
     def similarity(self, query: np.ndarray, entry_ids: Iterable[int]) -> dict[int, float]:
         """Cosine between one query vector and each of these entries (those in the index)."""
         with self._lock:
-            stored = self.vectors.vectors(entry_ids)
-        return {i: float(np.dot(v, query)) for i, v in stored.items()}
+            return self.vectors.cosines(query, entry_ids)

@@ -139,11 +139,19 @@ class VectorIndex:
     def vectors(self, ids: Iterable[int]) -> dict[int, np.ndarray]:
         """The vectors of those ids that are in the index, as stored (float16 in an IVF index,
         returned as float32)."""
+        present, stored = self._stored(ids)
+        return dict(zip(present, stored, strict=True))
+
+    def cosines(self, query: np.ndarray, ids: Iterable[int]) -> dict[int, float]:
+        """The cosine between one query vector and each of those ids that are in the index."""
+        present, stored = self._stored(ids)
+        return dict(zip(present, (stored @ query).tolist(), strict=True))
+
+    def _stored(self, ids: Iterable[int]) -> tuple[list[int], np.ndarray]:
         present = [int(i) for i in ids if i in self._ids]
         if not present:
-            return {}
-        stored = self._index.reconstruct_batch(np.array(present, dtype=np.int64))
-        return dict(zip(present, stored, strict=True))
+            return [], np.zeros((0, self.dimension), dtype=np.float32)
+        return present, self._index.reconstruct_batch(np.array(present, dtype=np.int64))
 
     def ids(self) -> np.ndarray:
         return np.fromiter(self._ids, dtype=np.int64, count=len(self._ids))
