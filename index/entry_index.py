@@ -24,6 +24,7 @@ from index.vectors import EXACT_LIMIT, Builder, Manifest, VectorIndex
 from knowledge.change_log import ChangesPruned
 from knowledge.errors import IndexUnusable
 from knowledge.models import Entry, EntryStatus
+from knowledge.phrasings import Signal
 from knowledge.store import Store
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,9 @@ class EntryIndex:
         self.vectors = VectorIndex.empty(embedder.dimension)
         self.phrasings = VectorIndex.empty(embedder.dimension)  # by phrasing id
         self._phrasings_of: dict[int, set[int]] = {}  # entry id -> its phrasings in the index
+        # phrasing id -> its entry, polarity and votes: re-read with the phrasing's entry when
+        # the change log names it (a vote logs its entry too), so a search asks the store nothing
+        self._signals: dict[int, Signal] = {}
         self._questions_complete = False  # every entry has its question-alone vector
         self.cursor = 0
         self.companions: list[Companion] = []
@@ -171,7 +175,11 @@ class EntryIndex:
         """Drop the phrasings of changed entries, then add the active ones of the live ones."""
         gone = [p for e in changed for p in self._phrasings_of.pop(e, ())]
         self.phrasings.remove(gone)
+        for phrasing_id in gone:
+            self._signals.pop(phrasing_id, None)
         rows = list(self.store.phrasings.active(live, self.embedder.model_name))
+        if rows:
+            self._signals.update(self.store.phrasings.signals(pid for pid, *_ in rows))
         fresh = [(pid, text) for pid, _, text, blob in rows if blob is None]
         made = self.embedder.embed([text for _, text in fresh]) if fresh else []
         if fresh:
@@ -194,6 +202,7 @@ class EntryIndex:
         with self._lock:
             self.phrasings = VectorIndex.empty(self.embedder.dimension)
             self._phrasings_of = {}
+            self._signals = {}
             ids = self.vectors.ids().tolist()
             for start in range(0, len(ids), EMBED_CHUNK * 4):
                 chunk = ids[start : start + EMBED_CHUNK * 4]
@@ -371,6 +380,11 @@ class EntryIndex:
         with self._lock:
             scores, ids = self.phrasings.search(query.reshape(1, -1), k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def phrasing_signals(self, phrasing_ids: Iterable[int]) -> dict[int, Signal]:
+        """What search weighs of these phrasings (those in the index), as of the last sync."""
+        with self._lock:
+            return {i: self._signals[i] for i in phrasing_ids if i in self._signals}
 
     def neighbours_of(self, entry_ids: Iterable[int], k: int) -> dict[int, list[tuple[int, float]]]:
         """For entries in the index, their k nearest entries (themselves included)."""

@@ -260,7 +260,7 @@ class HybridSearch:
         dense = dict(self.entries.nearest(vector, pool))
         lexical = dict(self._keywords(text, pool))
         phrasings = self.entries.nearest_phrasings(vector, pool)
-        signals = self.store.phrasings.signals(i for i, _ in phrasings) if phrasings else {}
+        signals = self.entries.phrasing_signals(i for i, _ in phrasings)
         missing = (lexical.keys() | {s.entry_id for s in signals.values()}) - dense.keys()
         if missing:
             dense.update(self.entries.similarity(vector, missing))

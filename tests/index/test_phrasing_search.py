@@ -63,6 +63,25 @@ def test_more_people_confirming_a_wording_trust_it_more(
     assert search.search(ODD, k=1)[0].cosine > 0.99  # the very wording: the verdict in full
 
 
+def test_a_vote_through_another_connection_counts_at_the_next_search(
+    store: Store, counting_embedder: CountingEmbedder, tmp_path: Path
+) -> None:
+    search, ids = world(store, counting_embedder, tmp_path)
+    similar = "my purple gizmo is blinking"
+    phrasing = store.phrasings.learn(ids["router"], ODD, "UA", PhrasingSource.SOLVED)
+    assert phrasing is not None
+    one = search.search(similar, k=1)[0]
+    other = Store.open(tmp_path / "switchboard.db")  # another process, say
+    try:
+        other.phrasings.learn(ids["router"], ODD, "UB", PhrasingSource.SOLVED)
+    finally:
+        other.close()
+    two = search.search(similar, k=1)[0]  # the index holds the votes; the change log told it
+    assert two.entry.id == ids["router"] and two.cosine > one.cosine
+    held = search.entries.phrasing_signals([phrasing.id])
+    assert held == store.phrasings.signals([phrasing.id]) and held[phrasing.id].votes == 2
+
+
 def test_phrasings_never_show_an_entry_outside_its_visibility(
     store: Store, counting_embedder: CountingEmbedder, tmp_path: Path
 ) -> None:
