@@ -141,3 +141,12 @@ def test_load_refuses_another_model_or_a_missing_file(tmp_path: Path) -> None:
         VectorIndex.load(tmp_path, "m", 32)
     with pytest.raises(IndexUnusable, match="No readable"):
         VectorIndex.load(tmp_path / "nowhere", "m", 32)
+
+
+def test_an_index_saved_in_the_8_bit_format_is_refused(tmp_path: Path) -> None:
+    index = VectorIndex.build(np.arange(300), clustered(300), exact_limit=100)
+    index.save(tmp_path, Manifest("m", 32, 300, index.kind, 1, "db", ""))
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"format": 3', '"format": 2'))
+    with pytest.raises(IndexUnusable, match="format 2"):  # EntryIndex.open then rebuilds it
+        VectorIndex.load(tmp_path, "m", 32)
