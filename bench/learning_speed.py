@@ -45,14 +45,15 @@ def add_phrasings(store: Store, base: SyntheticBase, per_entry: int, model: str)
                 vector = vectors[n * per_entry + k].tobytes()
                 rows.append((entry_id, text, normalise(text), now, model, vector))
         with store.transaction():
-            store.db.conn.executemany(
-                "INSERT OR IGNORE INTO phrasings (entry_id, text, norm, polarity, source, "
+            store.db.executemany(
+                "INSERT INTO phrasings (entry_id, text, norm, polarity, source, "
                 "created_by, created_at, model, vector) VALUES (?, ?, ?, 1, 'learn', 'bench', "
-                "?, ?, ?)", rows,
+                "?, ?, ?) ON CONFLICT DO NOTHING", rows,
             )
             store.db.execute(
-                "INSERT OR IGNORE INTO phrasing_votes (phrasing_id, user, created_at) "
-                "SELECT id, 'bench', created_at FROM phrasings WHERE entry_id BETWEEN ? AND ?",
+                "INSERT INTO phrasing_votes (phrasing_id, user, created_at) "
+                "SELECT id, 'bench', created_at FROM phrasings WHERE entry_id BETWEEN ? AND ? "
+                "ON CONFLICT DO NOTHING",
                 [chunk[0], chunk[-1]],
             )
     return time.perf_counter() - started

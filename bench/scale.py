@@ -9,11 +9,11 @@ entries takes hours on 2 cores, so entries are synthetic (bench.synthetic: real 
 scattered around real MiniLM embeddings). Queries are the last --queries real question titles
 embedded with the real model, and as many synthetic near-anchor vectors. For each size N:
 
-1. Vector index alone: the production index (VectorIndex.build: IVF with 8-bit scalar
-   quantisation and an exact re-score of the short list) against an exact faiss.IndexFlatIP
-   over the same vectors and against yesterday's float32 IVF (IndexIVFFlat, same lists and
-   probes), one query at a time as the bot searches: p50/p99 latency, recall@10 against exact,
-   the index's size in memory, and an nprobe sweep (the default of `ivf_probes` marked *).
+1. Vector index alone: the production index (VectorIndex.build: IVF with float16 vectors)
+   against an exact faiss.IndexFlatIP over the same vectors and against a float32 IVF
+   (IndexIVFFlat, same lists and probes), one query at a time as the bot searches: p50/p99
+   latency, recall@10 against exact, the index's size in memory, and an nprobe sweep (the
+   default of `ivf_probes` marked *).
 2. Hybrid search: a real SQLite store filled with N synthetic published entries (vectors
    cached, so indexing embeds nothing). Two fresh processes (`--probe`): the first rebuilds
    both indexes from the store as a start without saved indexes does (peak RSS, times) and
@@ -97,7 +97,7 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
 
 
 def float32_ivf(vectors: np.ndarray, lists: int) -> faiss.Index:
-    """Yesterday's production index (IVF, float32 vectors), as the same-run baseline."""
+    """An IVF index with float32 vectors (production until 2026-11-28), the same-run baseline."""
     ivf = faiss.IndexIVFFlat(
         faiss.IndexFlatIP(vectors.shape[1]), vectors.shape[1], lists, faiss.METRIC_INNER_PRODUCT
     )
@@ -111,7 +111,6 @@ def float32_ivf(vectors: np.ndarray, lists: int) -> faiss.Index:
 def vector_part(base: SyntheticBase, n: int, query_sets: dict[str, np.ndarray]) -> dict:
     vectors = base.vectors(n)
     index, build_s = seconds(lambda: VectorIndex.build(np.arange(n), vectors))
-    index.exact = lambda ids: {i: vectors[i] for i in ids}  # the store's cache, in production
     exact = faiss.IndexFlatIP(vectors.shape[1])
     exact.add(vectors)
     raw = index._index
@@ -163,6 +162,7 @@ def hybrid_part(base: SyntheticBase, n: int, embedder, titles: list[str]) -> dic
     ready = probe("ready", folder, titles)
     index = EntryIndex.open(store, embedder, folder / "index")
     lexical = LexicalIndex.open(store, folder / "index" / "lexical")
+    index.companions.append(lexical)  # as the bot has it: one read of the change log per search
     fts5 = HybridSearch(store, index, embedder)
     tantivy = HybridSearch(store, index, embedder, lexical=lexical)
     vecs = embedder.embed(titles)
@@ -220,7 +220,7 @@ def hybrid_part(base: SyntheticBase, n: int, embedder, titles: list[str]) -> dic
 
 def sqlite_parts(store: Store) -> dict[str, float]:
     """MiB of the SQLite file held by the FTS5 table (what dropping it would save) and by the
-    embedding cache (which the exact re-score reads)."""
+    embedding cache (read by rebuilds, never by a search)."""
     rows = store.query(
         "SELECT CASE WHEN name LIKE 'entries_fts%' THEN 'sqlite_fts5' "
         "WHEN name = 'entry_vectors' OR name LIKE 'sqlite_autoindex_entry_vectors%' "
@@ -299,8 +299,8 @@ def tables(report: dict) -> None:
         )
         for name, q in v["queries"].items():
             d = q["index_ms"]
-            rows.setdefault(f"{name}: production (SQ8 + exact re-score)", []).append(ms(**d))
-            rows.setdefault(f"{name}: float32 IVF (yesterday)", []).append(
+            rows.setdefault(f"{name}: production (IVF, float16)", []).append(ms(**d))
+            rows.setdefault(f"{name}: float32 IVF", []).append(
                 ms(**q["float32_ivf"]) if "float32_ivf" in q else "-"
             )
             rows.setdefault(f"{name}: exact flat", []).append(ms(**q["exact_ms"]))

@@ -53,7 +53,11 @@ class SyntheticBase:
         return (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
 
     def fill(self, store: Store, count: int, model: str, batch: int = 20_000) -> None:
-        """Add `count` published entries with cached vectors (so indexing embeds nothing)."""
+        """Add `count` published entries with cached vectors, both the searched one and the
+        question-alone one (so indexing embeds nothing, and search reads both as the bot's
+        does). The question-alone vectors come from their own generator, so the entries and
+        their searched vectors are the same as before they were made."""
+        near = np.random.default_rng(1)
         for start in range(0, count, batch):
             size = min(batch, count - start)
             drafts = [EntryDraft(self.text(10) + "?", self.text(40)) for _ in range(size)]
@@ -64,5 +68,14 @@ class SyntheticBase:
                 (
                     (i, text_hash(embedding_text(d.question, d.answer)), v.tobytes())
                     for i, d, v in zip(ids, drafts, vectors, strict=True)
+                ),
+            )
+            alone = vectors + near.normal(0, 0.03, vectors.shape).astype(np.float32)
+            alone /= np.linalg.norm(alone, axis=1, keepdims=True)
+            store.question_alone_cache.save(
+                model,
+                (
+                    (i, text_hash(d.question.strip()), v.tobytes())
+                    for i, d, v in zip(ids, drafts, alone, strict=True)
                 ),
             )

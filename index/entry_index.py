@@ -25,6 +25,7 @@ from index.vectors import EXACT_LIMIT, Builder, Manifest, VectorIndex
 from knowledge.change_log import ChangesPruned
 from knowledge.errors import IndexUnusable
 from knowledge.models import Entry, EntryStatus
+from knowledge.phrasings import Signal
 from knowledge.store import Store
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,16 @@ Progress = Callable[[int, int], None]  # (done, total)
 
 class Companion(Protocol):
     """Another index derived from the same change log (index/lexical_index.py): saved with the
-    vectors, and the log is pruned only up to the change both have saved."""
+    vectors, and the log is pruned only up to the change both have saved. It is caught up with
+    the changes the vectors read, so one read of the log per search serves both."""
 
     def checkpoint(self) -> int:
         """Save; return the change-log cursor the saved state reflects."""
+        ...
+
+    def catch_up(self, start: int, changed: set[int], cursor: int) -> None:
+        """Apply `changed`, the entries the log holds after `start` up to `cursor`, if the
+        companion reflects `start`; else read the log itself."""
         ...
 
 
@@ -76,10 +83,11 @@ class EntryIndex:
         self.directory = directory
         self.exact_limit = exact_limit
         self.vectors = VectorIndex.empty(embedder.dimension)
-        self.vectors.exact = self._exact_vectors
         self.phrasings = VectorIndex.empty(embedder.dimension)  # by phrasing id
-        self.phrasings.exact = self._exact_phrasing_vectors
         self._phrasings_of: dict[int, set[int]] = {}  # entry id -> its phrasings in the index
+        # phrasing id -> its entry, polarity and votes: re-read with the phrasing's entry when
+        # the change log names it (a vote logs its entry too), so a search asks the store nothing
+        self._signals: dict[int, Signal] = {}
         self._questions_complete = False  # every entry has its question-alone vector
         self.cursor = 0
         self.companions: list[Companion] = []
@@ -128,29 +136,34 @@ class EntryIndex:
         if manifest.cursor < self.store.changes.pruned_through():
             log.warning("the saved index is older than the change log keeps; rebuilding it")
             return False
-        self._use(vectors)
+        self.vectors = vectors
         self.cursor = manifest.cursor
         return True
 
     # -- keeping up --------------------------------------------------------------------------
 
     def sync(self, progress: Progress | None = None) -> int:
-        """Apply every store change since the last one seen; return how many entries changed."""
+        """Apply every store change since the last one seen, to the vectors and then to the
+        companions (one read of the change log for all); return how many entries changed."""
         with self._lock:
+            start = self.cursor
             try:
-                changed, cursor = self.store.changes.since(self.cursor)
+                changed, cursor = self.store.changes.since(start)
             except ChangesPruned:
                 log.info("change log pruned past our cursor; reloading the saved index")
                 if not self._load():
                     self.rebuild(progress)
                     return len(self.vectors)
                 self._rebuild_phrasings()
-                changed, cursor = self.store.changes.since(self.cursor)
+                start = self.cursor
+                changed, cursor = self.store.changes.since(start)
             if changed:
                 self._apply(sorted(changed), progress)
             self.cursor = cursor
             self._reshape_if_needed()
-            return len(changed)
+        for companion in self.companions:
+            companion.catch_up(start, changed, cursor)
+        return len(changed)
 
     def _apply(self, entry_ids: list[int], progress: Progress | None) -> None:
         entries = self.store.get_entries(entry_ids)
@@ -166,7 +179,11 @@ class EntryIndex:
         """Drop the phrasings of changed entries, then add the active ones of the live ones."""
         gone = [p for e in changed for p in self._phrasings_of.pop(e, ())]
         self.phrasings.remove(gone)
+        for phrasing_id in gone:
+            self._signals.pop(phrasing_id, None)
         rows = list(self.store.phrasings.active(live, self.embedder.model_name))
+        if rows:
+            self._signals.update(self.store.phrasings.signals(pid for pid, *_ in rows))
         fresh = [(pid, text) for pid, _, text, blob in rows if blob is None]
         made = self.embedder.embed([text for _, text in fresh]) if fresh else []
         if fresh:
@@ -188,8 +205,8 @@ class EntryIndex:
         """The phrasings of every indexed entry, afresh (vectors from the database's cache)."""
         with self._lock:
             self.phrasings = VectorIndex.empty(self.embedder.dimension)
-            self.phrasings.exact = self._exact_phrasing_vectors
             self._phrasings_of = {}
+            self._signals = {}
             ids = self.vectors.ids().tolist()
             for start in range(0, len(ids), EMBED_CHUNK * 4):
                 chunk = ids[start : start + EMBED_CHUNK * 4]
@@ -261,10 +278,12 @@ class EntryIndex:
         if self._questions_complete:
             return 0  # new and edited entries get theirs as they are indexed
         model = self.embedder.model_name
+        # (No LIMIT for "all": PostgreSQL refuses SQLite's LIMIT -1.)
         rows = self.store.query(
             "SELECT e.id FROM entries e WHERE e.status = 'published' AND NOT EXISTS (SELECT 1 "
             "FROM entry_question_vectors v WHERE v.entry_id = e.id AND v.model = ?) "
-            "ORDER BY e.id LIMIT ?", [model, -1 if limit is None else limit],
+            "ORDER BY e.id" + ("" if limit is None else " LIMIT ?"),
+            [model] if limit is None else [model, limit],
         )
         ids = [r["id"] for r in rows]
         for start in range(0, len(ids), EMBED_CHUNK):
@@ -283,16 +302,7 @@ class EntryIndex:
                 for i, (_, blob) in cached.items()}
 
     def _reshape_if_needed(self) -> None:
-        self._use(self._reshaped(self.vectors))
-
-    def _use(self, vectors: VectorIndex) -> None:
-        vectors.exact = self._exact_vectors
-        self.vectors = vectors
-
-    def _exact_vectors(self, entry_ids: list[int]) -> dict[int, np.ndarray]:
-        """The float32 vectors the index was given, from the store's embedding cache."""
-        cached = self.store.vector_cache.cached(entry_ids, self.embedder.model_name)
-        return {i: np.frombuffer(blob, dtype=np.float32) for i, (_, blob) in cached.items()}
+        self.vectors = self._reshaped(self.vectors)
 
     def _reshaped(self, vectors: VectorIndex) -> VectorIndex:
         """`vectors`, or the same vectors in the kind of index that suits their number now."""
@@ -305,14 +315,7 @@ class EntryIndex:
         ids = vectors.ids()
         stored = vectors.vectors(ids.tolist())
         matrix = np.stack([stored[i] for i in ids.tolist()])
-        rebuilt = VectorIndex.build(ids, matrix, self.exact_limit)
-        rebuilt.exact = vectors.exact  # the same source of exact vectors for a re-score
-        return rebuilt
-
-    def _exact_phrasing_vectors(self, phrasing_ids: list[int]) -> dict[int, np.ndarray]:
-        """The phrasings' float32 vectors, from the database (a quantised index's re-score)."""
-        cached = self.store.phrasings.vectors(phrasing_ids, self.embedder.model_name)
-        return {i: np.frombuffer(blob, dtype=np.float32) for i, blob in cached.items()}
+        return VectorIndex.build(ids, matrix, self.exact_limit)
 
     def rebuild(self, progress: Progress | None = None) -> None:
         """Build the index afresh from the store (reusing cached embeddings where valid).
@@ -330,7 +333,7 @@ class EntryIndex:
                     done = self._feed(builder, batch, done, total, progress)
                     batch = []
             self._feed(builder, batch, done, total, progress)
-            self._use(builder.finish())
+            self.vectors = builder.finish()
             self._rebuild_phrasings()
             self.cursor = cursor
             self.sync(progress)
@@ -391,6 +394,11 @@ class EntryIndex:
             scores, ids = self.phrasings.search(query.reshape(1, -1), k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
+    def phrasing_signals(self, phrasing_ids: Iterable[int]) -> dict[int, Signal]:
+        """What search weighs of these phrasings (those in the index), as of the last sync."""
+        with self._lock:
+            return {i: self._signals[i] for i in phrasing_ids if i in self._signals}
+
     def neighbours_of(self, entry_ids: Iterable[int], k: int) -> dict[int, list[tuple[int, float]]]:
         """For entries in the index, their k nearest entries (themselves included)."""
         with self._lock:
@@ -408,5 +416,4 @@ class EntryIndex:
     def similarity(self, query: np.ndarray, entry_ids: Iterable[int]) -> dict[int, float]:
         """Cosine between one query vector and each of these entries (those in the index)."""
         with self._lock:
-            stored = self.vectors.vectors(entry_ids)
-        return {i: float(np.dot(v, query)) for i, v in stored.items()}
+            return self.vectors.cosines(query, entry_ids)

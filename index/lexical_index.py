@@ -166,6 +166,11 @@ class LexicalIndex:
         with their answer) and tantivy skips what cannot reach the top `limit`.
         """
         self.sync()
+        return self.query(text, limit)
+
+    def query(self, text: str, limit: int) -> list[tuple[int, float]]:
+        """`search` as the index stands, without reading the change log first (for a caller
+        that has just caught it up: hybrid search, through the vector index it follows)."""
         with self._lock:
             searcher = self._require().searcher()
         query = self._query(searcher, text)
@@ -235,6 +240,17 @@ class LexicalIndex:
                 self._apply(sorted(changed))
             self.cursor = cursor
             return len(changed)
+
+    def catch_up(self, start: int, changed: set[int], cursor: int) -> None:
+        """Apply `changed`, the entries changed after `start` up to `cursor` as the vector index
+        read them from the log, if this index reflects `start`; else read the log itself."""
+        with self._lock:
+            if self.cursor != start:
+                self.sync()
+                return
+            if changed:
+                self._apply(sorted(changed))
+            self.cursor = cursor
 
     def _apply(self, entry_ids: list[int]) -> None:
         writer = self._writable()

@@ -26,7 +26,7 @@ import numpy as np
 from index.confidence import ANSWER_AT, DEFAULT, SUGGEST_AT, Calibration, Evidence
 from index.embedder import Embedder
 from index.entry_index import EntryIndex
-from index.lexical_index import KeywordSearch
+from index.lexical_index import KeywordSearch, LexicalIndex
 from knowledge.errors import InvalidInput
 from knowledge.models import Entry
 from knowledge.phrasings import Signal
@@ -254,19 +254,27 @@ class HybridSearch:
     def rank(
         self, text: str, vector: np.ndarray, k: int, visible: Visible | None = None
     ) -> list[Hit]:
-        """Rank with an already-embedded query (lets callers embed a batch at once)."""
+        """Rank with an already-embedded query (lets callers embed a batch at once), against
+        the indexes as they stand (`search` catches them up with the store first)."""
         return self.score(self.gather(text, vector, max(self.candidates, 4 * k)), k, visible)
 
     def gather(self, text: str, vector: np.ndarray, pool: int) -> Gathered:
         """The evidence for a query: its `pool` nearest entries and phrasings, and BM25."""
         dense = dict(self.entries.nearest(vector, pool))
-        lexical = dict(self.lexical.search(text, pool))
+        lexical = dict(self._keywords(text, pool))
         phrasings = self.entries.nearest_phrasings(vector, pool)
-        signals = self.store.phrasings.signals(i for i, _ in phrasings) if phrasings else {}
+        signals = self.entries.phrasing_signals(i for i, _ in phrasings)
         missing = (lexical.keys() | {s.entry_id for s in signals.values()}) - dense.keys()
         if missing:
             dense.update(self.entries.similarity(vector, missing))
         return Gathered(vector, dense, lexical, phrasings, signals)
+
+    def _keywords(self, text: str, limit: int) -> list[tuple[int, float]]:
+        """BM25 hits. A lexical index that follows the vector index was caught up with it
+        (`entries.sync`), so it is not asked to read the change log a second time."""
+        if isinstance(self.lexical, LexicalIndex) and self.lexical in self.entries.companions:
+            return self.lexical.query(text, limit)
+        return self.lexical.search(text, limit)
 
     def score(self, gathered: Gathered, k: int, visible: Visible | None = None) -> list[Hit]:
         """The top `k` visible hits from gathered evidence, with the current Learning."""

@@ -4,14 +4,17 @@ Exact search (a flat inner-product index) while the base is small; an inverted-f
 (IVF) once it is large enough for exact search to cost more than the embedding itself. Both
 support adding, replacing and removing single entries without a rebuild.
 
-The IVF index keeps each vector in 8 bits per dimension (faiss's scalar quantiser: a quarter of
-float32's memory). Its scores are off by about 0.002, so it only proposes a short list; given a
-source of the exact vectors (`exact`: the store's embedding cache), the list is re-scored
-exactly, and what callers see are true cosines (recall against exact search measured in
-bench/scale.py). Large indexes are built streaming (`VectorIndex.builder`): trained on the first
-vectors, then filled chunk by chunk, never holding every float32 vector at once. On disk the index
-is a faiss file plus `manifest.json` (model, dimension, count, change-log cursor, database id);
-the manifest is written last and names the file, so a crash mid-save leaves the old pair intact.
+The IVF index keeps each vector in 16-bit floats (faiss's fp16 scalar quantiser, the vector
+itself rather than its residual from the list's centre: half of float32's memory). Scores and
+stored vectors are then within about 1e-4 of float32's (the rounding of each dimension), so
+search needs no exact re-score: format 2 kept 8 bits per dimension (scores off by 0.002) and
+re-read a short list of float32 vectors from the database on every search, which cost more than
+the quantised search itself and twice as much again for the phrasings (bench/speed.py). Recall
+against exact search is that of a float32 IVF with the same lists and probes (bench/scale.py).
+Large indexes are built streaming (`VectorIndex.builder`): trained on the first vectors, then
+filled chunk by chunk, never holding every float32 vector at once. On disk the index is a faiss
+file plus `manifest.json` (model, dimension, count, change-log cursor, database id); the
+manifest is written last and names the file, so a crash mid-save leaves the old pair intact.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -30,12 +33,9 @@ from knowledge.errors import IndexUnusable
 
 EXACT_LIMIT = 20_000  # above this many vectors an IVF index answers far faster at recall ~0.97+
 MANIFEST = "manifest.json"
-FORMAT = 2  # 2: IVF vectors are 8-bit scalar-quantised (1: float32)
+FORMAT = 3  # 3: IVF vectors in float16 (2: 8-bit with a re-score from the database; 1: float32)
+IVF_KIND = "ivf-fp16"
 TRAIN_PER_LIST = 64  # training vectors per inverted list (faiss warns below 39)
-RESCORE = 2  # the quantised index proposes RESCORE x k vectors; the best k by exact cosine stay
-
-# The exact float32 vectors of some ids (those it has), for re-scoring a quantised short list.
-ExactVectors = Callable[[list[int]], dict[int, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,6 @@ class VectorIndex:
         self._index = index
         self.kind = kind
         self._ids: set[int] = set(ids)
-        self.exact: ExactVectors | None = None  # set by the owner for an exact re-score
 
     @classmethod
     def empty(cls, dimension: int) -> VectorIndex:
@@ -117,32 +116,13 @@ class VectorIndex:
             self._index.remove_ids(faiss.IDSelectorArray(present))
             self._ids.difference_update(present.tolist())
 
-    @property
-    def quantized(self) -> bool:
-        return self.kind == "ivf-sq8"
-
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, ids) per query; missing places have id -1."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if not self._ids or k <= 0:
             empty = np.full((len(queries), max(k, 0)), -1, dtype=np.int64)
             return np.zeros(empty.shape, dtype=np.float32), empty
-        k = min(k, len(self._ids))
-        if not (self.quantized and self.exact is not None):
-            return self._search(queries, k)
-        _, short = self._search(queries, min(RESCORE * k, len(self._ids)))
-        exact = self.exact([int(i) for i in np.unique(short) if i >= 0])
-        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
-        ids = np.full((len(queries), k), -1, dtype=np.int64)
-        for row, query in enumerate(queries):
-            found = [int(i) for i in short[row] if i in exact]
-            if not found:
-                continue
-            cosines = np.stack([exact[i] for i in found]) @ query
-            best = np.argsort(-cosines, kind="stable")[:k]
-            scores[row, : len(best)] = cosines[best]
-            ids[row, : len(best)] = np.array(found)[best]
-        return scores, ids
+        return self._search(queries, min(k, len(self._ids)))
 
     def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if len(queries) > 1:
@@ -157,11 +137,21 @@ class VectorIndex:
             faiss.omp_set_num_threads(threads)
 
     def vectors(self, ids: Iterable[int]) -> dict[int, np.ndarray]:
-        """The vectors of those ids that are in the index: exact where an `exact` source has
-        them, else as stored (quantised in an IVF index)."""
+        """The vectors of those ids that are in the index, as stored (float16 in an IVF index,
+        returned as float32)."""
+        present, stored = self._stored(ids)
+        return dict(zip(present, stored, strict=True))
+
+    def cosines(self, query: np.ndarray, ids: Iterable[int]) -> dict[int, float]:
+        """The cosine between one query vector and each of those ids that are in the index."""
+        present, stored = self._stored(ids)
+        return dict(zip(present, (stored @ query).tolist(), strict=True))
+
+    def _stored(self, ids: Iterable[int]) -> tuple[list[int], np.ndarray]:
         present = [int(i) for i in ids if i in self._ids]
-        exact = self.exact(present) if self.quantized and self.exact is not None else {}
-        return {i: exact[i] if i in exact else self._index.reconstruct(i) for i in present}
+        if not present:
+            return [], np.zeros((0, self.dimension), dtype=np.float32)
+        return present, self._index.reconstruct_batch(np.array(present, dtype=np.int64))
 
     def ids(self) -> np.ndarray:
         return np.fromiter(self._ids, dtype=np.int64, count=len(self._ids))
@@ -210,8 +200,9 @@ class VectorIndex:
 
 class Builder:
     """Fed (ids, vectors) in chunks, makes the index for about `count` vectors: flat up to
-    `exact_limit`, else IVF-SQ8, trained on the first TRAIN_PER_LIST vectors per list (only those
-    are held until training; every later chunk goes straight into the quantised index)."""
+    `exact_limit`, else IVF with float16 vectors, trained on the first TRAIN_PER_LIST vectors
+    per list (only those are held until training; every later chunk goes straight into the
+    float16 index)."""
 
     def __init__(self, count: int, dimension: int, exact_limit: int) -> None:
         self.dimension = dimension
@@ -227,12 +218,13 @@ class Builder:
                 quantizer,
                 dimension,
                 self._lists,
-                faiss.ScalarQuantizer.QT_8bit,
+                faiss.ScalarQuantizer.QT_fp16,
                 faiss.METRIC_INNER_PRODUCT,
+                False,  # encode the vector itself, not its residual: scores within ~1e-4
             )
             ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
             ivf.nprobe = ivf_probes(self._lists)
-            self._index = VectorIndex(ivf, "ivf-sq8")
+            self._index = VectorIndex(ivf, IVF_KIND)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if self._lists == 0 or self._index._index.is_trained:

@@ -135,7 +135,7 @@ def test_grows_from_exact_to_ivf_and_back(
         ]
     ).created
     index.sync()
-    assert index.vectors.kind == "ivf-sq8" and len(index.vectors) == 60
+    assert index.vectors.kind == "ivf-fp16" and len(index.vectors) == 60
     for entry_id in ids[:45]:
         store.set_status(entry_id, EntryStatus.RETIRED)
     index.sync()
@@ -148,21 +148,24 @@ def test_embedded_text_is_question_then_answer_opening() -> None:
     assert embedding_text("Why?", "") == "Why?"
 
 
-def test_a_quantised_index_answers_with_exact_cosines(
-    store: Store, counting_embedder: CountingEmbedder
+def test_a_float16_index_ranks_as_float32_does(
+    store: Store, counting_embedder: CountingEmbedder, faq_queries: list[dict]
 ) -> None:
     index = EntryIndex(store, counting_embedder, exact_limit=40)
     store.upsert_entries(
         [EntryDraft(f"How do I configure service {n} on port {n * 7}?", "See the runbook.")
          for n in range(60)]
+        + [EntryDraft(q["text"], f"Answer {n}.") for n, q in enumerate(faq_queries[:70])]
     )
     index.sync()
-    assert index.vectors.kind == "ivf-sq8"
-    query = counting_embedder.inner.embed(["configure service 12"])[0]
+    assert index.vectors.kind == "ivf-fp16"
     cached = store.vector_cache.cached(index.vectors.ids().tolist(), counting_embedder.model_name)
-    exact = {i: float(np.frombuffer(blob, dtype=np.float32) @ query) for i, (_, blob) in
-             cached.items()}
-    hits = index.nearest(query, 5)
-    assert [i for i, _ in hits] == sorted(exact, key=lambda i: -exact[i])[:5]
-    assert all(abs(score - exact[i]) < 1e-5 for i, score in hits)
-    assert all(abs(s - exact[i]) < 1e-5 for i, s in index.similarity(query, exact).items())
+    ids = list(cached)
+    matrix = np.stack([np.frombuffer(cached[i][1], dtype=np.float32) for i in ids])
+    asked = ["configure service 12", *(q["text"] for q in faq_queries[70:])]
+    for query in counting_embedder.inner.embed(asked):
+        exact = dict(zip(ids, (matrix @ query).tolist(), strict=True))
+        hits = index.nearest(query, 10)
+        assert [i for i, _ in hits] == sorted(exact, key=lambda i: -exact[i])[:10]
+        assert all(abs(score - exact[i]) < 1e-4 for i, score in hits)
+        assert all(abs(c - exact[i]) < 1e-4 for i, c in index.similarity(query, ids).items())

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from index.entry_index import EntryIndex
 from index.lexical_index import MANIFEST, LexicalIndex, read_manifest
+from index.search import HybridSearch
 from knowledge.models import EntryDraft, EntryStatus
 from knowledge.phrasings import PhrasingSource
 from knowledge.store import Store
@@ -195,3 +196,36 @@ def test_learned_phrasings_reach_the_index_through_the_change_log(
     assert found(index, "mileage allowance") == []  # a "not helpful" wording is no match
     store.phrasings.remove(phrasing.id, admin="U9")
     assert found(index, "reimbursement form") == []
+
+
+def test_one_read_of_the_change_log_per_search_sees_another_connections_edit(
+    store: Store, counting_embedder: CountingEmbedder, tmp_path: Path
+) -> None:
+    parking = add(store, "Where are the parking permits?", "At the front desk.")
+    add(store, "How do I book a meeting room?", "Use the calendar.")
+    vectors = EntryIndex.open(store, counting_embedder, tmp_path / "index")
+    lexical = LexicalIndex.open(store, tmp_path / "index" / "lexical")
+    vectors.companions.append(lexical)
+    search = HybridSearch(store, vectors, counting_embedder, lexical=lexical)
+    reads: list[int] = []
+    since = store.changes.since
+
+    def counted(cursor: int) -> tuple[set[int], int]:  # the real read, counted
+        reads.append(cursor)
+        return since(cursor)
+
+    store.changes.since = counted  # type: ignore[method-assign]
+    other = Store.open(tmp_path / "switchboard.db")  # the CLI, say, on its own connection
+    try:
+        other.update_entry(parking, question="Where do I collect a bicycle locker key?")
+    finally:
+        other.close()
+    hits = search.search("bicycle locker key", k=1)
+    assert len(reads) == 1  # both indexes caught up from one read
+    assert hits[0].entry.id == parking and hits[0].bm25 > 0  # the new words, in both indexes
+    assert lexical.cursor == vectors.cursor == store.changes.cursor()
+    assert found(lexical, "parking permits") == []
+    lexical.cursor -= 1  # a companion behind the vectors reads the log for itself
+    reads.clear()
+    search.search("meeting room", k=1)
+    assert reads == [vectors.cursor, vectors.cursor - 1] and lexical.cursor == vectors.cursor
