@@ -1,5 +1,7 @@
 """A minimal Socket Mode endpoint: a WebSocket server (RFC 6455, no TLS) on 127.0.0.1 that
-sends Slack's `hello` and envelopes, and records the app's acknowledgements.
+sends Slack's `hello` and envelopes, and records the app's acknowledgements. Several apps (or
+replicas of one) may connect; an envelope goes to the connection a test names, as Slack picks
+one of an app's connections for each envelope.
 
 Point the fake Web API at it (``FakeSlack.socket_url = server.url``) so ``apps.connections.open``
 hands its URL to the app, as Slack does.
@@ -26,24 +28,30 @@ class FakeSocketMode:
         self.port = self._server.getsockname()[1]
         self.url = f"ws://127.0.0.1:{self.port}/link/?ticket=test"
         self.acks: list[dict[str, Any]] = []
-        self._client: socket.socket | None = None
-        self._connected = threading.Event()
+        self._clients: list[socket.socket] = []
         self._changed = threading.Condition()
         self._send_lock = threading.Lock()
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     # -- for tests -----------------------------------------------------------------------------
-    def wait_connected(self, timeout: float = 30.0) -> None:
-        if not self._connected.wait(timeout):
-            raise AssertionError("the app never opened the Socket Mode connection")
+    def wait_connected(self, timeout: float = 30.0, count: int = 1) -> None:
+        """Wait until `count` connections are open."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._clients) >= count, timeout):
+                raise AssertionError(f"{len(self._clients)} of {count} Socket Mode connections "
+                                     "were opened")
 
-    def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
-        """Send an envelope (kind: events_api, slash_commands, interactive); its id."""
+    def send_envelope(self, kind: str, payload: dict[str, Any], *, to: int = -1,
+                      retry_attempt: int = 0) -> str:
+        """Send an envelope (kind: events_api, slash_commands, interactive) on connection `to`
+        (in the order they were opened; the newest by default); its id. `retry_attempt` > 0
+        is Slack's redelivery of an envelope that was not acknowledged in time."""
         envelope_id = str(uuid.uuid4())
         self._send({"envelope_id": envelope_id, "type": kind, "payload": payload,
-                    "accepts_response_payload": kind != "events_api", "retry_attempt": 0,
-                    "retry_reason": ""})
+                    "accepts_response_payload": kind != "events_api",
+                    "retry_attempt": retry_attempt,
+                    "retry_reason": "timeout" if retry_attempt else ""}, client=self._clients[to])
         return envelope_id
 
     def wait_ack(self, envelope_id: str, timeout: float = 10.0) -> dict[str, Any]:
@@ -56,10 +64,9 @@ class FakeSocketMode:
 
     def close(self) -> None:
         self._closed = True
-        for sock in (self._client, self._server):
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.close()
+        for sock in (*self._clients, self._server):
+            with contextlib.suppress(OSError):
+                sock.close()
 
     # -- the protocol --------------------------------------------------------------------------
     def _accept(self) -> None:
@@ -69,11 +76,13 @@ class FakeSocketMode:
             except OSError:
                 return
             if self._handshake(client):
-                self._client = client
-                self._send({"type": "hello", "num_connections": 1,
+                self._send({"type": "hello", "num_connections": len(self._clients) + 1,
                             "connection_info": {"app_id": "A1"},
-                            "debug_info": {"host": "fake", "approximate_connection_time": 3600}})
-                self._connected.set()
+                            "debug_info": {"host": "fake", "approximate_connection_time": 3600}},
+                           client=client)
+                with self._changed:
+                    self._clients.append(client)
+                    self._changed.notify_all()
                 threading.Thread(target=self._read, args=(client,), daemon=True).start()
 
     def _handshake(self, client: socket.socket) -> bool:
@@ -94,11 +103,12 @@ class FakeSocketMode:
             f"Sec-WebSocket-Accept: {accept}\r\n\r\n").encode())
         return True
 
-    def _send(self, message: dict[str, Any], opcode: int = 0x1) -> None:
+    def _send(self, message: dict[str, Any], opcode: int = 0x1,
+              client: socket.socket | None = None) -> None:
         data = json.dumps(message).encode() if opcode == 0x1 else b""
-        self._frame(opcode, data)
+        self._frame(opcode, data, client if client is not None else self._clients[-1])
 
-    def _frame(self, opcode: int, data: bytes) -> None:
+    def _frame(self, opcode: int, data: bytes, client: socket.socket) -> None:
         header = bytes([0x80 | opcode])
         if len(data) < 126:
             header += bytes([len(data)])
@@ -106,9 +116,8 @@ class FakeSocketMode:
             header += bytes([126]) + struct.pack("!H", len(data))
         else:
             header += bytes([127]) + struct.pack("!Q", len(data))
-        assert self._client is not None
         with self._send_lock:
-            self._client.sendall(header + data)
+            client.sendall(header + data)
 
     def _read(self, client: socket.socket) -> None:
         try:
@@ -122,7 +131,7 @@ class FakeSocketMode:
                 mask = self._exactly(client, 4) if second & 0x80 else b"\0\0\0\0"
                 data = bytes(b ^ mask[i % 4] for i, b in enumerate(self._exactly(client, length)))
                 if opcode == 0x9:  # ping
-                    self._frame(0xA, data)
+                    self._frame(0xA, data, client)
                 elif opcode == 0x8:  # close
                     return
                 elif opcode == 0x1:

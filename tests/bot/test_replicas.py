@@ -7,7 +7,9 @@ a. the same event, and Slack's retries of it, sent to both: one answer; and one 
 b. asked through one replica, answered by an expert through the other (button and modal there);
 c. one replica killed with SIGKILL mid-ladder: the other carries it on, each step once;
 d. an entry edited (and then retired) by an admin through one replica: the other finds it as
-   edited (and then not at all) at once.
+   edited (and then not at all) at once;
+e. Socket Mode: two replicas, each with its own connection; an envelope redelivered to the
+   other connection is answered once.
 
 (a), (b) and (d) share one pair of replicas (each test its own thread and texts); the tests
 that kill a replica start their own pair.
@@ -36,9 +38,11 @@ from knowledge.questions import QuestionBook
 from knowledge.store import Store
 from sandbox.slack_api import signing
 from sandbox.slack_api.server import Call, FakeSlack
+from sandbox.slack_api.socket_mode import FakeSocketMode
 from tests.bot.conftest import blocks_text, button_values, wait_until
 from tests.bot.routing_world import BILLING, EXPERTS, HISTORY, PARKING
 from tests.bot.test_run import FIXTURE, ROOT, env_for, free_port, wait_for_health
+from tests.bot.test_socket_mode import CONNECTIONS_OPEN
 from tests.postgres import Cluster
 
 SECRET = "secret"
@@ -232,6 +236,52 @@ def test_the_same_event_and_its_retries_sent_to_both_replicas_give_one_answer(pa
     asked = [q for q in pair.store.query("SELECT message_ts FROM questions")
              if q["message_ts"] == ts]
     assert len(asked) == 1
+
+
+def test_socket_mode_replicas_answer_an_envelope_redelivered_to_the_other_connection_once(
+        postgres_cluster: Cluster, model_cache: Path,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Socket Mode: each replica opens its own connection and Slack hands each envelope to one
+    of them, redelivering it (perhaps to the other) when no acknowledgement came in time."""
+    socket_mode = FakeSocketMode()
+    fake = FakeSlack(extra_methods={"apps.connections.open": CONNECTIONS_OPEN}).start()
+    fake.socket_url = socket_mode.url
+    workspace(fake)
+    url = postgres_cluster.database()
+    seed(url).close()
+    processes: list[subprocess.Popen] = []
+    try:
+        for name in ("a", "b"):
+            folder = tmp_path_factory.mktemp(f"socket-{name}")
+            env = env_for(folder, model_cache, SLACK_BOT_TOKEN="xoxb-test",
+                          SLACK_APP_TOKEN="xapp-1-test", SLACK_API_BASE_URL=fake.base_url,
+                          SWITCHBOARD_DATABASE_URL=url, PORT=str(free_port()))
+            processes.append(subprocess.Popen([sys.executable, "app.py"], env=env, cwd=ROOT,
+                                              stderr=subprocess.DEVNULL))
+            socket_mode.wait_connected(timeout=120, count=len(processes))
+        event = signing.app_mention(STRIKE).data
+        first = socket_mode.send_envelope("events_api", event, to=0)
+        again = socket_mode.send_envelope("events_api", event, to=1, retry_attempt=1)
+        socket_mode.wait_ack(first)
+        socket_mode.wait_ack(again)
+        other = signing.app_mention("How do I download an entire folder from Dropbox?").data
+        socket_mode.wait_ack(socket_mode.send_envelope("events_api", other, to=1))
+        ts, other_ts = event["event"]["ts"], other["event"]["ts"]
+        wait_until(lambda: in_thread(fake, "C123", ts) and in_thread(fake, "C123", other_ts),
+                   timeout=30)
+        time.sleep(1.5)  # anything posted twice would be out by now
+        assert len(in_thread(fake, "C123", ts)) == 1
+        assert len(in_thread(fake, "C123", other_ts)) == 1  # the second connection answers too
+        assert len(fake.calls_to("apps.connections.open")) == 2
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=60)
+        socket_mode.close()
+        fake.stop()
+    assert [p.returncode for p in processes] == [0, 0]
+    assert fake.take_violations() == []
 
 
 @pytest.fixture
