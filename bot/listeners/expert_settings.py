@@ -59,9 +59,12 @@ class ExpertSettings:
         if (submitted := submission(body)) is None:
             return
         picked = submitted.picked_date(ids.EXPERT_AWAY_DATE)
-        if picked is not None:
-            until = datetime.combine(picked + timedelta(days=1), time(0), tzinfo=UTC)
-            self.experts.set_away(submitted.user, until)
+        # Bolt runs the lazy listener even when the ack refused the submission: a date the
+        # modal turned down must not be saved (it could overwrite the one picked next).
+        if picked is None or picked < self.today():
+            return
+        until = datetime.combine(picked + timedelta(days=1), time(0), tzinfo=UTC)
+        self.experts.set_away(submitted.user, until)
         self.deps.publish_home(client, submitted.user)
 
 

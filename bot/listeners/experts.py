@@ -99,9 +99,13 @@ class ExpertListeners:
         submitted = submission(body)
         if submitted is None or submitted.number is None:
             return
+        text = submitted.text(ids.EXPERT_ANSWER_BLOCK, ids.EXPERT_ANSWER_INPUT).strip()
+        if not text:
+            # Bolt runs this even when the ack refused the empty answer; the modal stays open,
+            # and the view's next submission (the same view id) must not find it claimed.
+            return
         if not self.deps.questions.claim_delivery(f"view:{submitted.view_id}"):
             return  # the same submission, delivered again
-        text = submitted.text(ids.EXPERT_ANSWER_BLOCK, ids.EXPERT_ANSWER_INPUT).strip()
         on_route = submitted.private_metadata.startswith("route:")
         outcome = self.router.answers.submit(
             submitted.user, text, route_id=submitted.number if on_route else None,

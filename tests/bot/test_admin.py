@@ -10,6 +10,7 @@ import pytest
 
 from index.entry_index import EntryIndex
 from index.search import HybridSearch
+from knowledge.expert_profiles import ExpertBook
 from knowledge.models import EntryDraft, EntryStatus
 from knowledge.questions import AskInput, QuestionBook, QuestionSource
 from sandbox.slack_api import signing
@@ -237,6 +238,9 @@ def test_expert_home_topics_and_away(bot: Bot) -> None:
         "expert_away_date": {"type": "datepicker", "selected_date": "2001-01-01"}}},
         user_id=EXPERT)
     assert b"Pick today or a later day" in bot.send(past)[1]
+    bot.settle()
+    assert "Available" in blocks_text(bot.fake.home_views[EXPERT]["blocks"])  # nothing saved
+    assert ExpertBook(bot.search.store).prefs(EXPERT).away_until is None
     later = (datetime.now(UTC) + timedelta(days=3)).date()
     bot.send(signing.view_submission("expert_away_modal", {"expert_away_date": {
         "expert_away_date": {"type": "datepicker", "selected_date": later.isoformat()}}},

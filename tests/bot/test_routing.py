@@ -114,6 +114,28 @@ def test_recovery_routes_a_request_whose_process_died_before_routing_it(world: W
     assert sum("I've asked" in t for t in thread_texts(bot, mention.data["event"]["ts"])) == 1
 
 
+def test_an_empty_answer_is_refused_and_the_same_modal_then_answers(world: World) -> None:
+    bot = world.bot
+    event, question_id = ask_and_request_expert(world)
+    card = dm_card(bot, "UERIN")
+    trigger = press(bot, "UERIN", "expert_answer", button_values(card["blocks"])["expert_answer"],
+                    "DUERIN", card["ts"])
+    opened = next(c for c in bot.fake.calls_to("views.open") if c.args["trigger_id"] == trigger)
+    metadata = opened.args["view"]["private_metadata"]
+    empty = signing.view_submission(
+        "expert_answer_modal", {"expert_answer_text": {"expert_answer_input": "   "}},
+        user_id="UERIN", private_metadata=metadata)
+    assert b"Type your answer" in bot.send(empty)[1]
+    bot.settle()
+    fixed = signing.view_submission(  # the same view (id), submitted again with an answer
+        "expert_answer_modal", {"expert_answer_text": {"expert_answer_input": "Refund it."}},
+        user_id="UERIN", private_metadata=metadata, view_id=empty.data["view"]["id"])
+    assert bot.send(fixed)[0] == 200
+    bot.settle()
+    posted = thread_texts(bot, event["ts"])
+    assert sum("Refund it." in t for t in posted) == 1, posted
+
+
 def test_escalation_ladder_with_a_controlled_clock(world: World) -> None:
     bot = world.bot
     event, question_id = ask_and_request_expert(world)
