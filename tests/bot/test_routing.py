@@ -116,7 +116,7 @@ def test_recovery_routes_a_request_whose_process_died_before_routing_it(world: W
 
 def test_an_empty_answer_is_refused_and_the_same_modal_then_answers(world: World) -> None:
     bot = world.bot
-    event, question_id = ask_and_request_expert(world)
+    event, _ = ask_and_request_expert(world)
     card = dm_card(bot, "UERIN")
     trigger = press(bot, "UERIN", "expert_answer", button_values(card["blocks"])["expert_answer"],
                     "DUERIN", card["ts"])
