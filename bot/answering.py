@@ -175,7 +175,9 @@ class Answerer:
             log.warning("could not answer a follow-up", extra={"question_id": question.id,
                                                                "error": failed.code})
             return Posted(question, None)
-        return Posted(self._record(question, card, outbox.channel, ts), card)
+        done = self._record(question, card, outbox.channel, ts)
+        self._route_if_unanswered(done, card.tier)  # as a first answer that found nothing
+        return Posted(done, card)
 
     def refresh(self, client: WebClient, question: Question, outbox: Outbox) -> Posted:
         """Search again and update the card already posted for `question` in place."""
@@ -187,7 +189,9 @@ class Answerer:
             log.warning("could not update an answer", extra={"question_id": question.id,
                                                              "error": error_code(error)})
             return Posted(question, None)
-        return Posted(self._record(question, card, None, None), card)
+        done = self._record(question, card, None, None)
+        self._route_if_unanswered(done, card.tier)  # as a first answer that found nothing
+        return Posted(done, card)
 
     def fresh_card(self, question: Question, outbox: Outbox) -> AnswerCard:
         """Search for the question (with any follow-ups) and build its card."""

@@ -136,6 +136,25 @@ def test_an_empty_answer_is_refused_and_the_same_modal_then_answers(world: World
     assert sum("Refund it." in t for t in posted) == 1, posted
 
 
+def test_an_edit_that_finds_nothing_routes_at_once_as_a_first_question_would(
+        world: World) -> None:
+    bot = world.bot
+    first = signing.app_mention(BILLING)
+    bot.send(first)
+    bot.settle()
+    question = bot.question(message_ts=first.data["event"]["ts"])
+    assert question.tier != "none" and Routes(world.store).ladder(question.id) is None
+    original = first.data["event"]
+    edited = {**original, "text": "<@UBOT> zzqx vrrt plonk wubba",
+              "edited": {"user": "U123", "ts": signing.new_ts()}}
+    bot.send(signing.message_changed("C123", edited, original))
+    bot.settle()
+    assert bot.question(message_ts=original["ts"]).tier == "none"
+    assert Routes(world.store).ladder(question.id) is not None  # routed, not left for recovery
+    world.clock.advance(seconds=121)
+    assert bot.app.recover().routed == 0
+
+
 def test_escalation_ladder_with_a_controlled_clock(world: World) -> None:
     bot = world.bot
     event, question_id = ask_and_request_expert(world)
