@@ -97,13 +97,11 @@ class BotApp:
         """Work kept out of requests, each scheduler tick: the search indexes brought up to date
         with the change log (what another replica or the CLI changed), the admin Home's cached
         insights, and a few question-alone vectors an older database still lacks."""
-        search = self.deps.answerer.search
-        search.entries.sync()
-        if hasattr(search.lexical, "sync"):
-            search.lexical.sync()
+        entries = self.deps.answerer.search.entries
+        entries.sync()  # and the lexical index that follows it (its companion)
         if self.home is not None:
             self.home.refresh_insights()
-        search.entries.fill_question_vectors(limit=QUESTION_VECTORS_PER_TICK)
+        entries.fill_question_vectors(limit=QUESTION_VECTORS_PER_TICK)
 
     def recover(self) -> RecoveryTick:
         """Answer orphaned questions and retry queued deliveries (one scheduler tick)."""

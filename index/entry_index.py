@@ -90,6 +90,7 @@ class EntryIndex:
         self._signals: dict[int, Signal] = {}
         self._questions_complete = False  # every entry has its question-alone vector
         self.cursor = 0
+        self._saved_at: int | None = None  # the cursor of the vectors saved in `directory`
         self.companions: list[Companion] = []
         self._lock = threading.RLock()
 
@@ -137,7 +138,7 @@ class EntryIndex:
             log.warning("the saved index is older than the change log keeps; rebuilding it")
             return False
         self.vectors = vectors
-        self.cursor = manifest.cursor
+        self.cursor = self._saved_at = manifest.cursor
         return True
 
     # -- keeping up --------------------------------------------------------------------------
@@ -336,6 +337,7 @@ class EntryIndex:
             self.vectors = builder.finish()
             self._rebuild_phrasings()
             self.cursor = cursor
+            self._saved_at = None
             self.sync(progress)
 
     def _feed(
@@ -361,16 +363,20 @@ class EntryIndex:
         if self.directory is None:
             return
         with self._lock:
-            manifest = Manifest(
-                model=self.embedder.model_name,
-                dimension=self.embedder.dimension,
-                count=len(self.vectors),
-                kind=self.vectors.kind,
-                cursor=self.cursor,
-                database_id=self.store.changes.database_id(),
-                file="",
-            )
-            self.vectors.save(self.directory, manifest)
+            # Unchanged since the last save: the hourly checkpoint of an idle replica writes
+            # nothing (the vector file is 761 MB at 1M entries).
+            if self._saved_at != self.cursor:
+                manifest = Manifest(
+                    model=self.embedder.model_name,
+                    dimension=self.embedder.dimension,
+                    count=len(self.vectors),
+                    kind=self.vectors.kind,
+                    cursor=self.cursor,
+                    database_id=self.store.changes.database_id(),
+                    file="",
+                )
+                self.vectors.save(self.directory, manifest)
+                self._saved_at = self.cursor
             self.store.changes.prune(min([self.cursor, *saved]), follower=self.follower)
 
     @property

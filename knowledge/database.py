@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
@@ -46,33 +47,39 @@ class Cursor(Protocol):
     def fetchall(self) -> list[Any]: ...
 
 
-class Database:
+class Database(ABC):
     """What the store needs of a connection. Not thread-safe: the store guards it with a lock."""
 
     dialect: str
     url: str
 
+    @abstractmethod
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        raise NotImplementedError
+        """Run one statement; its cursor (rows as tuples)."""
 
+    @abstractmethod
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        raise NotImplementedError
+        """Run one statement for each row of parameters."""
 
+    @abstractmethod
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """The rows of a query, as dicts."""
 
+    @abstractmethod
     def begin(self) -> None:
         """Open a write transaction, serialized with every other writer of this database."""
-        raise NotImplementedError
 
+    @abstractmethod
     def commit(self) -> None:
-        raise NotImplementedError
+        """End the transaction, keeping its writes."""
 
+    @abstractmethod
     def rollback(self) -> None:
-        raise NotImplementedError
+        """End the transaction, dropping its writes."""
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Close the connection."""
 
 
 class SQLiteDatabase(Database):

@@ -14,6 +14,7 @@ from index.lexical_index import LexicalIndex
 from index.search import HybridSearch
 from knowledge.importing import read_entries
 from knowledge.models import EntryDraft
+from knowledge.questions import Question
 from knowledge.routing_policy import RoutingPolicy
 from knowledge.store import Store
 from sandbox.slack_api import signing
@@ -129,18 +130,25 @@ def answer_via_modal(bot: Bot, user: str, text: str, replay: bool = False) -> No
     bot.settle()
 
 
+def mention(world: World, text: str = BILLING) -> tuple[dict, Question]:
+    """Ask `text` by @mention in C123 and let the bot answer; the event and its question."""
+    bot = world.bot
+    payload = signing.app_mention(text)
+    bot.send(payload)
+    bot.settle()
+    event = payload.data["event"]
+    return event, bot.question(message_ts=event["ts"])
+
+
 def ask_and_request_expert(world: World, text: str = BILLING) -> tuple[dict, int]:
     bot = world.bot
-    mention = signing.app_mention(text)
-    bot.send(mention)
-    bot.settle()
+    event, question = mention(world, text)
     card = bot.posted("C123")[-1]
-    question = bot.question(message_ts=mention.data["event"]["ts"])
     if question.tier != "none":
         buttons = button_values(card.args["blocks"])
         press(bot, "U123", "answer_ask_expert", buttons["answer_ask_expert"], "C123",
               question.reply_ts)
-    return mention.data["event"], question.id
+    return event, question.id
 
 
 def thread_texts(bot: Bot, ts: str) -> list[str]:

@@ -20,6 +20,7 @@ from tests.bot.routing_world import (
     answer_via_modal,
     ask_and_request_expert,
     dm_card,
+    mention,
     press,
     thread_texts,
 )
@@ -66,23 +67,20 @@ def test_the_whole_loop(world: World) -> None:
 
 def test_nothing_found_routes_at_once(world: World) -> None:
     bot = world.bot
-    mention = signing.app_mention(PARKING)
-    bot.send(mention)
+    asked = signing.app_mention(PARKING)
+    bot.send(asked)
     bot.settle()
     first = bot.posted("C123")[0]
     assert "asking the people most likely to know" in blocks_text(first.args["blocks"])
     assert "answer_ask_expert" not in button_values(first.args["blocks"])
-    question = bot.question(message_ts=mention.data["event"]["ts"])
+    question = bot.question(message_ts=asked.data["event"]["ts"])
     assert len(Routes(world.store).for_question(question.id)) == 2
 
 
 def test_asking_again_routes_a_request_whose_process_died_before_routing_it(
         world: World) -> None:
     bot = world.bot
-    mention = signing.app_mention(BILLING)
-    bot.send(mention)
-    bot.settle()
-    question = bot.question(message_ts=mention.data["event"]["ts"])
+    _, question = mention(world)
     ask = button_values(bot.posted("C123")[-1].args["blocks"])["answer_ask_expert"]
     # the asker's press was recorded by a process that died before it routed the question
     assert bot.questions.record_feedback(question.id, "U123", Verdict.ASK_EXPERT, None)
@@ -97,10 +95,7 @@ def test_asking_again_routes_a_request_whose_process_died_before_routing_it(
 
 def test_recovery_routes_a_request_whose_process_died_before_routing_it(world: World) -> None:
     bot = world.bot
-    mention = signing.app_mention(BILLING)
-    bot.send(mention)
-    bot.settle()
-    question = bot.question(message_ts=mention.data["event"]["ts"])
+    event, question = mention(world)
     # the asker's press was recorded by a process that died before it routed the question
     assert bot.questions.record_feedback(question.id, "U123", Verdict.ASK_EXPERT, None)
     routes = Routes(world.store)
@@ -111,7 +106,7 @@ def test_recovery_routes_a_request_whose_process_died_before_routing_it(world: W
     assert [r.expert for r in routes.for_question(question.id)] == ["UERIN", "UOMAR"]
     assert bot.app.recover().routed == 0  # routed once, however many ticks look
     assert len(bot.fake.history["DUERIN"]) == 1
-    assert sum("I've asked" in t for t in thread_texts(bot, mention.data["event"]["ts"])) == 1
+    assert sum("I've asked" in t for t in thread_texts(bot, event["ts"])) == 1
 
 
 def test_an_empty_answer_is_refused_and_the_same_modal_then_answers(world: World) -> None:
@@ -139,12 +134,8 @@ def test_an_empty_answer_is_refused_and_the_same_modal_then_answers(world: World
 def test_an_edit_that_finds_nothing_routes_at_once_as_a_first_question_would(
         world: World) -> None:
     bot = world.bot
-    first = signing.app_mention(BILLING)
-    bot.send(first)
-    bot.settle()
-    question = bot.question(message_ts=first.data["event"]["ts"])
+    original, question = mention(world)
     assert question.tier != "none" and Routes(world.store).ladder(question.id) is None
-    original = first.data["event"]
     edited = {**original, "text": "<@UBOT> zzqx vrrt plonk wubba",
               "edited": {"user": "U123", "ts": signing.new_ts()}}
     bot.send(signing.message_changed("C123", edited, original))
@@ -287,10 +278,7 @@ def test_a_deactivated_expert_is_skipped_and_replaced(world: World) -> None:
 def test_a_dm_that_fails_moves_on_to_the_next_person(world: World) -> None:
     bot = world.bot
     bot.fake.error_next("conversations.open", "account_inactive")  # the first DM fails
-    mention = signing.app_mention(PARKING)
-    bot.send(mention)
-    bot.settle()
-    question = bot.question(message_ts=mention.data["event"]["ts"])
+    _, question = mention(world, PARKING)
     routes = Routes(world.store).for_question(question.id)
     [failed] = [r for r in routes if r.status is RouteStatus.FAILED]
     asked = [r for r in routes if r.status is RouteStatus.ASKED]
