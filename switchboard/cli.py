@@ -108,12 +108,29 @@ def import_(path: Path, skip_invalid: bool) -> None:
     with open_services(settings) as services:
         result = services.store.upsert_entries(parsed.drafts)  # one transaction: all or nothing
         _ = services.entry_index  # embeds and indexes what changed
-    click.echo(
-        f"Imported {len(parsed.rows)} row(s) from {printable(str(path))}: "
-        f"{len(result.created)} new, {len(result.updated)} updated, "
-        f"{len(result.unchanged)} unchanged"
-        + (f", {len(parsed.problems)} skipped." if parsed.problems else ".")
-    )
+        click.echo(
+            f"Imported {len(parsed.rows)} row(s) from {printable(str(path))}: "
+            f"{len(result.created)} new, {len(result.updated)} updated, "
+            f"{len(result.unchanged)} unchanged"
+            + (f", {len(parsed.problems)} skipped." if parsed.problems else ".")
+        )
+        refit_routing_if_stale(services)
+
+
+def refit_routing_if_stale(services) -> None:
+    """Fit the routing weights again when the answered history changed enough (an import, or
+    answers captured since the last fit), so `route` ranks with weights that fit this history
+    at once rather than after the bot's next hourly refit. Cheap when nothing changed."""
+    from knowledge.routing_fit import MIN_ENTRIES, answered_count, load_fit
+
+    staleness = services.routing_fitter.staleness()
+    if not staleness.stale:
+        return
+    if answered_count(services.store) < MIN_ENTRIES and not load_fit(services.store).fitted:
+        return  # too little history: the defaults stay, no need to load the model for that
+    console.print(f"Fitting the routing weights ({staleness.reason})...")
+    fit = services.routing_fitter.refit()
+    console.print(f"Routing weights: {fit.name or 'defaults'}: {fit.reason}", soft_wrap=True)
 
 
 @main.command()
@@ -491,7 +508,6 @@ def run() -> None:
 def route(question: str | None, k: int, as_json: bool, explain: bool, refit: bool) -> None:
     """Show who would be asked about QUESTION (or each line of stdin); nothing is sent."""
     from index.expert_finder import ExpertFinder
-    from index.routing_fit import RoutingFitter
     from knowledge.expert_ranking import ExpertRanker
 
     settings = load_settings()
@@ -501,7 +517,9 @@ def route(question: str | None, k: int, as_json: bool, explain: bool, refit: boo
     with open_services(settings, "Fitting the routing weights" if refit else "Embedding") \
             as services:
         if refit:
-            RoutingFitter(services.store, services.entry_index, services.embedder).refit()
+            services.routing_fitter.refit()
+        elif questions or explain:
+            refit_routing_if_stale(services)
         if explain:
             _print_fit(ExpertRanker(services.store).fit, as_json)
         finder = ExpertFinder(services.search) if questions else None

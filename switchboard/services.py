@@ -12,6 +12,7 @@ from index.batched_embedder import BatchedEmbedder
 from index.embedder import Embedder, load_embedder
 from index.entry_index import EntryIndex, Progress
 from index.lexical_index import LexicalIndex
+from index.routing_fit import RoutingFitter
 from index.search import HybridSearch, Thresholds
 from knowledge.store import Store
 from switchboard.settings import Settings
@@ -47,6 +48,11 @@ class Services:
         )
         self.entry_index.companions.append(index)
         return index
+
+    @cached_property
+    def routing_fitter(self) -> RoutingFitter:
+        """Fits the routing weights to this organisation's answered history."""
+        return RoutingFitter(self.store, self.entry_index, self.embedder)
 
     def reindex(self) -> int:
         """Rebuild both search indexes from the database; return how many entries they hold."""

@@ -112,10 +112,13 @@ def run(tmp_path: Path, model_cache: Path):
 def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) -> None:
     history = tmp_path / "team.jsonl"
     history.write_text("\n".join(json.dumps(r) for r in team_history(120)), encoding="utf-8")
-    assert run("import", str(history)).exit_code == 0
-    before = json.loads(run("route", "--explain", "--json").output)
-    assert before["fitted"] is False and before["reason"] == "not fitted yet"
-    assert before["routing_weights"]["temperature"] == RoutingWeights().temperature
+    imported = run("import", str(history))
+    assert imported.exit_code == 0, imported.output
+    # the import fits the weights to the history it brought, so `route` needs no --refit
+    assert "Fitting the routing weights (never fitted)" in imported.stderr
+    assert "Routing weights:" in imported.stderr
+    after_import = json.loads(run("route", "--explain", "--json").stdout)
+    assert after_import["fitted_at"] is not None and after_import["answered_entries"] == 120
     refit = run("route", "--refit", "--json")
     assert refit.exit_code == 0, refit.output
     payload = json.loads(refit.output)
@@ -123,6 +126,7 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
                                                "topic_share",
                                                "popularity", "recent", "half_life_days"}
     assert payload["answered_entries"] == 120 and payload["held_out_questions"] == 72
+    assert payload["routing_weights"] == after_import["routing_weights"]
     assert set(payload["held_out"]["defaults"]) == {"hit@1", "hit@5"}
     text = run("route", "--explain", "How do I reset the VPN?").output
     assert "Routing weights:" in text and "held-out hit@1 / hit@5" in text
@@ -130,3 +134,25 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
     report = run("report").output  # the report shows the same
     assert "Routing weights:" in report and "held-out hit@1 / hit@5, defaults" in report
     assert "outcomes of similar routed questions" in report and "half-life 90 days" in report
+
+
+def test_route_fits_a_stale_history_before_ranking_and_not_again(run, tmp_path: Path) -> None:
+    """An import too small to refit on its own still counts once the history grew by a tenth:
+    `route` refits before it ranks (answers captured by the bot count the same way)."""
+    history = tmp_path / "team.jsonl"
+    history.write_text("\n".join(json.dumps(r) for r in team_history(30)), encoding="utf-8")
+    first = run("import", str(history))
+    assert "Fitting" not in first.stderr  # 30 answered entries: the defaults, no model needed
+    assert json.loads(run("route", "--explain", "--json").stdout)["reason"] == "not fitted yet"
+    store = Store.open(tmp_path / "home" / "switchboard.db")
+    try:
+        store.upsert_entries(drafts(team_history(120)))  # written by another process
+    finally:
+        store.close()
+    ranked = run("route", "--json", "Who approves payroll?")
+    assert ranked.exit_code == 0, ranked.output
+    assert "Fitting the routing weights (never fitted)" in ranked.stderr
+    assert json.loads(ranked.stdout)["experts"][0]["user"] == "ada"
+    again = run("route", "--json", "How do I reset the VPN?")
+    assert "Fitting" not in again.stderr  # up to date now
+    assert json.loads(run("route", "--explain", "--json").stdout)["answered_entries"] == 120
