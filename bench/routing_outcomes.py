@@ -13,12 +13,18 @@ ranking call's inputs:
 - after: the same with outcomes on (the product): the question's most similar routed questions
   come from index/routed_questions.RoutedQuestions, their outcomes from the `routes` table.
 Then the question is routed from the "after" ranking, two people a round (RoutingPolicy's
-route_to) for up to ROUNDS rounds, and people respond by a simulated model (seeded per cell):
-- the accepted answerer answers when asked, after an exponential delay (mean 30 min); the asker
-  marks it solved with probability P_SOLVED;
-- anyone else passes (P_PASS), snoozes (P_SNOOZE) or stays silent;
-- an answerer never asked answers from the fallback channel (a route recorded as answered, as
-  Answers.submit does).
+route_to) for up to ROUNDS rounds, and people respond by a simulated model (seeded per cell),
+one of `--responses`:
+- kind: the accepted answerer answers when asked, after an exponential delay (mean 30 min); the
+  asker marks it solved with probability P_SOLVED; anyone else passes (P_PASS), snoozes
+  (P_SNOOZE) or stays silent, at random;
+- noisy (closer to real teams): the accepted answerer ignores the request one time in five and
+  answers only late, from the fallback channel; people pass by topic (someone who answered one
+  of the question's 20 most similar past questions passes 30% of the time, anyone else 70%);
+  and one time in ten someone who knows the topic answers instead of the accepted answerer (the
+  asker marks that solved half the time), so outcomes credit a person the scoring does not.
+In both, an answerer never asked answers from the fallback channel (a route recorded as
+answered, as Answers.submit does).
 Answers are not captured into the knowledge base (captured answers wait for review by default),
 so "after" differs from "before" only by what the outcomes taught.
 
@@ -30,10 +36,11 @@ each site, the pair with the best mean gain (hit@1 + hit@5) on the other sites, 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -55,11 +62,31 @@ ROUNDS = 5
 ROUTE_TO = 2
 P_PASS, P_SNOOZE, P_SOLVED = 0.5, 0.15, 0.7
 ANSWER_MINUTES = 30.0
+KNOWS_NEIGHBOURS = 20  # who "knows the topic": answered one of this many most similar questions
 console = Console(width=200)
 
 
+@dataclass(frozen=True)
+class Responses:
+    """How the people asked respond (see the module docstring)."""
+
+    name: str
+    truth_answers: float  # the accepted answerer answers when asked (else only late)
+    pass_knows: float  # someone who knows the topic passes
+    pass_other: float  # anyone else passes
+    snooze: float
+    other_answers: float  # someone who knows the topic answers instead
+    other_solved: float = 0.5  # ... and the asker marks that solved
+
+
+RESPONSES = {
+    "kind": Responses("kind", 1.0, P_PASS, P_PASS, P_SNOOZE, 0.0),
+    "noisy": Responses("noisy", 0.8, 0.3, 0.7, P_SNOOZE, 0.1),
+}
+
+
 def replay(site: str, shape: str, old_share: float, rows: list[dict], embedder: CachedEmbedder,
-           outcomes: float, temperature: float) -> dict:
+           outcomes: float, temperature: float, responses: Responses = RESPONSES["kind"]) -> dict:
     old, new, _leaver = split(rows, old_share, shape)
     clock = ManualClock()
     store, index = history_store(site, old, embedder, clock)
@@ -69,6 +96,7 @@ def replay(site: str, shape: str, old_share: float, rows: list[dict], embedder: 
     after_ranker = ExpertRanker(store, learning)
     vectors = embedder.embed([asked_text(r) for r in new])
     book, routed = QuestionBook(store), RoutedQuestions(store, embedder)
+    author = {e.id: e.answered_by for e in store.iter_entries()}
     rng = random.Random(f"{site}-{shape}-{old_share}")
     scores: dict[str, list[tuple[int, int]]] = defaultdict(list)
     asked_per_question = []
@@ -84,49 +112,63 @@ def replay(site: str, shape: str, old_share: float, rows: list[dict], embedder: 
         scores["before"].append(hits([e.user for e in before], truth))
         scores["after"].append(hits([e.user for e in after], truth))
         routed.remember(question.full_text, vector)
+        knows = {author[i] for i, _ in near[:KNOWS_NEIGHBOURS] if author.get(i)}
         asked_per_question.append(simulate(store, clock, rng, question.id, row,
-                                           [e.user for e in after]))
+                                           [e.user for e in after], responses, knows))
     store.close()
     return {
         "site": site, "shape": shape, "old_share": old_share, "test_questions": len(new),
-        "outcomes": outcomes, "outcome_temperature": temperature,
+        "outcomes": outcomes, "outcome_temperature": temperature, "responses": responses.name,
         "methods": {name: rates(v) for name, v in scores.items()},
         "asked_before_the_answerer": sum(asked_per_question) / max(1, len(asked_per_question)),
     }
 
 
 def simulate(store: Store, clock: ManualClock, rng: random.Random, question_id: int,
-             row: dict, ranked: list[str]) -> int:
+             row: dict, ranked: list[str], responses: Responses = RESPONSES["kind"],
+             knows: frozenset[str] | set[str] = frozenset()) -> int:
     """Route one question as the product would and let people respond; returns how many
     people were asked before the one who answered."""
     book, routes = QuestionBook(store), Routes(store)
     truth, asker = row["accepted_answerer"], row["asker"]
     routes.start(question_id, 15)
     asked = 0
+    answerer, answer_route = truth, None
     for round_ in range(1, ROUNDS + 1):
         batch = ranked[(round_ - 1) * ROUTE_TO:round_ * ROUTE_TO]
-        for user in batch:
+        for user in batch:  # asked together; each responds on their own, the first answer wins
             route = routes.add(question_id, user, round_, 0.0, ())
-            if user == truth or route is None:
+            if route is None:
+                continue
+            if user == truth:
+                if responses.truth_answers >= 1 or rng.random() < responses.truth_answers:
+                    answer_route = answer_route or route
                 continue
             asked += 1
+            if responses.other_answers and user in knows \
+                    and rng.random() < responses.other_answers:
+                if answer_route is None:
+                    answerer, answer_route = user, route  # someone else knew it
+                continue
             draw = rng.random()
-            if draw < P_PASS:
+            passes = responses.pass_knows if user in knows else responses.pass_other
+            if draw < passes:
                 routes.respond(route.id, RouteStatus.PASSED)
-            elif draw < P_PASS + P_SNOOZE:
+            elif draw < passes + responses.snooze:
                 routes.respond(route.id, RouteStatus.SNOOZED,
                                snoozed_until=clock() + timedelta(hours=1))
-        if truth in batch:
+        if answer_route is not None:
             break
         clock.advance(15)
-    route = routes.find(question_id, truth) or routes.add(
+    route = answer_route or routes.find(question_id, truth) or routes.add(
         question_id, truth, ROUNDS, 0.0, ("answered from the fallback channel",))
     clock.advance(rng.expovariate(1 / ANSWER_MINUTES))
-    book.record_expert_answer(question_id, truth, "answered")
+    book.record_expert_answer(question_id, answerer, "answered")
     routes.respond(route.id, RouteStatus.ANSWERED)
     routes.close_others(question_id, route.id)
     routes.stop(question_id, LadderState.ANSWERED)
-    if rng.random() < P_SOLVED:
+    solved = P_SOLVED if answerer == truth else responses.other_solved
+    if rng.random() < solved:
         book.record_feedback(question_id, asker, Verdict.SOLVED)
     return asked
 
@@ -141,36 +183,41 @@ def leave_one_site_out(cells: list[dict]) -> list[dict]:
     configs = sorted({(c["outcomes"], c["outcome_temperature"]) for c in cells})
     sites = sorted({c["site"] for c in cells})
     chosen = []
-    for site in sites:
-        def mean_gain(config: tuple[float, float], held: str = site) -> float:
-            others = [_gain(c) for c in cells if c["site"] != held
-                      and (c["outcomes"], c["outcome_temperature"]) == config]
-            return sum(others) / max(1, len(others))
-        best = max(configs, key=mean_gain)
-        chosen += [dict(c, chosen_on_other_sites=True) for c in cells if c["site"] == site
-                   and (c["outcomes"], c["outcome_temperature"]) == best]
+    for model in sorted({c.get("responses", "kind") for c in cells}):
+        same = [c for c in cells if c.get("responses", "kind") == model]
+        for site in sites:
+            def mean_gain(config: tuple[float, float], held: str = site,
+                          pool: list[dict] = same) -> float:
+                others = [_gain(c) for c in pool if c["site"] != held
+                          and (c["outcomes"], c["outcome_temperature"]) == config]
+                return sum(others) / max(1, len(others))
+            best = max(configs, key=mean_gain)
+            chosen += [dict(c, chosen_on_other_sites=True) for c in same if c["site"] == site
+                       and (c["outcomes"], c["outcome_temperature"]) == best]
     return chosen
 
 
 def print_report(cells: list[dict], title: str) -> None:
     table = Table(title=title)
-    for column in ("site", "shape", "split", "test qs", "outcomes:temp", "before", "after",
-                   "asked before the answerer"):
+    for column in ("site", "shape", "split", "test qs", "responses", "outcomes:temp", "before",
+                   "after", "asked before the answerer"):
         table.add_column(column)
     for c in cells:
         m = c["methods"]
         table.add_row(c["site"], c["shape"], str(c["old_share"]), str(c["test_questions"]),
-                      f"{c['outcomes']:g}:{c['outcome_temperature']:g}",
+                      c.get("responses", "kind"), f"{c['outcomes']:g}:{c['outcome_temperature']:g}",
                       *(f"{m[n]['hit@1']:.3f} / {m[n]['hit@5']:.3f}" for n in ("before",
                                                                                 "after")),
                       f"{c['asked_before_the_answerer']:.2f}")
     console.print(table)
-    n = sum(c["test_questions"] for c in cells)
-    for metric in ("hit@1", "hit@5"):
-        pooled = {name: sum(c["methods"][name][metric] * c["test_questions"] for c in cells) / n
-                  for name in ("before", "after")}
-        console.print(f"{metric} pooled over {n} questions: before {pooled['before']:.3f}, "
-                      f"after {pooled['after']:.3f}")
+    for model in sorted({c.get("responses", "kind") for c in cells}):
+        same = [c for c in cells if c.get("responses", "kind") == model]
+        n = sum(c["test_questions"] for c in same)
+        for metric in ("hit@1", "hit@5"):
+            pooled = {name: sum(c["methods"][name][metric] * c["test_questions"] for c in same)
+                      / n for name in ("before", "after")}
+            console.print(f"{model} responses, {metric} pooled over {n} questions: before "
+                          f"{pooled['before']:.3f}, after {pooled['after']:.3f}")
 
 
 def main() -> None:
@@ -180,14 +227,18 @@ def main() -> None:
     parser.add_argument("--shapes", default="all,team10")
     parser.add_argument("--splits", default="0.7")
     parser.add_argument("--weights", default="1.0:0.1")
+    parser.add_argument("--responses", default="kind",
+                        help=f"comma-separated response models: {', '.join(RESPONSES)}")
     parser.add_argument("--json", type=Path, default=Path("bench/out/routing_outcomes.json"))
     args = parser.parse_args()
     configs = [tuple(float(x) for x in pair.split(":")) for pair in args.weights.split(",")]
+    models = [RESPONSES[name] for name in args.responses.split(",")]
     cells = []
     for site, shape, old_share, kept, embedder in each_cell(args.sites, args.shapes, args.splits):
-        for weight, temperature in configs:
-            cells.append(replay(site, shape, old_share, kept, embedder, weight, temperature))
-            console.log(f"{site} {shape} {old_share} {weight}:{temperature}: "
+        for (weight, temperature), model in itertools.product(configs, models):
+            cells.append(replay(site, shape, old_share, kept, embedder, weight, temperature,
+                                model))
+            console.log(f"{site} {shape} {old_share} {weight}:{temperature} {model.name}: "
                         f"{cells[-1]['methods']}")
     print_report(cells, "Outcome learning: hit@1 / hit@5 before and after, every weights tried")
     chosen = leave_one_site_out(cells) if len(configs) > 1 else cells
