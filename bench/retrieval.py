@@ -170,7 +170,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     embedder = onnx_embedder()
     fusion = Fusion(weight=args.weight, saturation=args.saturation)
-    console = Console()
+    console = Console(width=220)
     faq = stackfaq(embedder, args.data, fusion)
     sem = semeval(embedder, args.data, fusion)
     table = Table(

@@ -9,18 +9,36 @@ questions (SemEval), repeated over several fold seeds, and by choosing on one da
 scoring on the other. Only held-out figures are reported.
 
 Entry vectors tried: `question` (the question alone), `question+answer` (the question and the
-opening of the answer, what the index embeds), `max` (the better of the two cosines).
+opening of the answer, what the index embeds), `max` (the better of the two cosines), and
+families that weigh the two cosines with a free value (issue 9, `TWO_VECTORS`): a partial max
+(`cos_qa + b * max(0, cos_q - cos_qa)`), a blend (`(1 - a) * cos_qa + a * cos_q`) and a gate (the
+max only where `cos_q >= t`, a likely paraphrase). Each is tried alone and with the BM25 bonus,
+with the fusion values free or fixed at the shipped ones (0.5, 8). And `question alone or
+hybrid`: `max(cos_q, cos_qa + weight * bonus)`, a paraphrase of the question or the hybrid
+evidence of the whole entry, whichever is stronger.
+
+Intervals: paired 95% bootstrap over whole FAQs / original questions of each method's held-out
+figures (joint rule) minus those of plain dense (question only), and minus those of the shipped
+kind of hybrid (question + answer vector and BM25, its values chosen the same way).
+
+    python -m bench.retrieval_cv [--engine fts5|tantivy] [--json PATH]
+
+runs this alone (no in-sample figures, no confidence); `python -m bench.retrieval` runs it too.
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
+import json
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from rich.console import Console
 from rich.table import Table
 
 from bench.common import load_jsonl
@@ -101,7 +119,7 @@ class FaqSet:
         return np.stack([rr, (rank == 1).astype(float)], axis=1)
 
 
-def load_faq(embedder: Embedder, data: Path) -> FaqSet:
+def load_faq(embedder: Embedder, data: Path, engine: str = "fts5") -> FaqSet:
     faqs = load_jsonl(data / "stackfaq-dev-faqs.jsonl")
     queries = load_jsonl(data / "stackfaq-dev-queries.jsonl")
     drafts = [
@@ -114,7 +132,7 @@ def load_faq(embedder: Embedder, data: Path) -> FaqSet:
     gold = np.array([column[q["faq_id"]] for q in queries])
     evidence = Evidence(
         cosines(embedder.embed(texts), entry_vectors(embedder, drafts)),
-        bm25_matrix(drafts, texts, np.ones(len(drafts), dtype=bool)),
+        bm25_matrix(drafts, texts, np.ones(len(drafts), dtype=bool), engine),
         gold.copy(),
     )
     return FaqSet(evidence, gold, drafts, texts)
@@ -140,7 +158,7 @@ class SemEvalSet:
         return ap[:, None]
 
 
-def load_semeval(embedder: Embedder, data: Path) -> SemEvalSet:
+def load_semeval(embedder: Embedder, data: Path, engine: str = "fts5") -> SemEvalSet:
     dev = load_jsonl(data / "semeval2016-qatarliving-dev.jsonl")
     train = load_jsonl(data / "semeval2016-qatarliving-train.jsonl")
     queries = dev + train
@@ -156,7 +174,7 @@ def load_semeval(embedder: Embedder, data: Path) -> SemEvalSet:
     own = np.array([[column[c["id"]] for c in q["candidates"]] for q in queries])
     rows = np.arange(len(queries))[:, None]
     full_cos = cosines(embedder.embed(texts), entry_vectors(embedder, drafts))
-    full_bm25 = bm25_matrix(drafts, texts, np.ones(len(drafts), dtype=bool))
+    full_bm25 = bm25_matrix(drafts, texts, np.ones(len(drafts), dtype=bool), engine)
     evidence = Evidence(
         {name: matrix[rows, own] for name, matrix in full_cos.items()},
         full_bm25[rows, own],
@@ -191,6 +209,36 @@ def adaptive(rep: str, agree: float, disagree: float, saturation: float) -> Scor
     return score
 
 
+# Two entry vectors, one dense score: (formula's name) -> the values its free parameter takes.
+TWO_VECTORS = {
+    "partial max": (0.25, 0.5, 0.75, 1.0),  # b; 1 is `max`
+    "blend": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8),  # a; 0 is question+answer, 1 question alone
+    "gate": (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95),  # t
+}
+SHIPPED_FUSION = (0.5, 8.0)
+
+
+def two_vectors(formula: str, value: float) -> Callable[[Evidence], np.ndarray]:
+    """The dense score from both entry vectors' cosines (see the module docstring)."""
+
+    def dense(ev: Evidence) -> np.ndarray:
+        both, alone = ev.cosine["question+answer"], ev.cosine["question"]
+        if formula == "partial max":
+            return both + value * np.maximum(0.0, alone - both)
+        if formula == "blend":
+            return (1 - value) * both + value * alone
+        if formula == "gate":
+            return np.where(alone >= value, np.maximum(alone, both), both)
+        raise ValueError(f"unknown two-vector formula: {formula}")
+
+    return dense
+
+
+def with_bonus(dense: Callable[[Evidence], np.ndarray], weight: float,
+               saturation: float) -> Scorer:
+    return lambda ev: dense(ev) + weight * bonus(ev.bm25, saturation)
+
+
 def families() -> dict[str, dict[tuple, Scorer]]:
     """Every family of methods, each a grid of (values -> scorer)."""
     out: dict[str, dict[tuple, Scorer]] = {"bm25": {(): lambda ev: ev.bm25}}
@@ -204,7 +252,26 @@ def families() -> dict[str, dict[tuple, Scorer]]:
             for a, d, s in itertools.product(WEIGHTS, WEIGHTS, SATURATIONS)
             if a != d
         }
+    for formula, values in TWO_VECTORS.items():
+        out[f"dense ({formula})"] = {(v,): two_vectors(formula, v) for v in values}
+        out[f"hybrid ({formula})"] = {
+            (v, w, s): with_bonus(two_vectors(formula, v), w, s)
+            for v, w, s in itertools.product(values, WEIGHTS[1:], SATURATIONS)
+        }
+        out[f"hybrid ({formula}), fusion fixed at {SHIPPED_FUSION}"] = {
+            (v,): with_bonus(two_vectors(formula, v), *SHIPPED_FUSION) for v in values
+        }
+    out["question alone or hybrid"] = {
+        (w, s): alone_or_hybrid(w, s) for w, s in itertools.product(WEIGHTS[1:], SATURATIONS)
+    }
     return out
+
+
+def alone_or_hybrid(weight: float, saturation: float) -> Scorer:
+    """An entry scores as a paraphrase of its question (the question-alone cosine, no lexical
+    bonus) or by the hybrid evidence of its whole text, whichever is higher."""
+    return lambda ev: np.maximum(ev.cosine["question"], hybrid("question+answer", weight,
+                                                               saturation)(ev))
 
 
 def grouped_folds(groups: np.ndarray, seed: int, folds: int = FOLDS) -> np.ndarray:
@@ -332,33 +399,76 @@ def retrieval_cv(faq: FaqSet, sem: SemEvalSet) -> dict:
     grid = Grid.measure(faq, sem)
     report = {name: out_of_fold(grid, name, faq, sem) for name in grid.faq}
     report["selected"] = out_of_fold(grid, None, faq, sem)
-    base = report["dense (question)"]["per_query"]
-    for result in report.values():
-        ours = result.pop("per_query")
-        result["vs_dense_question"] = {
-            "faq_mrr@10": paired_interval(ours["faq"][:, 0], base["faq"][:, 0],
-                                          faq.evidence.groups),
-            "semeval_map": tuple(100 * x for x in paired_interval(
-                ours["sem"][:, 0], base["sem"][:, 0], sem.evidence.groups)),
-        }
+    per_query = {name: result.pop("per_query") for name, result in report.items()}
+    for name, result in report.items():
+        for key, base in (("vs_dense_question", "dense (question)"), ("vs_hybrid", HYBRID)):
+            result[key] = differences(per_query[name], per_query[base], faq, sem)
     return report
+
+
+HYBRID = "hybrid (question+answer)"  # the shipped kind of method
+
+
+def differences(ours: dict, base: dict, faq: FaqSet, sem: SemEvalSet) -> dict:
+    """Held-out (joint rule) differences to a baseline with 95% intervals over whole groups."""
+    return {
+        "faq_p@1": paired_interval(ours["faq"][:, 1], base["faq"][:, 1], faq.evidence.groups),
+        "faq_mrr@10": paired_interval(ours["faq"][:, 0], base["faq"][:, 0], faq.evidence.groups),
+        "semeval_map": tuple(100 * x for x in paired_interval(
+            ours["sem"][:, 0], base["sem"][:, 0], sem.evidence.groups)),
+    }
 
 
 def table(report: dict, rule: str) -> Table:
     """One row per family: held-out figures under one way of choosing ("within", "cross",
-    "joint"), with the 95% interval of the difference to dense (question) for the joint rule."""
+    "joint"), with the 95% intervals of the joint rule's differences to dense (question) and to
+    the shipped kind of hybrid."""
     out = Table(title=f"Out of fold, values chosen {rule}")
     for column in ("method", "FAQ P@1", "FAQ MRR@10", "SemEval MAP", "(dev only)",
-                   "vs dense(question): FAQ MRR / MAP, 95% CI"):
+                   "vs dense(question): P@1 / MRR / MAP, 95% CI",
+                   "vs hybrid(question+answer): P@1 / MAP"):
         out.add_column(column)
     for name, result in report.items():
-        fig = result[rule]
-        mrr, sem = result["vs_dense_question"]["faq_mrr@10"], result["vs_dense_question"][
-            "semeval_map"]
+        fig, dense, fused = result[rule], result["vs_dense_question"], result["vs_hybrid"]
         out.add_row(
             name, f"{fig['faq_p@1']:.3f}", f"{fig['faq_mrr@10']:.3f}",
             f"{fig['semeval_map']:.2f}", f"{fig['semeval_map_dev']:.2f}",
-            f"{mrr[0]:+.3f} [{mrr[1]:+.3f}, {mrr[2]:+.3f}] / "
-            f"{sem[0]:+.2f} [{sem[1]:+.2f}, {sem[2]:+.2f}]",
+            " / ".join(interval(dense[k], k) for k in ("faq_p@1", "faq_mrr@10", "semeval_map")),
+            " / ".join(interval(fused[k], k) for k in ("faq_p@1", "semeval_map")),
         )
     return out
+
+
+def interval(difference: tuple[float, float, float], key: str) -> str:
+    digits = 2 if key == "semeval_map" else 3
+    mean, low, high = difference
+    return f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
+
+
+def main() -> None:
+    from bench.common import onnx_embedder
+    from bench.retrieval import DEFAULT_DATA
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--engine", choices=("fts5", "tantivy"), default="fts5",
+                        help="Where BM25 comes from (the bot searches with tantivy).")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    embedder = onnx_embedder()
+    report = retrieval_cv(load_faq(embedder, args.data, args.engine),
+                          load_semeval(embedder, args.data, args.engine))
+    console = Console(width=220)
+    for rule in ("joint", "within", "cross"):
+        console.print(table(report, rule))
+    args.json = args.json or Path("bench/out") / (
+        "retrieval_cv.json" if args.engine == "fts5" else f"retrieval_cv_{args.engine}.json")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"engine": args.engine, **report}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
