@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from index.embedder import Embedder
 from index.entry_index import EntryIndex
+from knowledge.expert_profiles import ExpertBook
 from knowledge.models import Entry, EntryStatus
 from knowledge.routing_fit import (
     Fold,
@@ -55,8 +56,12 @@ class RoutingFitter:
         """A fit of the current history; nothing is stored (rankings are unchanged).
 
         Folds: the newest `held_out_share` of the answered entries, and the same share just
-        before them, `folds` times, each scored from the entries older than itself."""
+        before them, `folds` times, each scored from the entries older than itself. People who
+        left (ExpertBook.departed) are scored as the ranker treats them now: never suggested,
+        and the questions they answered are not targets (nobody can route to them any more).
+        """
         self.entries.sync()
+        departed = tuple(sorted(ExpertBook(self.store).departed()))
         published = sorted(self.store.iter_entries([EntryStatus.PUBLISHED]),
                            key=lambda e: (e.created_at, e.id))
         answered = [e for e in published if e.answered_by]
@@ -68,8 +73,10 @@ class RoutingFitter:
                 break
             cut = (block[0].created_at, block[0].id)
             past = [e for e in published if (e.created_at, e.id) < cut]
+            block = [e for e in block if e.answered_by not in departed]
             folds.append(Fold([_past(e) for e in past],
-                              self._held_out(block, past, len(published) - len(past))))
+                              self._held_out(block, past, len(published) - len(past),
+                                             departed)))
         return fit_weights(folds, entries=len(answered), now=self.store.clock(),
                            defaults=self.defaults)
 
@@ -96,8 +103,8 @@ class RoutingFitter:
         """Refit when stale (for the scheduler, never inside a request); the new fit or None."""
         return self.refit() if self.staleness().stale else None
 
-    def _held_out(self, newest: Sequence[Entry], past: Sequence[Entry],
-                  newer: int) -> list[HeldOut]:
+    def _held_out(self, newest: Sequence[Entry], past: Sequence[Entry], newer: int,
+                  departed: tuple[str, ...]) -> list[HeldOut]:
         if not newest or not past:
             return []
         vectors = self.embedder.embed([e.question for e in newest])
@@ -108,7 +115,7 @@ class RoutingFitter:
             # the newer entries are in the index too: ask for enough to skip all of them
             near = [(i, s) for i, s in self.entries.nearest(vector, n + newer) if i in older]
             held_out.append(HeldOut(entry.answered_by or "", entry.created_at,
-                                    tuple(near[:n])))
+                                    tuple(near[:n]), exclude=departed))
         return held_out
 
 

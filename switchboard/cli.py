@@ -510,7 +510,8 @@ def route(question: str | None, k: int, as_json: bool, explain: bool, refit: boo
             if as_json:
                 click.echo(json.dumps({"query": text, "experts": [
                     {"user": e.user, "score": round(e.score, 6), "reasons": list(e.reasons)}
-                    for e in ranking.experts]}, ensure_ascii=False))
+                    for e in ranking.experts], "left": list(ranking.left)},
+                    ensure_ascii=False))
             else:
                 _print_experts(text, ranking)
 
@@ -546,6 +547,8 @@ def _print_experts(text: str, ranking) -> None:
     if not ranking.experts:
         table.add_row("", "nobody yet", "", "no one has answered anything similar")
     Console().print(table)
+    if ranking.left:
+        click.echo(f"Not suggested, they left (account deactivated): {', '.join(ranking.left)}")
 
 
 @main.command()

@@ -16,6 +16,7 @@ from index.entry_index import EntryIndex
 from index.expert_finder import ExpertFinder
 from index.routing_fit import RoutingFitter
 from index.search import HybridSearch
+from knowledge.expert_profiles import ExpertBook
 from knowledge.expert_ranking import ExpertRanker, RoutingWeights
 from knowledge.models import EntryDraft
 from knowledge.store import Store
@@ -68,6 +69,19 @@ def test_refit_on_a_team_history_and_when_it_goes_stale(store: Store,
     store.upsert_entries(drafts(team_history(135)))  # 15 more answered entries
     assert "135 answered entries now, 120" in fitter.staleness().reason
     assert fitter.refit_if_stale() is not None
+
+
+def test_people_who_left_are_neither_suggested_nor_targets_of_the_fit(
+        store: Store, embedder: OnnxEmbedder) -> None:
+    store.upsert_entries(drafts(team_history(120)))
+    index = EntryIndex.open(store, embedder, None)
+    ExpertBook(store).set_deactivated("ada")  # she answered nine questions in ten
+    fit = RoutingFitter(store, index, embedder).fit()
+    # only the helpers' 7 newer questions are left to score: too few to trust a fit
+    assert not fit.fitted and "only 7 newer questions" in fit.reason
+    ranking = ExpertFinder(HybridSearch(store, index, embedder)).rank("How do I reset the VPN?")
+    assert ranking.left == ("ada",) and ranking.experts
+    assert "ada" not in [e.user for e in ranking.experts]
 
 
 class GatedEmbedder:

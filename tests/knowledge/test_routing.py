@@ -57,6 +57,25 @@ def test_the_asker_is_never_suggested(store: Store) -> None:
     assert [e.user for e in ranked] == ["ben"]
 
 
+def test_people_who_left_are_never_suggested_but_still_count_as_history(store: Store) -> None:
+    ids = entries(store, [("ada", "refund twice"), ("ada", "duplicate charge"),
+                          ("ben", "refund policy"), ("cy", "vpn"), ("cy", "vpn again")])
+    ranker = ExpertRanker(store)
+    near = [(ids[0], 0.9), (ids[1], 0.85), (ids[2], 0.6)]
+    assert [e.user for e in ranker.rank(near)] == ["ada", "ben", "cy"]
+    ExpertBook(store).set_deactivated("ada")
+    ranked = ranker.rank_explained(near, k=2)
+    assert [e.user for e in ranked.experts] == ["ben", "cy"] and ranked.left == ("ada",)
+    assert [e.user for e in ranker.rank(near)] == ["ben", "cy"]
+    # her answers still make up the history: "cy answers 2 of 5", not 2 of 3
+    assert ranker.rank([])[0].score == pytest.approx(RoutingWeights().popularity * 2 / 5)
+    # left out only when she would have ranked; the asker is not "left out"
+    assert ranker.rank_explained([(ids[3], 0.9)], k=1).left == ()
+    assert ranker.rank_explained(near, k=2, exclude=["ada"]).left == ()
+    ExpertBook(store).set_deactivated("ada", False)
+    assert ranker.rank(near)[0].user == "ada" and ExpertBook(store).departed() == set()
+
+
 def test_ratings_and_recency_weigh_evidence(store: Store) -> None:
     ids = entries(store, [("old", "refund question"), ("new", "refund question too")])
     with store.transaction():
