@@ -157,7 +157,9 @@ def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
                             "topic_share": w.topic_share, "popularity": w.popularity,
                             "recent": w.recent, "half_life_days": w.half_life_days},
                 "inner": fit.score.__dict__ if fit.score else None,
-                "inner_defaults": fit.defaults_score.__dict__ if fit.defaults_score else None},
+                "inner_defaults": fit.defaults_score.__dict__ if fit.defaults_score else None,
+                "nested": fit.nested.__dict__ if fit.nested else None,
+                "nested_candidate": fit.nested_name},
     }
 
 

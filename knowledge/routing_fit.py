@@ -134,6 +134,11 @@ class RoutingFit:
                                               "half_life_days"),
                                      compare=False)
     name: str = ""  # which candidate: "defaults", "busiest", "similar vote", "blend", ...
+    # An honest estimate (`score` is in-sample: the same folds chose the candidate): the same
+    # rule run on the older folds only, and what it picks scored on the newest fold.
+    nested: Score | None = None
+    nested_held_out: int = 0  # the newest fold's questions
+    nested_name: str = ""  # the candidate the older folds picked
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -153,6 +158,9 @@ class RoutingFit:
             score=Score(**data["score"]) if data["score"] else None,
             defaults_score=Score(**data["defaults_score"]) if data["defaults_score"] else None,
             name=data.get("name", ""),
+            nested=Score(**data["nested"]) if data.get("nested") else None,
+            nested_held_out=data.get("nested_held_out", 0),
+            nested_name=data.get("nested_name", ""),
         )
 
 
@@ -221,7 +229,8 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
 
     `entries` is the size of the whole answered history (for the "too small" rule and the
     record). Each fold is scored on its own past; the scores are pooled over every fold's
-    questions (several time origins, so one lucky period weighs less).
+    questions (several time origins, so one lucky period weighs less). `folds` come newest
+    first: the nested estimate chooses on folds[1:] and scores the choice on folds[0].
     """
     defaults = defaults or RoutingWeights()
     scorable = [(fold, fold.scorable()) for fold in folds]
@@ -239,11 +248,12 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
     named = [("defaults", defaults), *candidates(defaults, dated)]
     grid = [w for _, w in named]
     scored = [_hits(fold.past, items, grid) for fold, items in scorable if items]
+    terms = [w.terms for w in grid]
     hit1 = np.concatenate([h1 for h1, _ in scored], axis=1)
     hit5 = np.concatenate([h5 for _, h5 in scored], axis=1)
-    chosen, best = choose(hit1.astype(np.int8) + hit5.astype(np.int8),
-                          [w.terms for w in grid])
+    chosen, best = choose(hit1.astype(np.int8) + hit5.astype(np.int8), terms)
     hits = [Score(float(a.mean()), float(b.mean())) for a, b in zip(hit1, hit5, strict=True)]
+    base = replace(base, **_nested(scored if scorable[0][1] else [], terms, named))
     name = named[chosen][0]
     how = (f"the best of {len(grid)} candidates" if chosen == best else
            f"the simplest of the candidates within {Z:g} standard error of the best "
@@ -256,6 +266,21 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
                    defaults_score=hits[0], name=name,
                    reason=f"{name}: {how}; fitted on {entries} answered entries, scored on "
                           f"{n} newer questions over {len(scored)} time split(s)")
+
+
+def _nested(scored: Sequence[tuple[np.ndarray, np.ndarray]], terms: Sequence[int],
+            named: Sequence[tuple[str, RoutingWeights]]) -> dict:
+    """The rule run on the older folds (scored[1:]) and its pick scored on the newest
+    (scored[0]); no estimate without an older fold. Too few older questions keep the
+    defaults, as fit_weights does."""
+    if len(scored) < 2:
+        return {}
+    older = np.concatenate([h1.astype(np.int8) + h5.astype(np.int8)
+                            for h1, h5 in scored[1:]], axis=1)
+    row = choose(older, terms)[0] if older.shape[1] >= MIN_ITEMS else 0
+    hit1, hit5 = scored[0]
+    return {"nested": Score(float(hit1[row].mean()), float(hit5[row].mean())),
+            "nested_held_out": hit1.shape[1], "nested_name": named[row][0]}
 
 
 def choose(per_item: np.ndarray, terms: Sequence[int]) -> tuple[int, int]:

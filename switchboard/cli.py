@@ -522,13 +522,15 @@ def _print_fit(fit, as_json: bool) -> None:
     if as_json:
         figures = {name: ({"hit@1": round(score.hit1, 4), "hit@5": round(score.hit5, 4)}
                           if score else None)
-                   for name, score in (("in_use", fit.score), ("defaults", fit.defaults_score))}
+                   for name, score in (("in_use", fit.score), ("defaults", fit.defaults_score),
+                                       ("nested", fit.nested))}
         click.echo(json.dumps({
             "routing_weights": {name: getattr(fit.weights, name) for name in fit.tunable},
             "fitted": fit.fitted, "reason": fit.reason,
             "fitted_at": fit.fitted_at.isoformat() if fit.fitted_at else None,
             "answered_entries": fit.entries, "held_out_questions": fit.held_out,
-            "held_out": figures}))
+            "held_out": figures, "nested_questions": fit.nested_held_out,
+            "nested_candidate": fit.nested_name or None}))
         return
     first, *rest = routing_lines(fit)
     click.echo(first)

@@ -138,9 +138,14 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
                                                "popularity", "recent", "half_life_days"}
     assert payload["answered_entries"] == 120 and payload["held_out_questions"] == 72
     assert set(payload["held_out"]["defaults"]) == {"hit@1", "hit@5"}
+    # the honest figure: chosen on the two older folds, scored on the newest 24
+    assert set(payload["held_out"]["nested"]) == {"hit@1", "hit@5"}
+    assert payload["nested_questions"] == 24 and payload["nested_candidate"]
     text = run("route", "--explain", "How do I reset the VPN?").output
     assert "Routing weights:" in text and "held-out hit@1 / hit@5" in text
+    assert "honest estimate, hit@1 / hit@5" in text and "on the newest 24 questions" in text
     assert "temperature" in text and "Who to ask" in text
     report = run("report").output  # the report shows the same
     assert "Routing weights:" in report and "held-out hit@1 / hit@5, defaults" in report
+    assert "honest estimate" in report
     assert "outcomes of similar routed questions" in report and "half-life 90 days" in report

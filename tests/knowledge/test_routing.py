@@ -3,7 +3,9 @@ neighbours a search would find are given directly)."""
 
 from __future__ import annotations
 
+import json
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -19,6 +21,7 @@ from knowledge.routing_fit import (
     Fold,
     HeldOut,
     PastAnswer,
+    RoutingFit,
     candidates,
     choose,
     fit_weights,
@@ -265,6 +268,36 @@ def test_where_one_person_answers_everything_the_fit_leans_on_popularity(store: 
     fitted, defaults = (score_grid(past, later, [w]).sum() for w in (fit.weights,
                                                                      RoutingWeights()))
     assert fitted > defaults
+
+
+def test_the_nested_estimate_chooses_on_the_older_folds_and_scores_on_the_newest(
+        store: Store) -> None:
+    """The older folds say "ask the boss"; in the newest, the helpers answer what they answered
+    before. The in-sample figure pools every fold; the honest one is what the older folds'
+    pick scores on the newest."""
+    past, held = _one_person_answers_most(store)
+    by_boss = [h for h in held if h.answered_by == "boss"]
+    helpers = [HeldOut(f"helper{i % 3}", NOW, tuple(
+        [(p.entry_id, 0.95) for p in past if p.answered_by == f"helper{i % 3}"][:5]
+        + [(p.entry_id, 0.3) for p in past if p.answered_by == "boss"][:40])) for i in range(20)]
+    newest, older = Fold(past, helpers), [Fold(past, by_boss[:27]), Fold(past, by_boss[27:])]
+    fit = fit_weights([newest, *older], entries=260, now=NOW)
+    assert fit.fitted and fit.nested is not None and fit.nested_held_out == 20
+    alone = fit_weights(older, entries=260, now=NOW)  # the rule on the older folds alone
+    assert fit.nested_name == alone.name
+    picked = alone.weights
+    expected = score_grid(past, helpers, [picked])[0]
+    assert fit.nested.hit1 + fit.nested.hit5 == pytest.approx(expected.mean())
+    assert fit.nested.hit1 < 0.2 < fit.score.hit1  # the boss is never first in the newest
+    # stored and read back; a fit stored before the estimate existed still reads
+    assert RoutingFit.from_json(fit.to_json()) == fit
+    old = json.loads(fit.to_json())
+    for key in ("nested", "nested_held_out", "nested_name"):
+        del old[key]
+    assert RoutingFit.from_json(json.dumps(old)) == replace(fit, nested=None, nested_held_out=0,
+                                                            nested_name="")
+    # one fold only: nothing older to choose on, no estimate
+    assert fit_weights([newest, *older][:1], entries=260, now=NOW).nested is None
 
 
 def test_the_one_standard_error_rule_keeps_the_simplest_unless_clearly_beaten() -> None:
