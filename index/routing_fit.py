@@ -53,7 +53,14 @@ class RoutingFitter:
         self.max_age = max_age
 
     def fit(self) -> RoutingFit:
-        """A fit of the current history; nothing is stored (rankings are unchanged).
+        """A fit of the current history (see `time_folds`); nothing is stored (rankings are
+        unchanged)."""
+        folds, answered = self.time_folds()
+        return fit_weights(folds, entries=answered, now=self.store.clock(),
+                           defaults=self.defaults)
+
+    def time_folds(self) -> tuple[list[Fold], int]:
+        """The folds a fit scores, newest first, and how many answered entries there are.
 
         Folds: the newest `held_out_share` of the answered entries, and the same share just
         before them, `folds` times, each scored from the entries older than itself. People who
@@ -77,8 +84,7 @@ class RoutingFitter:
             folds.append(Fold([_past(e) for e in past],
                               self._held_out(block, past, len(published) - len(past),
                                              departed)))
-        return fit_weights(folds, entries=len(answered), now=self.store.clock(),
-                           defaults=self.defaults)
+        return folds, len(answered)
 
     def refit(self) -> RoutingFit:
         """Fit, then store the fit: rankers pick it up on their next read."""

@@ -20,8 +20,11 @@ Trust: with too little history (< MIN_ENTRIES answered entries or < MIN_ITEMS sc
 questions) the defaults stay. Otherwise the one-standard-error rule picks: find the candidate
 with the best mean hit@1 + hit@5 over every fold's questions; every candidate within Z paired
 standard errors of it is as good as the evidence can tell, and of those the simplest wins (the
-fewest terms; the defaults first among equals, then the better mean). So thin or noisy evidence
-keeps the defaults or a one-term reference, and a lucky blend rarely wins.
+fewest terms; among equals the similar vote first, then the defaults, then the better mean). So
+thin or noisy evidence keeps a one-term reference or the defaults, and a lucky blend rarely
+wins. The similar vote goes first among equals because it routes by what is asked: when the
+evidence cannot tell "the busiest" from "the similar vote" (small teams, where hit@5 is the
+whole team), questions still go to whoever answered their like, not all to the busiest.
 """
 
 from __future__ import annotations
@@ -251,9 +254,10 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
     terms = [w.terms for w in grid]
     hit1 = np.concatenate([h1 for h1, _ in scored], axis=1)
     hit5 = np.concatenate([h5 for _, h5 in scored], axis=1)
-    chosen, best = choose(hit1.astype(np.int8) + hit5.astype(np.int8), terms)
+    first = [row for row, (name, _) in enumerate(named) if name == "similar vote"] + [0]
+    chosen, best = choose(hit1.astype(np.int8) + hit5.astype(np.int8), terms, first)
     hits = [Score(float(a.mean()), float(b.mean())) for a, b in zip(hit1, hit5, strict=True)]
-    base = replace(base, **_nested(scored if scorable[0][1] else [], terms, named))
+    base = replace(base, **_nested(scored if scorable[0][1] else [], terms, first, named))
     name = named[chosen][0]
     how = (f"the best of {len(grid)} candidates" if chosen == best else
            f"the simplest of the candidates within {Z:g} standard error of the best "
@@ -269,7 +273,7 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
 
 
 def _nested(scored: Sequence[tuple[np.ndarray, np.ndarray]], terms: Sequence[int],
-            named: Sequence[tuple[str, RoutingWeights]]) -> dict:
+            first: Sequence[int], named: Sequence[tuple[str, RoutingWeights]]) -> dict:
     """The rule run on the older folds (scored[1:]) and its pick scored on the newest
     (scored[0]); no estimate without an older fold. Too few older questions keep the
     defaults, as fit_weights does."""
@@ -277,19 +281,20 @@ def _nested(scored: Sequence[tuple[np.ndarray, np.ndarray]], terms: Sequence[int
         return {}
     older = np.concatenate([h1.astype(np.int8) + h5.astype(np.int8)
                             for h1, h5 in scored[1:]], axis=1)
-    row = choose(older, terms)[0] if older.shape[1] >= MIN_ITEMS else 0
+    row = choose(older, terms, first)[0] if older.shape[1] >= MIN_ITEMS else 0
     hit1, hit5 = scored[0]
     return {"nested": Score(float(hit1[row].mean()), float(hit5[row].mean())),
             "nested_held_out": hit1.shape[1], "nested_name": named[row][0]}
 
 
-def choose(per_item: np.ndarray, terms: Sequence[int]) -> tuple[int, int]:
+def choose(per_item: np.ndarray, terms: Sequence[int],
+           first: Sequence[int] = (0,)) -> tuple[int, int]:
     """The one-standard-error rule over candidates (rows, the defaults first) scored per
     held-out question (columns): (the row chosen, the row with the best mean).
 
     Every row whose mean is within Z paired standard errors of the best row's is as good as
-    the evidence can tell; of those, the fewest `terms` win, then the defaults, then the best
-    mean."""
+    the evidence can tell; of those, the fewest `terms` win, then the rows in `first` (in that
+    order), then the best mean."""
     means = per_item.mean(axis=1)
     best = int(np.argmax(means))
     n = per_item.shape[1]
@@ -298,7 +303,9 @@ def choose(per_item: np.ndarray, terms: Sequence[int]) -> tuple[int, int]:
     diff = per_item[best][None, :].astype(float) - per_item
     se = diff.std(axis=1, ddof=1) / math.sqrt(n)
     tied = np.flatnonzero(means >= means[best] - Z * se - 1e-12)
-    chosen = min(tied, key=lambda row: (terms[row], row != 0, -means[row], row))
+    preferred = {row: place for place, row in enumerate(first)}
+    chosen = min(tied, key=lambda row: (terms[row], preferred.get(row, len(first)),
+                                        -means[row], row))
     return int(chosen), best
 
 

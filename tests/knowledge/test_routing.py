@@ -309,6 +309,11 @@ def test_the_one_standard_error_rule_keeps_the_simplest_unless_clearly_beaten() 
     assert choose(np.stack([base, base, noisy]), terms) == (1, 2)  # tied: the simplest
     assert choose(np.stack([base, base - (base > 0), noisy]), terms) == (0, 2)  # then defaults
     assert choose(np.stack([base, base, much]), terms) == (2, 2)  # clearly better: kept
+    # among tied candidates as simple as each other, the rows named first win, in order
+    four = np.stack([base, base, noisy, base])
+    assert choose(four, [3, 1, 4, 1]) == (1, 2)  # otherwise the better mean, then the row
+    assert choose(four, [3, 1, 4, 1], first=[3, 0]) == (3, 2)  # "the similar vote" first
+    assert choose(np.stack([base, much, much - (much > 0)]), [3, 1, 1], first=[2, 0]) == (1, 1)
 
 
 def test_the_candidates_reproduce_the_references(store: Store) -> None:
