@@ -9,7 +9,7 @@ Call `refit()` after an import and `refit_if_stale()` from the scheduler.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from index.embedder import Embedder
@@ -56,8 +56,9 @@ class RoutingFitter:
         """A fit of the current history (see `time_folds`); nothing is stored (rankings are
         unchanged)."""
         folds, answered = self.time_folds()
-        return fit_weights(folds, entries=answered, now=self.store.clock(),
-                           defaults=self.defaults)
+        fit = fit_weights(folds, entries=answered, now=self.store.clock(),
+                          defaults=self.defaults)
+        return replace(fit, left=len(ExpertBook(self.store).departed()))
 
     def time_folds(self) -> tuple[list[Fold], int]:
         """The folds a fit scores, newest first, and how many answered entries there are.
@@ -94,10 +95,14 @@ class RoutingFitter:
 
     def staleness(self) -> Staleness:
         """Whether the stored fit should be redone: none yet, the history grew or shrank by a
-        tenth (at least 10 entries), or it is older than `max_age`."""
+        tenth (at least 10 entries), someone left or came back, or it is older than
+        `max_age`."""
         stored = load_fit(self.store)
         if stored.fitted_at is None:
             return Staleness(True, "never fitted")
+        left = len(ExpertBook(self.store).departed())
+        if left != stored.left:
+            return Staleness(True, f"{left} people marked as left now, {stored.left} when fitted")
         count = answered_count(self.store)
         if abs(count - stored.entries) >= max(10, stored.entries // 10):
             return Staleness(True, f"{count} answered entries now, {stored.entries} when fitted")

@@ -142,6 +142,7 @@ class RoutingFit:
     nested: Score | None = None
     nested_held_out: int = 0  # the newest fold's questions
     nested_name: str = ""  # the candidate the older folds picked
+    left: int = 0  # people deactivated when fitted (never suggested, their questions not targets)
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -164,6 +165,7 @@ class RoutingFit:
             nested=Score(**data["nested"]) if data.get("nested") else None,
             nested_held_out=data.get("nested_held_out", 0),
             nested_name=data.get("nested_name", ""),
+            left=data.get("left", 0),
         )
 
 

@@ -414,12 +414,21 @@ def test_slack_says_who_left_and_who_came_back(world: World) -> None:
     bot.settle()
     assert not experts.prefs("UERIN").deactivated
     assert world.router.rank(question)[0][0].user == "UERIN"
+    # a failed DM marked Kim gone, though Slack never said so: the hourly check brings her back
+    experts.set_deactivated("UKIM")
+    assert bot.app.recheck_departed() == 1 and experts.departed() == set()
+    bot.fake.users["UERIN"]["deleted"] = True  # gone for real (the event was missed): stays gone
+    experts.set_deactivated("UERIN")
+    assert bot.app.recheck_departed() == 0 and experts.departed() == {"UERIN"}
+    experts.set_deactivated("UERIN", False)
     # an ordinary profile edit (a new status) writes nothing; a malformed event is ignored
-    bot.fake.users["UKIM"]["profile"]["status_text"] = "on holiday"
-    for payload in (signing.user_change(bot.fake.users["UKIM"]),
-                    signing.user_change({"id": "UKIM", "deleted": "yes"}),
+    rows = "SELECT user, deactivated, updated_at FROM expert_prefs ORDER BY user"
+    before = world.store.query(rows)
+    world.clock.advance(minutes=1)
+    bot.fake.users["ULEE"]["profile"]["status_text"] = "on holiday"
+    for payload in (signing.user_change(bot.fake.users["ULEE"]),
+                    signing.user_change({"id": "ULEE", "deleted": "yes"}),
                     signing.user_change({"name": "nobody"})):
         assert bot.send(payload)[0] == 200
     bot.settle()
-    assert world.store.query("SELECT count(*) AS n FROM expert_prefs WHERE user = 'UKIM'"
-                             )[0]["n"] == 0
+    assert world.store.query(rows) == before and experts.departed() == set()

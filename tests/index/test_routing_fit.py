@@ -69,6 +69,9 @@ def test_refit_on_a_team_history_and_when_it_goes_stale(store: Store,
     store.upsert_entries(drafts(team_history(135)))  # 15 more answered entries
     assert "135 answered entries now, 120" in fitter.staleness().reason
     assert fitter.refit_if_stale() is not None
+    ExpertBook(store).set_deactivated("helper1")  # someone left: the folds change
+    assert "1 people marked as left now, 0 when fitted" in fitter.staleness().reason
+    assert fitter.refit().left == 1 and not fitter.staleness().stale
 
 
 def test_people_who_left_are_neither_suggested_nor_targets_of_the_fit(
