@@ -152,3 +152,18 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
     assert "Routing weights:" in report and "held-out hit@1 / hit@5, defaults" in report
     assert "honest estimate" in report
     assert "outcomes of similar routed questions" in report and "half-life 90 days" in report
+
+
+def test_route_says_who_was_left_out_because_they_left(run, tmp_path: Path) -> None:
+    history = tmp_path / "team.jsonl"
+    history.write_text("\n".join(json.dumps(r) for r in team_history(60)), encoding="utf-8")
+    assert run("import", str(history)).exit_code == 0
+    store = Store.connect(str(tmp_path / "home" / "switchboard.db"))
+    ExpertBook(store).set_deactivated("ada")  # as Slack's user_change would
+    store.close()
+    payload = json.loads(run("route", "--json", "How do I reset the VPN?").output)
+    assert payload["left"] == ["ada"] and payload["experts"]
+    assert "ada" not in [e["user"] for e in payload["experts"]]
+    text = run("route", "How do I reset the VPN?").output
+    assert "Not suggested, they left (account deactivated): ada" in text
+
