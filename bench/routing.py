@@ -9,7 +9,11 @@ Shapes (data README: no dates, question ids grow with time):
 - teamN: only the questions whose accepted answerer is one of the site's N busiest answerers
   (a company where a handful of people answer everything);
 - leaves / team5-leaves: the busiest answerer of the old part leaves: their answers are dropped
-  from the new part's targets (everyone, the product included, still ranks them).
+  from the new part's targets, and they are marked deactivated in the history store before
+  anything is fitted or ranked (as Slack's `user_change` event tells the product). The product
+  never suggests them; both references skip them too (the busiest five who are still here; the
+  vote of the 20 most similar questions without the leaver's votes), so the comparison stays
+  fair. Their answers stay in the history as evidence.
 
 Splits: sort by question id; the oldest S share is history, imported as knowledge entries
 (question = title, answer = body, answered_by = the accepted answerer, tags kept), embedded and
@@ -17,9 +21,10 @@ indexed by the product's own code; the next 20% are test questions, scored when 
 answerer answered in the history and is not the asker (a self-answered question has nobody
 to route to; the product never routes askers their own question). hit@1 / hit@5 of the
 accepted answerer, per method:
-- popularity (reference): always the five most frequent past accepted answerers;
+- popularity (reference): always the five most frequent past accepted answerers (who are
+  still here);
 - nn-vote (reference): the answerers of the 20 most similar past questions, votes weighted by
-  cosine;
+  cosine (the leaver's votes dropped);
 - defaults: `ExpertRanker` with the fixed default RoutingWeights, as the bot ranks (the
   question's nearest entries from `EntryIndex.nearest`, the asker excluded);
 - fitted: the same, with the weights `RoutingFitter` chooses from the history alone (its own
@@ -46,6 +51,7 @@ from bench.common import load_jsonl, onnx_embedder
 from bench.embedding_cache import CachedEmbedder
 from index.entry_index import EntryIndex
 from index.routing_fit import RoutingFitter
+from knowledge.expert_profiles import ExpertBook
 from knowledge.expert_ranking import ExpertRanker, RoutingWeights
 from knowledge.models import EntryDraft
 from knowledge.store import Store
@@ -83,8 +89,10 @@ def hits(ranked: list[str], truth: str) -> tuple[int, int]:
 
 
 def history_store(site: str, old: list[dict], embedder: CachedEmbedder,
-                  clock: Callable[[], datetime] | None = None) -> tuple[Store, EntryIndex]:
-    """A fresh store holding the history as knowledge entries, and its index."""
+                  clock: Callable[[], datetime] | None = None,
+                  left: str = "") -> tuple[Store, EntryIndex]:
+    """A fresh store holding the history as knowledge entries, and its index; `left` (if any)
+    is marked deactivated, as Slack would have told the product."""
     folder = Path(tempfile.mkdtemp(prefix=f"bench-routing-{site}-"))
     store = Store.open(folder / "sb.db", clock=clock) if clock else Store.open(folder / "sb.db")
     store.upsert_entries([
@@ -93,6 +101,8 @@ def history_store(site: str, old: list[dict], embedder: CachedEmbedder,
                    external_id=f"{site}-{r['question_id']}")
         for r in old
     ])
+    if left:
+        ExpertBook(store).set_deactivated(left)
     return store, EntryIndex.open(store, embedder, folder / "index")
 
 
@@ -104,20 +114,22 @@ def asked_text(row: dict) -> str:
 def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
                   embedder: CachedEmbedder) -> dict:
     old, new, leaver = split(rows, old_share, shape)
-    store, index = history_store(site, old, embedder)
+    store, index = history_store(site, old, embedder, left=leaver)
     ids = {e.external_id: e.id for e in store.iter_entries()}
     author = {ids[f"{site}-{r['question_id']}"]: r["accepted_answerer"] for r in old}
     vectors = embedder.embed([asked_text(r) for r in new])
     neighbours = [index.nearest(v, 200) for v in vectors]
 
-    popular = [u for u, _ in Counter(r["accepted_answerer"] for r in old).most_common(5)]
+    popular = [u for u, _ in Counter(r["accepted_answerer"] for r in old
+                                     if r["accepted_answerer"] != leaver).most_common(5)]
     results: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for row, near in zip(new, neighbours, strict=True):
         truth = row["accepted_answerer"]
         results["popularity"].append(hits(popular, truth))
         votes: Counter = Counter()
         for entry_id, sim in near[:20]:
-            votes[author[entry_id]] += sim
+            if author[entry_id] != leaver:
+                votes[author[entry_id]] += sim
         results["nn-vote"].append(hits([u for u, _ in votes.most_common(5)], truth))
 
     def product(weights: RoutingWeights) -> list[tuple[int, int]]:
@@ -145,7 +157,9 @@ def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
                             "topic_share": w.topic_share, "popularity": w.popularity,
                             "recent": w.recent, "half_life_days": w.half_life_days},
                 "inner": fit.score.__dict__ if fit.score else None,
-                "inner_defaults": fit.defaults_score.__dict__ if fit.defaults_score else None},
+                "inner_defaults": fit.defaults_score.__dict__ if fit.defaults_score else None,
+                "nested": fit.nested.__dict__ if fit.nested else None,
+                "nested_candidate": fit.nested_name},
     }
 
 

@@ -87,9 +87,9 @@ RESPONSES = {
 
 def replay(site: str, shape: str, old_share: float, rows: list[dict], embedder: CachedEmbedder,
            outcomes: float, temperature: float, responses: Responses = RESPONSES["kind"]) -> dict:
-    old, new, _leaver = split(rows, old_share, shape)
+    old, new, leaver = split(rows, old_share, shape)
     clock = ManualClock()
-    store, index = history_store(site, old, embedder, clock)
+    store, index = history_store(site, old, embedder, clock, left=leaver)
     fitted = RoutingFitter(store, index, embedder).fit().weights
     learning = replace(fitted, outcomes=outcomes, outcome_temperature=temperature)
     before_ranker = ExpertRanker(store, replace(fitted, outcomes=0.0))

@@ -26,6 +26,7 @@ from bot.home import HomePublisher
 from bot.listeners import actions, commands, curation, events, expert_settings, shortcuts, views
 from bot.listeners import experts as expert_listeners
 from bot.nudges import nudge_stale
+from bot.parse import is_user_id
 from bot.people import People
 from bot.retry import Recovery, RecoveryTick
 from bot.scheduler import TICK_SECONDS
@@ -127,6 +128,21 @@ class BotApp:
             refreshed += 1
         return refreshed
 
+    def recheck_departed(self) -> int:
+        """Ask Slack again about the people marked as gone: a failed DM marks someone gone
+        without Slack saying so, and a missed `user_change` never comes again. Whoever is an
+        active person again is suggested again; returns how many came back."""
+        experts = ExpertBook(self.deps.questions.store)
+        back = 0
+        for user in sorted(u for u in experts.departed() if is_user_id(u)):
+            self.deps.people.forget(user)
+            profile = self.deps.people.profile(user)
+            if profile and not profile.get("deleted") and not profile.get("is_bot"):
+                experts.set_deactivated(user, False)
+                log.info("account active again", extra={"user": user})
+                back += 1
+        return back
+
     def hourly(self) -> None:
         """This replica's indexes are saved (a restart is quick, the change log can be pruned);
         the shared work runs on one replica an hour, whichever claims the hour first."""
@@ -135,6 +151,7 @@ class BotApp:
         if not self.deps.questions.claim_delivery(f"hourly:{hour}"):
             return
         self.refresh_groups()
+        self.recheck_departed()
         self.nudge_stale()
         self.refit_routing()
 

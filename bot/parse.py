@@ -178,6 +178,23 @@ def home_opened(event: Any) -> HomeOpened | None:
     return HomeOpened(user) if user and event.get("tab", "home") == "home" else None
 
 
+@dataclass(frozen=True)
+class UserChange:
+    """Slack says a person's account changed; `deleted`: it is deactivated (they left)."""
+
+    user: str
+    deleted: bool
+
+
+def user_change(event: Any) -> UserChange | None:
+    """A `user_change` event: whose account, and whether it is deactivated now."""
+    person = _dict(_dict(event).get("user"))
+    user, deleted = person.get("id"), person.get("deleted")
+    if not is_user_id(user) or not isinstance(deleted, bool):
+        return None
+    return UserChange(user, deleted)
+
+
 # -- clicks ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Click:

@@ -17,6 +17,7 @@ from knowledge.expert_ranking import ExpertRanker, ExpertScore, question_topics
 class Ranking:
     experts: list[ExpertScore]
     topics: list[str]  # the question's likely topics, most likely first
+    left: tuple[str, ...] = ()  # would have ranked among `experts` but left (deactivated)
 
     @property
     def topic(self) -> str | None:
@@ -43,6 +44,6 @@ class ExpertFinder:
         topics = question_topics(tags, text, self.experts.all_topics())
         routed = self.routed.similar(vector, self.ranker.weights.outcome_neighbours,
                                      exclude=question_id)
-        ranked = self.ranker.rank(neighbours, topics=topics[:3], exclude=exclude, k=k,
-                                  routed=routed)
-        return Ranking(ranked, topics)
+        ranked = self.ranker.rank_explained(neighbours, topics=topics[:3], exclude=exclude,
+                                            k=k, routed=routed)
+        return Ranking(ranked.experts, topics, ranked.left)

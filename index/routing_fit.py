@@ -9,11 +9,12 @@ Call `refit()` after an import and `refit_if_stale()` from the scheduler.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from index.embedder import Embedder
 from index.entry_index import EntryIndex
+from knowledge.expert_profiles import ExpertBook
 from knowledge.models import Entry, EntryStatus
 from knowledge.routing_fit import (
     Fold,
@@ -52,11 +53,23 @@ class RoutingFitter:
         self.max_age = max_age
 
     def fit(self) -> RoutingFit:
-        """A fit of the current history; nothing is stored (rankings are unchanged).
+        """A fit of the current history (see `time_folds`); nothing is stored (rankings are
+        unchanged)."""
+        folds, answered = self.time_folds()
+        fit = fit_weights(folds, entries=answered, now=self.store.clock(),
+                          defaults=self.defaults)
+        return replace(fit, left=len(ExpertBook(self.store).departed()))
+
+    def time_folds(self) -> tuple[list[Fold], int]:
+        """The folds a fit scores, newest first, and how many answered entries there are.
 
         Folds: the newest `held_out_share` of the answered entries, and the same share just
-        before them, `folds` times, each scored from the entries older than itself."""
+        before them, `folds` times, each scored from the entries older than itself. People who
+        left (ExpertBook.departed) are scored as the ranker treats them now: never suggested,
+        and the questions they answered are not targets (nobody can route to them any more).
+        """
         self.entries.sync()
+        departed = tuple(sorted(ExpertBook(self.store).departed()))
         published = sorted(self.store.iter_entries([EntryStatus.PUBLISHED]),
                            key=lambda e: (e.created_at, e.id))
         answered = [e for e in published if e.answered_by]
@@ -68,10 +81,11 @@ class RoutingFitter:
                 break
             cut = (block[0].created_at, block[0].id)
             past = [e for e in published if (e.created_at, e.id) < cut]
+            block = [e for e in block if e.answered_by not in departed]
             folds.append(Fold([_past(e) for e in past],
-                              self._held_out(block, past, len(published) - len(past))))
-        return fit_weights(folds, entries=len(answered), now=self.store.clock(),
-                           defaults=self.defaults)
+                              self._held_out(block, past, len(published) - len(past),
+                                             departed)))
+        return folds, len(answered)
 
     def refit(self) -> RoutingFit:
         """Fit, then store the fit: rankers pick it up on their next read."""
@@ -81,10 +95,14 @@ class RoutingFitter:
 
     def staleness(self) -> Staleness:
         """Whether the stored fit should be redone: none yet, the history grew or shrank by a
-        tenth (at least 10 entries), or it is older than `max_age`."""
+        tenth (at least 10 entries), someone left or came back, or it is older than
+        `max_age`."""
         stored = load_fit(self.store)
         if stored.fitted_at is None:
             return Staleness(True, "never fitted")
+        left = len(ExpertBook(self.store).departed())
+        if left != stored.left:
+            return Staleness(True, f"{left} people marked as left now, {stored.left} when fitted")
         count = answered_count(self.store)
         if abs(count - stored.entries) >= max(10, stored.entries // 10):
             return Staleness(True, f"{count} answered entries now, {stored.entries} when fitted")
@@ -96,8 +114,8 @@ class RoutingFitter:
         """Refit when stale (for the scheduler, never inside a request); the new fit or None."""
         return self.refit() if self.staleness().stale else None
 
-    def _held_out(self, newest: Sequence[Entry], past: Sequence[Entry],
-                  newer: int) -> list[HeldOut]:
+    def _held_out(self, newest: Sequence[Entry], past: Sequence[Entry], newer: int,
+                  departed: tuple[str, ...]) -> list[HeldOut]:
         if not newest or not past:
             return []
         vectors = self.embedder.embed([e.question for e in newest])
@@ -108,7 +126,7 @@ class RoutingFitter:
             # the newer entries are in the index too: ask for enough to skip all of them
             near = [(i, s) for i, s in self.entries.nearest(vector, n + newer) if i in older]
             held_out.append(HeldOut(entry.answered_by or "", entry.created_at,
-                                    tuple(near[:n])))
+                                    tuple(near[:n]), exclude=departed))
         return held_out
 
 

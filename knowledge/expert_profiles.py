@@ -65,6 +65,12 @@ class ExpertBook:
     def set_deactivated(self, user: str, deactivated: bool = True) -> None:
         self._set(user, deactivated=int(deactivated))
 
+    def departed(self) -> set[str]:
+        """People whose Slack account is deactivated: they stay in the history as evidence for
+        their questions' topics, but are never suggested."""
+        return {r["user"] for r in self.store.query(
+            "SELECT user FROM expert_prefs WHERE deactivated = 1")}
+
     def topics(self, user: str) -> list[str]:
         rows = self.store.query(
             "SELECT topic FROM expert_topics WHERE user = ? ORDER BY topic", [user]

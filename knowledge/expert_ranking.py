@@ -19,11 +19,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from knowledge.expert_profiles import ExpertBook
 from knowledge.outcomes import Outcomes, PersonEvidence
 from knowledge.routing_fit import RoutingFit, RoutingWeights, load_fit
 from knowledge.store import Store
 
-__all__ = ["Evidence", "ExpertRanker", "ExpertScore", "RoutingWeights", "question_topics"]
+__all__ = ["Evidence", "ExpertRanker", "ExpertScore", "Ranked", "RoutingWeights",
+           "question_topics"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,15 @@ class ExpertScore:
     score: float
     reasons: tuple[str, ...]
     evidence: tuple[Evidence, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """The people ranked for a question, best first, and those who would have ranked among
+    them but have left (deactivated in Slack), for explanations."""
+
+    experts: list[ExpertScore]
+    left: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,7 @@ class ExpertRanker:
         self._fit: tuple[float, RoutingFit] | None = None
         self._lock = threading.Lock()
         self.outcomes = Outcomes(store)
+        self.experts = ExpertBook(store)
 
     @property
     def fit(self) -> RoutingFit:
@@ -102,8 +114,17 @@ class ExpertRanker:
     def rank(self, neighbours: Sequence[tuple[int, float]], *, topics: Iterable[str] = (),
              exclude: Iterable[str] = (), k: int = 5, now: datetime | None = None,
              routed: Sequence[tuple[int, float]] = ()) -> list[ExpertScore]:
+        """The best `k` people for a question (see `rank_explained`)."""
+        return self.rank_explained(neighbours, topics=topics, exclude=exclude, k=k, now=now,
+                                   routed=routed).experts
+
+    def rank_explained(self, neighbours: Sequence[tuple[int, float]], *,
+                       topics: Iterable[str] = (), exclude: Iterable[str] = (), k: int = 5,
+                       now: datetime | None = None,
+                       routed: Sequence[tuple[int, float]] = ()) -> Ranked:
         """The best `k` people for a question whose nearest entries are `neighbours` and whose
-        most similar routed questions are `routed` (question id, cosine, best first).
+        most similar routed questions are `routed` (question id, cosine, best first), and who
+        would have ranked among them but has left.
 
         score = similarity x share of the similarity-weighted vote of the nearest entries'
                 authors
@@ -113,11 +134,14 @@ class ExpertRanker:
               + topic bonus for declared or user-group topics matching `topics`
               + outcomes x how they responded to the similar routed questions (answered,
                 fast, solved: up; passed, snoozed, silent: down; see knowledge/outcomes.py).
-        `exclude` are people never to suggest (the asker, say).
+        `exclude` are people never to suggest (the asker, say). People whose Slack account is
+        deactivated (ExpertBook.departed) are never suggested either; their answers stay in the
+        history (every share above is of all answers), they are just not candidates.
         """
         w = self.weights  # read once: a refit stored meanwhile applies to the next question
         now = now or self.store.clock()
         excluded = set(exclude)
+        departed = self.experts.departed() - excluded
         history = self._history()
         near = list(neighbours[: w.neighbours])
         entries = self.store.get_entries(i for i, _ in near)
@@ -171,12 +195,21 @@ class ExpertRanker:
             if score > 0:
                 scored.append(ExpertScore(user, score, (), tuple(evidence.get(user, ()))))
         scored.sort(key=lambda s: (-s.score, s.user))
+        top: list[ExpertScore] = []
+        left: list[str] = []
+        for s in scored:
+            if len(top) >= k:
+                break
+            if s.user in departed:
+                left.append(s.user)
+            else:
+                top.append(s)
         top_tags = [t for t, _ in sorted(tag_weights.items(), key=lambda kv: -kv[1])[:3]]
-        return [
+        return Ranked([
             ExpertScore(s.user, s.score, _reasons(s, history, topic_of.get(s.user), top_tags,
                                                   learned.get(s.user)), s.evidence)
-            for s in scored[:k]
-        ]
+            for s in top
+        ], tuple(left))
 
     def _history(self) -> _History:
         with self._lock:

@@ -20,8 +20,11 @@ Trust: with too little history (< MIN_ENTRIES answered entries or < MIN_ITEMS sc
 questions) the defaults stay. Otherwise the one-standard-error rule picks: find the candidate
 with the best mean hit@1 + hit@5 over every fold's questions; every candidate within Z paired
 standard errors of it is as good as the evidence can tell, and of those the simplest wins (the
-fewest terms; the defaults first among equals, then the better mean). So thin or noisy evidence
-keeps the defaults or a one-term reference, and a lucky blend rarely wins.
+fewest terms; among equals the similar vote first, then the defaults, then the better mean). So
+thin or noisy evidence keeps a one-term reference or the defaults, and a lucky blend rarely
+wins. The similar vote goes first among equals because it routes by what is asked: when the
+evidence cannot tell "the busiest" from "the similar vote" (small teams, where hit@5 is the
+whole team), questions still go to whoever answered their like, not all to the busiest.
 """
 
 from __future__ import annotations
@@ -134,6 +137,12 @@ class RoutingFit:
                                               "half_life_days"),
                                      compare=False)
     name: str = ""  # which candidate: "defaults", "busiest", "similar vote", "blend", ...
+    # An honest estimate (`score` is in-sample: the same folds chose the candidate): the same
+    # rule run on the older folds only, and what it picks scored on the newest fold.
+    nested: Score | None = None
+    nested_held_out: int = 0  # the newest fold's questions
+    nested_name: str = ""  # the candidate the older folds picked
+    left: int = 0  # people deactivated when fitted (never suggested, their questions not targets)
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -153,6 +162,10 @@ class RoutingFit:
             score=Score(**data["score"]) if data["score"] else None,
             defaults_score=Score(**data["defaults_score"]) if data["defaults_score"] else None,
             name=data.get("name", ""),
+            nested=Score(**data["nested"]) if data.get("nested") else None,
+            nested_held_out=data.get("nested_held_out", 0),
+            nested_name=data.get("nested_name", ""),
+            left=data.get("left", 0),
         )
 
 
@@ -221,7 +234,8 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
 
     `entries` is the size of the whole answered history (for the "too small" rule and the
     record). Each fold is scored on its own past; the scores are pooled over every fold's
-    questions (several time origins, so one lucky period weighs less).
+    questions (several time origins, so one lucky period weighs less). `folds` come newest
+    first: the nested estimate chooses on folds[1:] and scores the choice on folds[0].
     """
     defaults = defaults or RoutingWeights()
     scorable = [(fold, fold.scorable()) for fold in folds]
@@ -239,11 +253,13 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
     named = [("defaults", defaults), *candidates(defaults, dated)]
     grid = [w for _, w in named]
     scored = [_hits(fold.past, items, grid) for fold, items in scorable if items]
+    terms = [w.terms for w in grid]
     hit1 = np.concatenate([h1 for h1, _ in scored], axis=1)
     hit5 = np.concatenate([h5 for _, h5 in scored], axis=1)
-    chosen, best = choose(hit1.astype(np.int8) + hit5.astype(np.int8),
-                          [w.terms for w in grid])
+    first = [row for row, (name, _) in enumerate(named) if name == "similar vote"] + [0]
+    chosen, best = choose(hit1.astype(np.int8) + hit5.astype(np.int8), terms, first)
     hits = [Score(float(a.mean()), float(b.mean())) for a, b in zip(hit1, hit5, strict=True)]
+    base = replace(base, **_nested(scored if scorable[0][1] else [], terms, first, named))
     name = named[chosen][0]
     how = (f"the best of {len(grid)} candidates" if chosen == best else
            f"the simplest of the candidates within {Z:g} standard error of the best "
@@ -258,13 +274,29 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
                           f"{n} newer questions over {len(scored)} time split(s)")
 
 
-def choose(per_item: np.ndarray, terms: Sequence[int]) -> tuple[int, int]:
+def _nested(scored: Sequence[tuple[np.ndarray, np.ndarray]], terms: Sequence[int],
+            first: Sequence[int], named: Sequence[tuple[str, RoutingWeights]]) -> dict:
+    """The rule run on the older folds (scored[1:]) and its pick scored on the newest
+    (scored[0]); no estimate without an older fold. Too few older questions keep the
+    defaults, as fit_weights does."""
+    if len(scored) < 2:
+        return {}
+    older = np.concatenate([h1.astype(np.int8) + h5.astype(np.int8)
+                            for h1, h5 in scored[1:]], axis=1)
+    row = choose(older, terms, first)[0] if older.shape[1] >= MIN_ITEMS else 0
+    hit1, hit5 = scored[0]
+    return {"nested": Score(float(hit1[row].mean()), float(hit5[row].mean())),
+            "nested_held_out": hit1.shape[1], "nested_name": named[row][0]}
+
+
+def choose(per_item: np.ndarray, terms: Sequence[int],
+           first: Sequence[int] = (0,)) -> tuple[int, int]:
     """The one-standard-error rule over candidates (rows, the defaults first) scored per
     held-out question (columns): (the row chosen, the row with the best mean).
 
     Every row whose mean is within Z paired standard errors of the best row's is as good as
-    the evidence can tell; of those, the fewest `terms` win, then the defaults, then the best
-    mean."""
+    the evidence can tell; of those, the fewest `terms` win, then the rows in `first` (in that
+    order), then the best mean."""
     means = per_item.mean(axis=1)
     best = int(np.argmax(means))
     n = per_item.shape[1]
@@ -273,7 +305,9 @@ def choose(per_item: np.ndarray, terms: Sequence[int]) -> tuple[int, int]:
     diff = per_item[best][None, :].astype(float) - per_item
     se = diff.std(axis=1, ddof=1) / math.sqrt(n)
     tied = np.flatnonzero(means >= means[best] - Z * se - 1e-12)
-    chosen = min(tied, key=lambda row: (terms[row], row != 0, -means[row], row))
+    preferred = {row: place for place, row in enumerate(first)}
+    chosen = min(tied, key=lambda row: (terms[row], preferred.get(row, len(first)),
+                                        -means[row], row))
     return int(chosen), best
 
 

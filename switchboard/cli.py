@@ -528,7 +528,8 @@ def route(question: str | None, k: int, as_json: bool, explain: bool, refit: boo
             if as_json:
                 click.echo(json.dumps({"query": text, "experts": [
                     {"user": e.user, "score": round(e.score, 6), "reasons": list(e.reasons)}
-                    for e in ranking.experts]}, ensure_ascii=False))
+                    for e in ranking.experts], "left": list(ranking.left)},
+                    ensure_ascii=False))
             else:
                 _print_experts(text, ranking)
 
@@ -539,13 +540,15 @@ def _print_fit(fit, as_json: bool) -> None:
     if as_json:
         figures = {name: ({"hit@1": round(score.hit1, 4), "hit@5": round(score.hit5, 4)}
                           if score else None)
-                   for name, score in (("in_use", fit.score), ("defaults", fit.defaults_score))}
+                   for name, score in (("in_use", fit.score), ("defaults", fit.defaults_score),
+                                       ("nested", fit.nested))}
         click.echo(json.dumps({
             "routing_weights": {name: getattr(fit.weights, name) for name in fit.tunable},
             "fitted": fit.fitted, "reason": fit.reason,
             "fitted_at": fit.fitted_at.isoformat() if fit.fitted_at else None,
             "answered_entries": fit.entries, "held_out_questions": fit.held_out,
-            "held_out": figures}))
+            "held_out": figures, "nested_questions": fit.nested_held_out,
+            "nested_candidate": fit.nested_name or None}))
         return
     first, *rest = routing_lines(fit)
     click.echo(first)
@@ -564,6 +567,8 @@ def _print_experts(text: str, ranking) -> None:
     if not ranking.experts:
         table.add_row("", "nobody yet", "", "no one has answered anything similar")
     Console().print(table)
+    if ranking.left:
+        click.echo(f"Not suggested, they left (account deactivated): {', '.join(ranking.left)}")
 
 
 @main.command()

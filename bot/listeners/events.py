@@ -1,4 +1,5 @@
-"""Events: @mentions, DMs, follow-ups in a question's thread, edits, deletions, App Home.
+"""Events: @mentions, DMs, follow-ups in a question's thread, edits, deletions, App Home, and
+accounts deactivated or reactivated (`user_change`).
 
 Each event has a quick part, run before Slack gets its 200 (a new question is stored there, so
 nothing asked is lost), and a lazy part that searches and replies. Slack's retries and the
@@ -25,8 +26,10 @@ from bot.parse import (
     message_deletion,
     message_edit,
     message_in,
+    user_change,
 )
 from bot.slack_text import question_from_message
+from knowledge.expert_profiles import ExpertBook
 from knowledge.questions import AskInput, Question, QuestionSource, QuestionStatus
 
 log = logging.getLogger(__name__)
@@ -89,6 +92,23 @@ def register(app: App, deps: BotDeps) -> None:
             deps.publish_home(client, opened.user)
 
     app.event("app_home_opened")(ack=noop, lazy=[home])
+
+    experts = ExpertBook(deps.questions.store)
+
+    def account_changed(event: dict[str, Any]) -> None:
+        """Before the 200 (one small write): someone left, or came back. Routing stops (or
+        resumes) suggesting them; Slack sends this for every profile edit, so only a change of
+        the deactivated flag is written."""
+        changed = user_change(event)
+        if changed is None:
+            return
+        deps.people.forget(changed.user)
+        if experts.prefs(changed.user).deactivated != changed.deleted:
+            experts.set_deactivated(changed.user, changed.deleted)
+            log.info("account deactivated" if changed.deleted else "account reactivated",
+                     extra={"user": changed.user})
+
+    app.event("user_change")(account_changed)
 
 
 def classify(deps: BotDeps, message: MessageIn | None,

@@ -23,6 +23,7 @@ from .signing import (
     signed_headers,
     signed_post,
     slash_command,
+    user_change,
     view_submission,
 )
 
@@ -41,6 +42,7 @@ __all__ = [
     "signed_headers",
     "signed_post",
     "slash_command",
+    "user_change",
     "validate_blocks",
     "validate_message",
     "validate_view",

@@ -183,6 +183,14 @@ def app_home_opened(user_id: str = "U123", *, tab: str = "home",
     return event_callback(event, team_id)
 
 
+def user_change(user: dict[str, Any], team_id: str = TEAM_ID) -> Payload:
+    """A ``user_change`` event: ``user`` is the whole users.info ``user`` object after the
+    change (``deleted`` true once the account is deactivated)."""
+    event = {"type": "user_change", "user": user, "cache_ts": int(time.time()),
+             "event_ts": new_ts()}
+    return event_callback(event, team_id)
+
+
 def slash_command(command: str = "/ask", text: str = "", *, user_id: str = "U123",
                   channel_id: str = "C123", channel_name: str = "general",
                   trigger_id: str | None = None, response_url: str | None = None,

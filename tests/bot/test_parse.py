@@ -14,14 +14,14 @@ from knowledge.text import storable
 PARSERS = [
     lambda v: parse.message_in(v, "UBOT"), parse.message_edit, parse.message_deletion,
     parse.home_opened, parse.click, parse.button_press, parse.message_shortcut,
-    parse.slash_command, parse.submission,
+    parse.slash_command, parse.submission, parse.user_change,
 ]
 KEYS = ["type", "subtype", "user", "user_id", "channel", "channel_id", "channel_type", "ts",
         "thread_ts", "text", "message", "previous_message", "deleted_ts", "edited", "tab",
         "actions", "value", "action_id", "action_ts", "container", "message_ts", "is_ephemeral",
         "view", "id", "state", "values", "blocks", "block_id", "private_metadata",
         "callback_id", "trigger_id", "response_url", "bot_id", "channel_name", "selected_date",
-        "selected_user", "event_ts"]
+        "selected_user", "event_ts", "deleted"]
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
     st.text(), st.sampled_from(["U123", "C123", "D1", "1700000000.000100", "0", "abc",
@@ -92,3 +92,12 @@ def test_button_values_must_be_small_numbers() -> None:
     body["actions"][0]["value"] = "12:3"
     press = parse.button_press(body)
     assert press is not None and (press.question_id, press.entry_id) == (12, 3)
+
+
+def test_user_change_needs_a_person_and_a_real_deleted_flag() -> None:
+    assert parse.user_change({"user": {"id": "U1", "deleted": True}}) == parse.UserChange(
+        "U1", True)
+    assert parse.user_change({"user": {"id": "W2", "deleted": False}}).deleted is False
+    for bad in ({"user": {"id": "U1", "deleted": "true"}}, {"user": {"id": "U1"}},
+                {"user": {"id": "C1", "deleted": True}}, {"user": "U1"}, None):
+        assert parse.user_change(bad) is None

@@ -359,7 +359,7 @@ def test_route_cli_json(world: World, model_cache, tmp_path) -> None:
     assert done.exit_code == 0, done.output
     first, second = (json.loads(line) for line in done.output.splitlines())
     assert first["query"] == BILLING and first["experts"][0]["user"] == "UERIN"
-    assert second["experts"][0]["user"] == "ULEE"
+    assert second["experts"][0]["user"] == "ULEE" and first["left"] == []
     assert all(isinstance(r, str) for e in first["experts"] for r in e["reasons"])
     assert "similar question" in first["experts"][0]["reasons"][0]
 
@@ -389,3 +389,46 @@ def test_the_scheduler_refits_routing_only_when_the_history_changed(world: World
     world.clock.advance(60)
     world.bot.app.refit_routing()
     assert load_fit(world.store).fitted_at == first.fitted_at  # nothing changed: no refit
+
+
+def test_slack_says_who_left_and_who_came_back(world: World) -> None:
+    """`user_change` marks an account deactivated (and reactivated): the ranker stops (and
+    resumes) suggesting that person, before anyone tries to DM them."""
+    from knowledge.expert_profiles import ExpertBook
+
+    bot, experts = world.bot, ExpertBook(world.store)
+    question, _ = bot.questions.receive(AskInput("U123", BILLING, QuestionSource.DM))
+    assert world.router.rank(question)[0][0].user == "UERIN"
+    bot.fake.users["UERIN"]["deleted"] = True
+    assert bot.send(signing.user_change(bot.fake.users["UERIN"]))[0] == 200
+    bot.settle()
+    assert experts.prefs("UERIN").deactivated and experts.departed() == {"UERIN"}
+    ranked = [e.user for e in world.router.rank(question)[0]]
+    assert "UERIN" not in ranked and ranked[0] == "UOMAR"
+    _, asked = ask_and_request_expert(world)
+    routes = Routes(world.store).for_question(asked)
+    assert "UERIN" not in [r.expert for r in routes] and routes[0].expert == "UOMAR"
+    # she is back: suggested again
+    bot.fake.users["UERIN"]["deleted"] = False
+    assert bot.send(signing.user_change(bot.fake.users["UERIN"]))[0] == 200
+    bot.settle()
+    assert not experts.prefs("UERIN").deactivated
+    assert world.router.rank(question)[0][0].user == "UERIN"
+    # a failed DM marked Kim gone, though Slack never said so: the hourly check brings her back
+    experts.set_deactivated("UKIM")
+    assert bot.app.recheck_departed() == 1 and experts.departed() == set()
+    bot.fake.users["UERIN"]["deleted"] = True  # gone for real (the event was missed): stays gone
+    experts.set_deactivated("UERIN")
+    assert bot.app.recheck_departed() == 0 and experts.departed() == {"UERIN"}
+    experts.set_deactivated("UERIN", False)
+    # an ordinary profile edit (a new status) writes nothing; a malformed event is ignored
+    rows = "SELECT user, deactivated, updated_at FROM expert_prefs ORDER BY user"
+    before = world.store.query(rows)
+    world.clock.advance(minutes=1)
+    bot.fake.users["ULEE"]["profile"]["status_text"] = "on holiday"
+    for payload in (signing.user_change(bot.fake.users["ULEE"]),
+                    signing.user_change({"id": "ULEE", "deleted": "yes"}),
+                    signing.user_change({"name": "nobody"})):
+        assert bot.send(payload)[0] == 200
+    bot.settle()
+    assert world.store.query(rows) == before and experts.departed() == set()

@@ -16,6 +16,7 @@ from index.entry_index import EntryIndex
 from index.expert_finder import ExpertFinder
 from index.routing_fit import RoutingFitter
 from index.search import HybridSearch
+from knowledge.expert_profiles import ExpertBook
 from knowledge.expert_ranking import ExpertRanker, RoutingWeights
 from knowledge.models import EntryDraft
 from knowledge.store import Store
@@ -68,6 +69,22 @@ def test_refit_on_a_team_history_and_when_it_goes_stale(store: Store,
     store.upsert_entries(drafts(team_history(135)))  # 15 more answered entries
     assert "135 answered entries now, 120" in fitter.staleness().reason
     assert fitter.refit_if_stale() is not None
+    ExpertBook(store).set_deactivated("helper1")  # someone left: the folds change
+    assert "1 people marked as left now, 0 when fitted" in fitter.staleness().reason
+    assert fitter.refit().left == 1 and not fitter.staleness().stale
+
+
+def test_people_who_left_are_neither_suggested_nor_targets_of_the_fit(
+        store: Store, embedder: OnnxEmbedder) -> None:
+    store.upsert_entries(drafts(team_history(120)))
+    index = EntryIndex.open(store, embedder, None)
+    ExpertBook(store).set_deactivated("ada")  # she answered nine questions in ten
+    fit = RoutingFitter(store, index, embedder).fit()
+    # only the helpers' 7 newer questions are left to score: too few to trust a fit
+    assert not fit.fitted and "only 7 newer questions" in fit.reason
+    ranking = ExpertFinder(HybridSearch(store, index, embedder)).rank("How do I reset the VPN?")
+    assert ranking.left == ("ada",) and ranking.experts
+    assert "ada" not in [e.user for e in ranking.experts]
 
 
 class GatedEmbedder:
@@ -128,11 +145,16 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
     assert payload["answered_entries"] == 120 and payload["held_out_questions"] == 72
     assert payload["routing_weights"] == after_import["routing_weights"]
     assert set(payload["held_out"]["defaults"]) == {"hit@1", "hit@5"}
+    # the honest figure: chosen on the two older folds, scored on the newest 24
+    assert set(payload["held_out"]["nested"]) == {"hit@1", "hit@5"}
+    assert payload["nested_questions"] == 24 and payload["nested_candidate"]
     text = run("route", "--explain", "How do I reset the VPN?").output
     assert "Routing weights:" in text and "held-out hit@1 / hit@5" in text
+    assert "honest estimate, hit@1 / hit@5" in text and "on the newest 24 questions" in text
     assert "temperature" in text and "Who to ask" in text
     report = run("report").output  # the report shows the same
     assert "Routing weights:" in report and "held-out hit@1 / hit@5, defaults" in report
+    assert "honest estimate" in report
     assert "outcomes of similar routed questions" in report and "half-life 90 days" in report
 
 
@@ -156,3 +178,18 @@ def test_route_fits_a_stale_history_before_ranking_and_not_again(run, tmp_path: 
     again = run("route", "--json", "How do I reset the VPN?")
     assert "Fitting" not in again.stderr  # up to date now
     assert json.loads(run("route", "--explain", "--json").stdout)["answered_entries"] == 120
+
+
+def test_route_says_who_was_left_out_because_they_left(run, tmp_path: Path) -> None:
+    history = tmp_path / "team.jsonl"
+    history.write_text("\n".join(json.dumps(r) for r in team_history(60)), encoding="utf-8")
+    assert run("import", str(history)).exit_code == 0
+    store = Store.connect(str(tmp_path / "home" / "switchboard.db"))
+    ExpertBook(store).set_deactivated("ada")  # as Slack's user_change would
+    store.close()
+    payload = json.loads(run("route", "--json", "How do I reset the VPN?").stdout)
+    assert payload["left"] == ["ada"] and payload["experts"]
+    assert "ada" not in [e["user"] for e in payload["experts"]]
+    text = run("route", "How do I reset the VPN?").output
+    assert "Not suggested, they left (account deactivated): ada" in text
+

@@ -3,7 +3,9 @@ neighbours a search would find are given directly)."""
 
 from __future__ import annotations
 
+import json
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -19,6 +21,7 @@ from knowledge.routing_fit import (
     Fold,
     HeldOut,
     PastAnswer,
+    RoutingFit,
     candidates,
     choose,
     fit_weights,
@@ -55,6 +58,25 @@ def test_the_asker_is_never_suggested(store: Store) -> None:
     ids = entries(store, [("ada", "refunds"), ("ben", "refund policy")])
     ranked = ExpertRanker(store).rank([(ids[0], 0.9), (ids[1], 0.8)], exclude=["ada"])
     assert [e.user for e in ranked] == ["ben"]
+
+
+def test_people_who_left_are_never_suggested_but_still_count_as_history(store: Store) -> None:
+    ids = entries(store, [("ada", "refund twice"), ("ada", "duplicate charge"),
+                          ("ben", "refund policy"), ("cy", "vpn"), ("cy", "vpn again")])
+    ranker = ExpertRanker(store)
+    near = [(ids[0], 0.9), (ids[1], 0.85), (ids[2], 0.6)]
+    assert [e.user for e in ranker.rank(near)] == ["ada", "ben", "cy"]
+    ExpertBook(store).set_deactivated("ada")
+    ranked = ranker.rank_explained(near, k=2)
+    assert [e.user for e in ranked.experts] == ["ben", "cy"] and ranked.left == ("ada",)
+    assert [e.user for e in ranker.rank(near)] == ["ben", "cy"]
+    # her answers still make up the history: "cy answers 2 of 5", not 2 of 3
+    assert ranker.rank([])[0].score == pytest.approx(RoutingWeights().popularity * 2 / 5)
+    # left out only when she would have ranked; the asker is not "left out"
+    assert ranker.rank_explained([(ids[3], 0.9)], k=1).left == ()
+    assert ranker.rank_explained(near, k=2, exclude=["ada"]).left == ()
+    ExpertBook(store).set_deactivated("ada", False)
+    assert ranker.rank(near)[0].user == "ada" and ExpertBook(store).departed() == set()
 
 
 def test_ratings_and_recency_weigh_evidence(store: Store) -> None:
@@ -248,6 +270,36 @@ def test_where_one_person_answers_everything_the_fit_leans_on_popularity(store: 
     assert fitted > defaults
 
 
+def test_the_nested_estimate_chooses_on_the_older_folds_and_scores_on_the_newest(
+        store: Store) -> None:
+    """The older folds say "ask the boss"; in the newest, the helpers answer what they answered
+    before. The in-sample figure pools every fold; the honest one is what the older folds'
+    pick scores on the newest."""
+    past, held = _one_person_answers_most(store)
+    by_boss = [h for h in held if h.answered_by == "boss"]
+    helpers = [HeldOut(f"helper{i % 3}", NOW, tuple(
+        [(p.entry_id, 0.95) for p in past if p.answered_by == f"helper{i % 3}"][:5]
+        + [(p.entry_id, 0.3) for p in past if p.answered_by == "boss"][:40])) for i in range(20)]
+    newest, older = Fold(past, helpers), [Fold(past, by_boss[:27]), Fold(past, by_boss[27:])]
+    fit = fit_weights([newest, *older], entries=260, now=NOW)
+    assert fit.fitted and fit.nested is not None and fit.nested_held_out == 20
+    alone = fit_weights(older, entries=260, now=NOW)  # the rule on the older folds alone
+    assert fit.nested_name == alone.name
+    picked = alone.weights
+    expected = score_grid(past, helpers, [picked])[0]
+    assert fit.nested.hit1 + fit.nested.hit5 == pytest.approx(expected.mean())
+    assert fit.nested.hit1 < 0.2 < fit.score.hit1  # the boss is never first in the newest
+    # stored and read back; a fit stored before the estimate existed still reads
+    assert RoutingFit.from_json(fit.to_json()) == fit
+    old = json.loads(fit.to_json())
+    for key in ("nested", "nested_held_out", "nested_name"):
+        del old[key]
+    assert RoutingFit.from_json(json.dumps(old)) == replace(fit, nested=None, nested_held_out=0,
+                                                            nested_name="")
+    # one fold only: nothing older to choose on, no estimate
+    assert fit_weights([newest, *older][:1], entries=260, now=NOW).nested is None
+
+
 def test_the_one_standard_error_rule_keeps_the_simplest_unless_clearly_beaten() -> None:
     rng = np.random.default_rng(5)
     base = rng.integers(0, 3, 200)
@@ -257,6 +309,11 @@ def test_the_one_standard_error_rule_keeps_the_simplest_unless_clearly_beaten() 
     assert choose(np.stack([base, base, noisy]), terms) == (1, 2)  # tied: the simplest
     assert choose(np.stack([base, base - (base > 0), noisy]), terms) == (0, 2)  # then defaults
     assert choose(np.stack([base, base, much]), terms) == (2, 2)  # clearly better: kept
+    # among tied candidates as simple as each other, the rows named first win, in order
+    four = np.stack([base, base, noisy, base])
+    assert choose(four, [3, 1, 4, 1]) == (1, 2)  # otherwise the better mean, then the row
+    assert choose(four, [3, 1, 4, 1], first=[3, 0]) == (3, 2)  # "the similar vote" first
+    assert choose(np.stack([base, much, much - (much > 0)]), [3, 1, 1], first=[2, 0]) == (1, 1)
 
 
 def test_the_candidates_reproduce_the_references(store: Store) -> None:
