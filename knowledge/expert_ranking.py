@@ -190,9 +190,12 @@ class ExpertRanker:
                 score += w.recent * history.recent.get(user, 0) / sum(history.recent.values())
             if topic_of.get(user):
                 score += w.topic
+            known = score > 0  # the history or a declared topic speaks for them
             if user in learned:
                 score += learned[user].term
-            if score > 0:
+            # one whose passes outweigh their history sinks below everyone else but stays
+            # listed: on a small team the ladder may still need them before the fallback
+            if score > 0 or known:
                 scored.append(ExpertScore(user, score, (), tuple(evidence.get(user, ()))))
         scored.sort(key=lambda s: (-s.score, s.user))
         top: list[ExpertScore] = []

@@ -131,3 +131,20 @@ def test_the_ranker_lifts_who_answers_and_sinks_who_passes(timed: Store) -> None
                                                        routed=[(q, cosine) for q in asked])}
         assert lift["UANSWER"] > weaker["UANSWER"] and lift["UPASS"] < weaker["UPASS"]
         lift = weaker
+
+
+def test_one_whose_passes_outweigh_their_history_sinks_last_but_stays_listed(
+        timed: Store) -> None:
+    """On a small team the ladder may still need them: below everyone, never gone."""
+    ids = timed.upsert_entries([
+        EntryDraft(question=f"refund question {i}", answer="a", answered_by=who)
+        for i, who in enumerate(["UANSWER", "UANSWER", "UOTHER", "UPASS"])]).created
+    neighbours = [(ids[0], 0.8), (ids[1], 0.78), (ids[2], 0.7), (ids[3], 0.5)]
+    ranker = ExpertRanker(timed, cache_seconds=0)
+    asked = [routed(timed, {"UPASS": "passed", "UANSWER": "answered"}) for _ in range(5)]
+    after = ranker.rank(neighbours, routed=[(q, 0.95) for q in asked])
+    assert [e.user for e in after] == ["UANSWER", "UOTHER", "UPASS"]
+    assert after[-1].score < 0
+    assert any("passed on 5 similar routed questions" in r for r in after[-1].reasons)
+    # someone nothing speaks for is still not listed
+    assert "UNOBODY" not in [e.user for e in after]
