@@ -80,8 +80,9 @@ def make_rows(faq: FaqSet, fusion: Fusion, seed: int, engine: str = "fts5") -> R
     n_faqs = len(faq.drafts)
     faq_fold = grouped_folds(np.arange(n_faqs), seed, FOLDS)
     query_fold = faq_fold[faq.gold]
-    cos = faq.evidence.cosine["question+answer"]
     question_cos = faq.evidence.cosine["question"]
+    # the search's dense evidence: the better of the entry's two cosines (index/search.py)
+    cos = np.maximum(faq.evidence.cosine["question+answer"], question_cos)
     features = np.zeros((2 * len(faq.gold), len(COLUMNS)))
     right = np.zeros(2 * len(faq.gold), dtype=bool)
     absent = np.zeros(2 * len(faq.gold), dtype=bool)

@@ -61,16 +61,18 @@ class Calibration:
 
 # Fitted by `HF_HUB_OFFLINE=1 .venv/bin/python -m bench.confidence_cv` ("shipped") on every row
 # of the 62 StackFAQ FAQs (619 paraphrases, each asked with its FAQ indexed and with it left out
-# of the index), fusion weight 0.5, saturation 8. The same procedure out of fold (5 FAQ folds x
-# 5 seeds, thresholds by inner cross-validation aiming at 96% right), pooled:
-#   answer precision 0.955 (worst seed 0.945), coverage 0.834, answered when the FAQ is absent
-#   3.9% (worst seed 4.7%), known questions given nothing 0.6%;
-#   without `question_cosine`: 0.956, 0.742, 3.4%; today's fused-score cut-offs (0.76 / 0.55)
-#   on the same rows: 0.920, 0.868, 7.4%.
+# of the index), fusion weight 0.5, saturation 8, the cosine being the better of the entry's two
+# (question + answer, question alone; index/search.py). The same procedure out of fold (5 FAQ
+# folds x 5 seeds, thresholds by inner cross-validation aiming at 96% right), pooled:
+#   with FTS5's BM25: answer precision 0.958 (worst seed 0.952), coverage 0.861, answered when
+#   the FAQ is absent 3.7% (worst seed 4.2%), known questions given nothing 1.0%;
+#   these constants on tantivy's BM25 (what the bot searches with): 0.960 (worst 0.955), 0.852,
+#   3.5% (worst 3.9%);
+#   before the two-vector cosine (question + answer only): 0.955, 0.834, 3.9% (FTS5).
 DEFAULT = Calibration(
-    bias=-10.4391,
-    weights={"score": 2.6414, "cosine": 3.9896, "bonus": 0.5129, "margin": 4.6571,
-             "agreement": 0.2593, "question_cosine": 8.4282},
+    bias=-10.8689,
+    weights={"score": 3.9221, "cosine": 5.7746, "bonus": 0.2108, "margin": 4.7781,
+             "agreement": 0.2099, "question_cosine": 5.2372},
 )
-ANSWER_AT = 0.680  # lowest confidence whose answers were >= 96% right (inner CV, every row)
-SUGGEST_AT = 0.029  # lowest confidence whose suggestions were >= 60% right
+ANSWER_AT = 0.682  # lowest confidence whose answers were >= 96% right (inner CV, every row)
+SUGGEST_AT = 0.028  # lowest confidence whose suggestions were >= 60% right

@@ -298,9 +298,12 @@ class EntryIndex:
 
     def question_similarity(self, query: np.ndarray, entry_ids: Iterable[int]) -> dict[int, float]:
         """Cosine between a query vector and each entry's question alone (those cached)."""
-        cached = self.store.question_alone_cache.cached(entry_ids, self.embedder.model_name)
-        return {i: float(np.dot(np.frombuffer(blob, dtype=np.float32), query))
-                for i, (_, blob) in cached.items()}
+        rows = self.store.question_alone_cache.blobs(entry_ids, self.embedder.model_name)
+        if not rows:
+            return {}
+        matrix = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float32)
+        scores = matrix.reshape(len(rows), -1) @ np.asarray(query, dtype=np.float32)
+        return dict(zip((i for i, _ in rows), scores.tolist(), strict=True))
 
     def _reshape_if_needed(self) -> None:
         self.vectors = self._reshaped(self.vectors)

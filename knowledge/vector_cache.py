@@ -38,6 +38,22 @@ class VectorCache:
             found.update({r["entry_id"]: (r["text_hash"], r["vector"]) for r in rows})
         return found
 
+    def blobs(self, entry_ids: Iterable[int], model: str) -> list[tuple[int, bytes]]:
+        """(entry id, vector bytes) of these entries made by `model`: `cached` without the
+        hashes, as plain rows (search reads a few dozen of these per question)."""
+        ids = list(entry_ids)
+        found: list[tuple[int, bytes]] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            with self.store.lock:
+                rows = self.store.db.execute(
+                    f"SELECT entry_id, vector FROM {self.table} "
+                    f"WHERE model = ? AND entry_id IN ({','.join('?' * len(chunk))})",
+                    [model, *chunk],
+                ).fetchall()
+            found += [(row[0], bytes(row[1])) for row in rows]
+        return found
+
     def save(self, model: str, rows: Iterable[tuple[int, str, bytes]]) -> None:
         """Cache (entry id, text hash, vector bytes) rows made by `model`."""
         with self.store.transaction():

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from index.entry_index import EntryIndex
 from index.search import HybridSearch
@@ -84,5 +85,34 @@ def test_search_reads_the_question_alone_for_confidence(
     store.db.execute("UPDATE entry_question_vectors SET vector = ?",
                      [np.zeros(counting_embedder.dimension, dtype=np.float32).tobytes()])
     unsure = search.search("How do I reset my password?", k=1)[0]
-    assert unsure.score == sure.score  # ranking is unchanged
+    assert unsure.score < sure.score  # only the searched cosine is left
     assert unsure.confidence < sure.confidence
+
+
+def test_a_question_asked_the_entrys_way_ranks_it_first(
+    store: Store, counting_embedder: CountingEmbedder
+) -> None:
+    """An entry's cosine is the better of its two: the question alone finds the entry whose
+    long answer drifts away from the query, ahead of one whose answer repeats the query's words
+    (which wins on the question-and-answer vector alone)."""
+    asked_its_way = store.add_entry(EntryDraft(
+        "How do I cancel my subscription?",
+        "Open the customer portal, go to Plans, pick the annual or monthly plan you hold and "
+        "press the red button at the bottom; invoices already paid are refunded pro rata by the "
+        "finance team within ten working days, and VAT receipts stay downloadable.")).id
+    wordy = store.add_entry(EntryDraft(
+        "Subscription cancelled but still charged?",
+        "To cancel your subscription, cancel your subscription in the portal; cancelling your "
+        "subscription stops the next charge.")).id
+    index = EntryIndex(store, counting_embedder)
+    search = HybridSearch(store, index, counting_embedder)
+    query = "how can I cancel my subscription"
+    hits = search.search(query, k=2)
+    assert [h.entry.id for h in hits] == [asked_its_way, wordy]
+    vector = counting_embedder.embed([query])[0]
+    question = counting_embedder.embed(["How do I cancel my subscription?"])[0]
+    assert hits[0].cosine == pytest.approx(float(vector @ question), abs=1e-5)
+    # without the question-alone vectors (a database still being filled in) the searched
+    # vectors alone decide, and the wordy entry wins
+    store.db.execute("DELETE FROM entry_question_vectors")
+    assert [h.entry.id for h in search.search(query, k=2)] == [wordy, asked_its_way]
