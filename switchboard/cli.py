@@ -130,7 +130,7 @@ def refit_routing_if_stale(services) -> None:
         return  # too little history: the defaults stay, no need to load the model for that
     console.print(f"Fitting the routing weights ({staleness.reason})...")
     fit = services.routing_fitter.refit()
-    console.print(f"Routing weights: {fit.name or 'defaults'}: {fit.reason}", soft_wrap=True)
+    console.print(f"Routing weights: {fit.reason}", soft_wrap=True)
 
 
 @main.command()
