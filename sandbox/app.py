@@ -12,6 +12,7 @@ local Web API records a call or the page changes something) and posts what the p
     POST /api/shortcut     {user, channel, ts, callback_id}     POST /api/home   {user}
     POST /api/action       {user, where, block_index, action_id, chosen?, values?}
     POST /api/view/submit  {user, view_id, values} -> {errors}  POST /api/view/close (same)
+    POST /api/account      {user, left}  the account deactivated (left the company) or back
     POST /api/skip         15 minutes on, one scheduler pass    POST /api/reset  a new world
 """
 
@@ -148,6 +149,8 @@ def create_app(world: SandboxWorld) -> Starlette:
         Route("/api/shortcut", post(lambda b, d: b.shortcut(
             d["user"], d["channel"], d["ts"], d["callback_id"])), methods=["POST"]),
         Route("/api/home", post(lambda b, d: b.open_home(d["user"])), methods=["POST"]),
+        Route("/api/account", post(lambda b, d: b.account(d["user"], bool(d["left"]))),
+              methods=["POST"]),
         Route("/api/action", post(lambda b, d: b.action(
             d["user"], d["where"], int(d["block_index"]), d["action_id"], d.get("chosen"),
             d.get("values"))), methods=["POST"]),

@@ -263,6 +263,19 @@ class Bridge:
         data["channel"] = self._channel_field(channel)
         self._send(f"the shortcut {callback_id}", signing.interaction(data))
 
+    def account(self, user: str, left: bool) -> None:
+        """An admin deactivates the person's Slack account (they left the company), or brings
+        it back: Slack marks the user `deleted` and sends `user_change`, and routing stops (or
+        starts again) suggesting them."""
+        with self.fake.lock:
+            person = self.fake.users.get(user)
+            if person is None:
+                raise PageError(f"no such person {user}")
+            person["deleted"] = bool(left)
+            after = json.loads(json.dumps(person))
+        self.changed()
+        self._send("the account change", signing.user_change(after))
+
     def open_home(self, user: str) -> None:
         """The person opened the bot's Home tab."""
         self._send("app_home_opened",

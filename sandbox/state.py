@@ -39,6 +39,7 @@ def snapshot(bridge: Bridge, user: str, conversation: str) -> dict[str, Any]:
         modal = copy.deepcopy(fake.views.get(stack[-1])) if stack else None
         violations = list(fake.violations)
         users = {u["id"]: u["real_name"] for u in fake.users.values()}
+        left = {u["id"] for u in fake.users.values() if u.get("deleted")}
         channels = {c["id"]: c.get("name", c["id"]) for c in fake.channels.values()}
     with bridge._lock:
         ephemerals = [{"id": e.id, "ts": e.ts, "text": e.text, "blocks": e.blocks,
@@ -52,8 +53,8 @@ def snapshot(bridge: Bridge, user: str, conversation: str) -> dict[str, Any]:
         "clock_offset_s": (now - datetime.now(UTC)).total_seconds(),
         "company": world.company,
         "bot": {"id": fake.bot_user_id, "name": "Switchboard"},
-        "me": _person(me, now),
-        "people": [_person(p, now) for p in world.people],
+        "me": _person(me, now, left),
+        "people": [_person(p, now, left) for p in world.people],
         "users": users,
         "channels": channels,
         "sidebar": sidebar,
@@ -67,13 +68,14 @@ def snapshot(bridge: Bridge, user: str, conversation: str) -> dict[str, Any]:
     }
 
 
-def _person(person: Person, now: datetime) -> dict[str, Any]:
+def _person(person: Person, now: datetime, left: set[str]) -> dict[str, Any]:
     local = now + timedelta(seconds=person.tz_offset)
     working = (local.weekday() in RULES.workdays
                and RULES.work_start <= local.hour < RULES.work_end)
     return {"id": person.id, "name": person.name, "real_name": person.real_name,
             "title": person.title, "role": person.role, "tz": person.tz,
-            "local_time": local.strftime("%a %H:%M"), "working": working}
+            "local_time": local.strftime("%a %H:%M"), "working": working,
+            "left": person.id in left}
 
 
 def _channel(channel_id: str, name: str, private: bool,

@@ -167,7 +167,13 @@ function renderPerson() {
     el("div", {class: "person-meta"}, el("span", {class: "badge " + me.role, text: me.role}),
        ` ${me.local_time} · ${me.tz}`),
     el("div", {class: "availability " + (me.working ? "in" : "out"), "data-testid": "availability",
-               text: me.working ? "● in working hours" : "○ outside working hours"}));
+               text: me.left ? "✕ left the company (account deactivated)"
+                 : me.working ? "● in working hours" : "○ outside working hours"}),
+    el("button", {class: "link-button", "data-testid": "account-toggle",
+                  title: me.left ? "Reactivate the account: Slack sends user_change and Switchboard may ask them again"
+                    : "Deactivate the account as an admin would when someone leaves: Slack sends user_change and Switchboard stops asking them",
+                  text: me.left ? "Bring back to the company" : "Leaves the company",
+                  onclick: () => api("/api/account", {left: !me.left}).then(refresh)}));
 }
 
 function navItem(id, label, iconName, testid, extra = {}) {
@@ -191,8 +197,8 @@ function renderSidebar() {
   $("people").replaceChildren(...s.people.map((p) => el("li", {
     class: "nav-item person-item" + (p.id === s.me.id ? " me" : ""), "data-testid": "person-item",
     "data-id": p.id, title: `${p.title} · ${p.local_time} local`, onclick: () => setUser(p.id)},
-    el("span", {class: "dot " + (p.working ? "in" : "out")}),
-    el("span", {class: "nav-label", text: p.real_name}),
+    el("span", {class: "dot " + (p.left ? "gone" : p.working ? "in" : "out")}),
+    el("span", {class: "nav-label" + (p.left ? " left" : ""), text: p.real_name + (p.left ? " (left)" : "")}),
     el("span", {class: "local-time", text: p.local_time.split(" ")[1]}))));
 }
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from index.expert_finder import ExpertFinder
+from knowledge.expert_profiles import ExpertBook
 from sandbox.app import serving
 from sandbox.runner import SandboxWorld, build_world
 
@@ -133,6 +135,23 @@ def test_ask_command_answers_privately(page: Page) -> None:
     assert page.state(TOMAS, SUPPORT)["ephemerals"] == []
     messages = page.state(MAYA, SUPPORT)["messages"]
     assert not any("/ask" in m["text"] for m in messages)  # a command is not a message
+
+
+def test_a_person_who_leaves_is_no_longer_suggested_and_can_come_back(page: Page) -> None:
+    """The page's "Leaves the company": Slack's user_change reaches the bot, which stops
+    suggesting the person for what they answered; "Bring back" undoes it."""
+    question = "A customer was charged twice for the same invoice, how do I refund one?"
+    finder = ExpertFinder(page.world.search)
+    assert TOMAS in [e.user for e in finder.rank(question, k=5).experts]
+    page.post("/api/account", user=TOMAS, left=True)
+    page.wait(MAYA, SUPPORT, lambda s: next(p for p in s["people"] if p["id"] == TOMAS)["left"])
+    assert TOMAS in ExpertBook(page.world.store).departed()
+    ranking = finder.rank(question, k=5)
+    assert TOMAS not in [e.user for e in ranking.experts] and TOMAS in ranking.left
+    page.post("/api/account", user=TOMAS, left=False)
+    assert not next(p for p in page.state(TOMAS, SUPPORT)["people"] if p["id"] == TOMAS)["left"]
+    assert TOMAS not in ExpertBook(page.world.store).departed()
+    assert TOMAS in [e.user for e in finder.rank(question, k=5).experts]
 
 
 def test_edit_and_delete_of_own_messages(page: Page) -> None:

@@ -326,3 +326,37 @@ def test_a_related_answer_solves_it_and_the_admin_removes_the_wording(
             browser.close()
     assert problems == [] and world.fake.violations == []
     assert world.store.phrasings.get(learned["id"]).removed_by == GRACE
+
+
+def test_a_person_leaves_the_company_and_comes_back(world: SandboxWorld, url: str) -> None:
+    """The person card's toggle, as drawn: Slack's user_change reaches the bot both ways."""
+    from knowledge.expert_profiles import ExpertBook
+
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            page.add_init_script(WATCH_BANNER)
+            page.goto(url)
+            if page.get_by_test_id("tour").is_visible():
+                page.get_by_test_id("tour-close").click()
+            me = Person(page)
+            me.act_as(RAVI)
+            toggle = page.get_by_test_id("account-toggle")
+            expect(toggle).to_have_text("Leaves the company", timeout=WAIT)
+            toggle.click()
+            expect(page.get_by_test_id("availability")).to_contain_text(
+                "left the company", timeout=WAIT)
+            ravi = page.locator(f"[data-testid=person-item][data-id={RAVI}]")
+            expect(ravi).to_contain_text("(left)", timeout=WAIT)
+            assert RAVI in ExpertBook(world.store).departed()
+            toggle.click()
+            expect(toggle).to_have_text("Leaves the company", timeout=WAIT)
+            expect(ravi).not_to_contain_text("(left)", timeout=WAIT)
+            assert RAVI not in ExpertBook(world.store).departed()
+            assert page.evaluate("() => sessionStorage.getItem('bannerShown')") is None
+        finally:
+            browser.close()
+    assert problems == []
