@@ -10,6 +10,7 @@ was never shown.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -21,6 +22,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from knowledge.expert_profiles import ExpertBook
 from sandbox.app import serving
 from sandbox.runner import DEMO, SandboxWorld, build_world
 
@@ -138,25 +140,15 @@ def question_words(text: str) -> str:
 
 def test_the_tour_end_to_end_in_chromium(world: SandboxWorld, url: str) -> None:
     problems: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.on("console", lambda m: problems.append(f"console: {m.text}")
-                    if m.type == "error" else None)
-            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-            # the banner shows calls real Slack would reject: watch that it never appears
-            page.add_init_script(WATCH_BANNER)
-            page.goto(url)
-            me = Person(page)
-            expect(page.get_by_test_id("tour")).to_be_visible(timeout=WAIT)
-            page.get_by_test_id("tour-close").click()
-            expect(page.get_by_test_id("tour")).to_be_hidden()
-            run_the_loop(me, world)
-            expect(page.get_by_test_id("error-banner")).to_be_hidden()
-            assert page.evaluate("() => sessionStorage.getItem('bannerShown')") is None
-        finally:
-            browser.close()
+    # the banner shows calls real Slack would reject: watch that it never appears
+    with chromium_page(url, problems, console=True) as page:
+        me = Person(page)
+        expect(page.get_by_test_id("tour")).to_be_visible(timeout=WAIT)
+        page.get_by_test_id("tour-close").click()
+        expect(page.get_by_test_id("tour")).to_be_hidden()
+        run_the_loop(me, world)
+        expect(page.get_by_test_id("error-banner")).to_be_hidden()
+        assert page.evaluate("() => sessionStorage.getItem('bannerShown')") is None
     assert problems == []
     assert world.fake.violations == []
     with urllib.request.urlopen(f"{url}/api/state?user={MAYA}", timeout=10) as response:
@@ -169,6 +161,28 @@ WATCH_BANNER = """document.addEventListener("DOMContentLoaded", () => {
     if (!banner.classList.contains("hidden")) sessionStorage.setItem("bannerShown", "yes");
   }).observe(banner, {attributes: true});
 });"""  # kept in sessionStorage, so the reload in the middle does not forget it
+
+
+@contextlib.contextmanager
+def chromium_page(url: str, problems: list[str], *, console: bool = False,
+                  close_tour: bool = False) -> Iterator[Page]:
+    """Headless Chromium on the sandbox page; page errors (and, with `console`, console errors)
+    go to `problems`, and the error banner is watched (WATCH_BANNER)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            if console:
+                page.on("console", lambda m: problems.append(f"console: {m.text}")
+                        if m.type == "error" else None)
+            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            page.add_init_script(WATCH_BANNER)
+            page.goto(url)
+            if close_tour and page.get_by_test_id("tour").is_visible():
+                page.get_by_test_id("tour-close").click()
+            yield page
+        finally:
+            browser.close()
 
 
 def run_the_loop(me: Person, world: SandboxWorld) -> None:
@@ -284,79 +298,58 @@ def test_a_related_answer_solves_it_and_the_admin_removes_the_wording(
     """The card's per-answer "This solved it" and the admin's phrasings modal, as drawn."""
     wording = "@Switchboard How do we set up SSO for a customer?"
     problems: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-            page.goto(url)
-            me = Person(page)
-            if page.get_by_test_id("tour").is_visible():
-                page.get_by_test_id("tour-close").click()
-            me.act_as(MAYA)
-            me.open(SUPPORT)
-            me.ask(wording, question_words(wording))
-            card = me.bot_replies().first
-            related = card.locator("[data-testid=block-button]"
-                                   "[data-action-id=answer_solved_this]")
-            expect(related.first).to_be_visible(timeout=WAIT)
-            assert related.count() >= 1
-            related.first.click()
-            expect(card).to_contain_text("Marked as solved by", timeout=WAIT)
-            expect(card).to_contain_text(" with “")
-            expect(related).to_have_count(0)
-            question = "How do we set up SSO for a customer"
-            [learned] = world.store.query(
-                "SELECT entry_id, id FROM phrasings WHERE text LIKE ?", [f"%{question}%"])
+    with chromium_page(url, problems, close_tour=True) as page:
+        me = Person(page)
+        me.act_as(MAYA)
+        me.open(SUPPORT)
+        me.ask(wording, question_words(wording))
+        card = me.bot_replies().first
+        related = card.locator("[data-testid=block-button]"
+                               "[data-action-id=answer_solved_this]")
+        expect(related.first).to_be_visible(timeout=WAIT)
+        assert related.count() >= 1
+        related.first.click()
+        expect(card).to_contain_text("Marked as solved by", timeout=WAIT)
+        expect(card).to_contain_text(" with “")
+        expect(related).to_have_count(0)
+        question = "How do we set up SSO for a customer"
+        [learned] = world.store.query(
+            "SELECT entry_id, id FROM phrasings WHERE text LIKE ?", [f"%{question}%"])
 
-            me.act_as(GRACE)
-            me.open("home")
-            me.click(page.get_by_test_id("home"), "admin_find")
-            modal = page.get_by_test_id("modal")
-            expect(modal).to_be_visible(timeout=WAIT)
-            modal.locator("input[type=text]").fill(f"#{learned['entry_id']}")
-            page.get_by_test_id("modal-submit").click()
-            expect(modal).to_contain_text("Phrasings (1)", timeout=WAIT)
-            me.click(modal, "admin_phrasings")
-            expect(modal).to_contain_text(question, timeout=WAIT)
-            me.click(modal, "admin_remove_phrasing")
-            page.get_by_test_id("confirm-ok").click()
-            expect(modal).to_contain_text("No phrasings yet", timeout=WAIT)
-        finally:
-            browser.close()
+        me.act_as(GRACE)
+        me.open("home")
+        me.click(page.get_by_test_id("home"), "admin_find")
+        modal = page.get_by_test_id("modal")
+        expect(modal).to_be_visible(timeout=WAIT)
+        modal.locator("input[type=text]").fill(f"#{learned['entry_id']}")
+        page.get_by_test_id("modal-submit").click()
+        expect(modal).to_contain_text("Phrasings (1)", timeout=WAIT)
+        me.click(modal, "admin_phrasings")
+        expect(modal).to_contain_text(question, timeout=WAIT)
+        me.click(modal, "admin_remove_phrasing")
+        page.get_by_test_id("confirm-ok").click()
+        expect(modal).to_contain_text("No phrasings yet", timeout=WAIT)
     assert problems == [] and world.fake.violations == []
     assert world.store.phrasings.get(learned["id"]).removed_by == GRACE
 
 
 def test_a_person_leaves_the_company_and_comes_back(world: SandboxWorld, url: str) -> None:
     """The person card's toggle, as drawn: Slack's user_change reaches the bot both ways."""
-    from knowledge.expert_profiles import ExpertBook
-
     problems: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-            page.add_init_script(WATCH_BANNER)
-            page.goto(url)
-            if page.get_by_test_id("tour").is_visible():
-                page.get_by_test_id("tour-close").click()
-            me = Person(page)
-            me.act_as(RAVI)
-            toggle = page.get_by_test_id("account-toggle")
-            expect(toggle).to_have_text("Leaves the company", timeout=WAIT)
-            toggle.click()
-            expect(page.get_by_test_id("availability")).to_contain_text(
-                "left the company", timeout=WAIT)
-            ravi = page.locator(f"[data-testid=person-item][data-id={RAVI}]")
-            expect(ravi).to_contain_text("(left)", timeout=WAIT)
-            assert RAVI in ExpertBook(world.store).departed()
-            toggle.click()
-            expect(toggle).to_have_text("Leaves the company", timeout=WAIT)
-            expect(ravi).not_to_contain_text("(left)", timeout=WAIT)
-            assert RAVI not in ExpertBook(world.store).departed()
-            assert page.evaluate("() => sessionStorage.getItem('bannerShown')") is None
-        finally:
-            browser.close()
+    with chromium_page(url, problems, close_tour=True) as page:
+        me = Person(page)
+        me.act_as(RAVI)
+        toggle = page.get_by_test_id("account-toggle")
+        expect(toggle).to_have_text("Leaves the company", timeout=WAIT)
+        toggle.click()
+        expect(page.get_by_test_id("availability")).to_contain_text("left the company",
+                                                                   timeout=WAIT)
+        ravi = page.locator(f"[data-testid=person-item][data-id={RAVI}]")
+        expect(ravi).to_contain_text("(left)", timeout=WAIT)
+        assert RAVI in ExpertBook(world.store).departed()
+        toggle.click()
+        expect(toggle).to_have_text("Leaves the company", timeout=WAIT)
+        expect(ravi).not_to_contain_text("(left)", timeout=WAIT)
+        assert RAVI not in ExpertBook(world.store).departed()
+        assert page.evaluate("() => sessionStorage.getItem('bannerShown')") is None
     assert problems == []
