@@ -112,7 +112,7 @@ def asked_text(row: dict) -> str:
 
 
 def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
-                  embedder: CachedEmbedder) -> dict:
+                  embedder: CachedEmbedder, fit_folds: int = 3, fit_share: float = 0.2) -> dict:
     old, new, leaver = split(rows, old_share, shape)
     store, index = history_store(site, old, embedder, left=leaver)
     ids = {e.external_id: e.id for e in store.iter_entries()}
@@ -140,7 +140,8 @@ def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
 
     results["defaults"] = product(RoutingWeights())
     started = time.perf_counter()
-    fit = RoutingFitter(store, index, embedder).fit()  # sees the history only
+    fit = RoutingFitter(store, index, embedder, folds=fit_folds,
+                        held_out_share=fit_share).fit()  # sees the history only
     fit_seconds = time.perf_counter() - started
     results["fitted"] = product(fit.weights)
     store.close()
@@ -221,10 +222,15 @@ def main() -> None:
     parser.add_argument("--shapes", default="all,team3,team5,team10,leaves,team5-leaves")
     parser.add_argument("--splits", default="0.6,0.7,0.8")
     parser.add_argument("--json", type=Path, default=Path("bench/out/routing.json"))
+    parser.add_argument("--fit-folds", type=int, default=3,
+                        help="the fit's time folds (RoutingFitter; the product uses 3)")
+    parser.add_argument("--fit-share", type=float, default=0.2,
+                        help="each fold's share of the answered history (the product: 0.2)")
     args = parser.parse_args()
     cells = []
     for site, shape, old_share, kept, embedder in each_cell(args.sites, args.shapes, args.splits):
-        cells.append(evaluate_cell(site, shape, old_share, kept, embedder))
+        cells.append(evaluate_cell(site, shape, old_share, kept, embedder, args.fit_folds,
+                                   args.fit_share))
         console.log(f"{site} {shape} {old_share}: fitted {cells[-1]['methods']['fitted']}")
     print_report(cells)
     args.json.parent.mkdir(parents=True, exist_ok=True)
