@@ -28,8 +28,9 @@ answered, as Answers.submit does).
 Answers are not captured into the knowledge base (captured answers wait for review by default),
 so "after" differs from "before" only by what the outcomes taught.
 
---weights lists outcome weight:temperature pairs, each replayed on its own (the rankings decide
-who is asked, so who learns what). The choice among them is scored by leave-one-site-out: for
+--weights lists outcome weight:temperature pairs (or weight:temperature:half-life-days triples;
+the half-life is otherwise the product's), each replayed on its own (the rankings decide who is
+asked, so who learns what). The choice among them is scored by leave-one-site-out: for
 each site, the pair with the best mean gain (hit@1 + hit@5) on the other sites, reported on it.
 """
 
@@ -86,12 +87,14 @@ RESPONSES = {
 
 
 def replay(site: str, shape: str, old_share: float, rows: list[dict], embedder: CachedEmbedder,
-           outcomes: float, temperature: float, responses: Responses = RESPONSES["kind"]) -> dict:
+           outcomes: float, temperature: float, responses: Responses = RESPONSES["kind"],
+           half_life: float = RoutingWeights().outcome_half_life_days) -> dict:
     old, new, leaver = split(rows, old_share, shape)
     clock = ManualClock()
     store, index = history_store(site, old, embedder, clock, left=leaver)
     fitted = RoutingFitter(store, index, embedder).fit().weights
-    learning = replace(fitted, outcomes=outcomes, outcome_temperature=temperature)
+    learning = replace(fitted, outcomes=outcomes, outcome_temperature=temperature,
+                       outcome_half_life_days=half_life)
     before_ranker = ExpertRanker(store, replace(fitted, outcomes=0.0))
     after_ranker = ExpertRanker(store, learning)
     vectors = embedder.embed([asked_text(r) for r in new])
@@ -119,6 +122,7 @@ def replay(site: str, shape: str, old_share: float, rows: list[dict], embedder: 
     return {
         "site": site, "shape": shape, "old_share": old_share, "test_questions": len(new),
         "outcomes": outcomes, "outcome_temperature": temperature, "responses": responses.name,
+        "outcome_half_life_days": half_life,
         "methods": {name: rates(v) for name, v in scores.items()},
         "asked_before_the_answerer": sum(asked_per_question) / max(1, len(asked_per_question)),
     }
@@ -178,9 +182,14 @@ def _gain(cell: dict) -> float:
     return sum(m["after"][k] - m["before"][k] for k in ("hit@1", "hit@5"))
 
 
+def _config(cell: dict) -> tuple[float, float, float]:
+    return (cell["outcomes"], cell["outcome_temperature"],
+            cell.get("outcome_half_life_days", RoutingWeights().outcome_half_life_days))
+
+
 def leave_one_site_out(cells: list[dict]) -> list[dict]:
     """Per site: the weights with the best mean gain on the other sites, scored on it."""
-    configs = sorted({(c["outcomes"], c["outcome_temperature"]) for c in cells})
+    configs = sorted({_config(c) for c in cells})
     sites = sorted({c["site"] for c in cells})
     chosen = []
     for model in sorted({c.get("responses", "kind") for c in cells}):
@@ -189,23 +198,23 @@ def leave_one_site_out(cells: list[dict]) -> list[dict]:
             def mean_gain(config: tuple[float, float], held: str = site,
                           pool: list[dict] = same) -> float:
                 others = [_gain(c) for c in pool if c["site"] != held
-                          and (c["outcomes"], c["outcome_temperature"]) == config]
+                          and _config(c) == config]
                 return sum(others) / max(1, len(others))
             best = max(configs, key=mean_gain)
             chosen += [dict(c, chosen_on_other_sites=True) for c in same if c["site"] == site
-                       and (c["outcomes"], c["outcome_temperature"]) == best]
+                       and _config(c) == best]
     return chosen
 
 
 def print_report(cells: list[dict], title: str) -> None:
     table = Table(title=title)
-    for column in ("site", "shape", "split", "test qs", "responses", "outcomes:temp", "before",
+    for column in ("site", "shape", "split", "test qs", "responses", "weight:temp:half-life", "before",
                    "after", "asked before the answerer"):
         table.add_column(column)
     for c in cells:
         m = c["methods"]
         table.add_row(c["site"], c["shape"], str(c["old_share"]), str(c["test_questions"]),
-                      c.get("responses", "kind"), f"{c['outcomes']:g}:{c['outcome_temperature']:g}",
+                      c.get("responses", "kind"), ":".join(f"{x:g}" for x in _config(c)),
                       *(f"{m[n]['hit@1']:.3f} / {m[n]['hit@5']:.3f}" for n in ("before",
                                                                                 "after")),
                       f"{c['asked_before_the_answerer']:.2f}")
@@ -231,13 +240,15 @@ def main() -> None:
                         help=f"comma-separated response models: {', '.join(RESPONSES)}")
     parser.add_argument("--json", type=Path, default=Path("bench/out/routing_outcomes.json"))
     args = parser.parse_args()
-    configs = [tuple(float(x) for x in pair.split(":")) for pair in args.weights.split(",")]
+    half_life = RoutingWeights().outcome_half_life_days
+    configs = [(*(float(x) for x in pair.split(":")), half_life)[:3]
+               for pair in args.weights.split(",")]
     models = [RESPONSES[name] for name in args.responses.split(",")]
     cells = []
     for site, shape, old_share, kept, embedder in each_cell(args.sites, args.shapes, args.splits):
-        for (weight, temperature), model in itertools.product(configs, models):
+        for (weight, temperature, days), model in itertools.product(configs, models):
             cells.append(replay(site, shape, old_share, kept, embedder, weight, temperature,
-                                model))
+                                model, days))
             console.log(f"{site} {shape} {old_share} {weight}:{temperature} {model.name}: "
                         f"{cells[-1]['methods']}")
     print_report(cells, "Outcome learning: hit@1 / hit@5 before and after, every weights tried")
