@@ -208,8 +208,8 @@ def leave_one_site_out(cells: list[dict]) -> list[dict]:
 
 def print_report(cells: list[dict], title: str) -> None:
     table = Table(title=title)
-    for column in ("site", "shape", "split", "test qs", "responses", "weight:temp:half-life", "before",
-                   "after", "asked before the answerer"):
+    for column in ("site", "shape", "split", "test qs", "responses", "weight:temp:half-life",
+                   "before", "after", "asked before the answerer"):
         table.add_column(column)
     for c in cells:
         m = c["methods"]
