@@ -58,7 +58,8 @@ class RoutingFitter:
         folds, answered = self.time_folds()
         fit = fit_weights(folds, entries=answered, now=self.store.clock(),
                           defaults=self.defaults)
-        return replace(fit, left=len(ExpertBook(self.store).departed()))
+        departed = tuple(sorted(ExpertBook(self.store).departed()))
+        return replace(fit, left=len(departed), departed=departed)
 
     def time_folds(self) -> tuple[list[Fold], int]:
         """The folds a fit scores, newest first, and how many answered entries there are.
@@ -100,9 +101,14 @@ class RoutingFitter:
         stored = load_fit(self.store)
         if stored.fitted_at is None:
             return Staleness(True, "never fitted")
-        left = len(ExpertBook(self.store).departed())
-        if left != stored.left:
-            return Staleness(True, f"{left} people marked as left now, {stored.left} when fitted")
+        departed = ExpertBook(self.store).departed()
+        # (a fit stored before `departed` was kept names nobody: compare the counts then)
+        changed = (departed != set(stored.departed) if stored.departed or not stored.left
+                   else len(departed) != stored.left)
+        if changed:
+            return Staleness(True, f"{len(departed)} people marked as left now, {stored.left} "
+                                   "when fitted" if len(departed) != stored.left else
+                                   "someone else left or came back since the fit")
         count = answered_count(self.store)
         if abs(count - stored.entries) >= max(10, stored.entries // 10):
             return Staleness(True, f"{count} answered entries now, {stored.entries} when fitted")

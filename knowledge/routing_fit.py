@@ -143,6 +143,7 @@ class RoutingFit:
     nested_held_out: int = 0  # the newest fold's questions
     nested_name: str = ""  # the candidate the older folds picked
     left: int = 0  # people deactivated when fitted (never suggested, their questions not targets)
+    departed: tuple[str, ...] = ()  # who they were (a staleness check compares the people)
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -166,6 +167,7 @@ class RoutingFit:
             nested_held_out=data.get("nested_held_out", 0),
             nested_name=data.get("nested_name", ""),
             left=data.get("left", 0),
+            departed=tuple(data.get("departed", ())),
         )
 
 

@@ -72,6 +72,10 @@ def test_refit_on_a_team_history_and_when_it_goes_stale(store: Store,
     ExpertBook(store).set_deactivated("helper1")  # someone left: the folds change
     assert "1 people marked as left now, 0 when fitted" in fitter.staleness().reason
     assert fitter.refit().left == 1 and not fitter.staleness().stale
+    ExpertBook(store).set_deactivated("helper1", False)  # one came back, another left:
+    ExpertBook(store).set_deactivated("helper2")  # as many as before, not the same people
+    assert fitter.staleness().reason == "someone else left or came back since the fit"
+    assert fitter.refit().departed == ("helper2",) and not fitter.staleness().stale
 
 
 def test_people_who_left_are_neither_suggested_nor_targets_of_the_fit(
