@@ -499,21 +499,25 @@ def run() -> None:
 @click.option("--k", "k", default=5, show_default=True, type=click.IntRange(1, 50),
               help="How many people to rank.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
+@click.option("--asker", help="Who asks (never suggested their own question), for every "
+                              "question; a stdin line {\"question\": ..., \"asker\": ...} "
+                              "names its own.")
 @click.option("--explain", is_flag=True,
               help="Show the routing weights in use, fitted or defaults and why, and how they "
                    "scored on this organisation's own history.")
 @click.option("--refit", is_flag=True,
               help="Fit the weights to this organisation's answered history now (implies "
                    "--explain).")
-def route(question: str | None, k: int, as_json: bool, explain: bool, refit: bool) -> None:
+def route(question: str | None, k: int, as_json: bool, asker: str | None, explain: bool,
+          refit: bool) -> None:
     """Show who would be asked about QUESTION (or each line of stdin); nothing is sent."""
     from index.expert_finder import ExpertFinder
     from knowledge.expert_ranking import ExpertRanker
 
     settings = load_settings()
     explain = explain or refit
-    questions = [question] if question is not None else [] if explain else [
-        line.strip() for line in sys.stdin if line.strip()]
+    questions = [(question, asker)] if question is not None else [] if explain else \
+        _route_lines(sys.stdin, asker)
     with open_services(settings, "Fitting the routing weights" if refit else "Embedding") \
             as services:
         if refit:
@@ -523,8 +527,8 @@ def route(question: str | None, k: int, as_json: bool, explain: bool, refit: boo
         if explain:
             _print_fit(ExpertRanker(services.store).fit, as_json)
         finder = ExpertFinder(services.search) if questions else None
-        for text in questions:
-            ranking = finder.rank(text, k=k)
+        for text, who in questions:
+            ranking = finder.rank(text, k=k, exclude=[who] if who else [])
             if as_json:
                 click.echo(json.dumps({"query": text, "experts": [
                     {"user": e.user, "score": round(e.score, 6), "reasons": list(e.reasons)}
@@ -532,6 +536,32 @@ def route(question: str | None, k: int, as_json: bool, explain: bool, refit: boo
                     ensure_ascii=False))
             else:
                 _print_experts(text, ranking)
+
+
+def _route_lines(lines, asker: str | None) -> list[tuple[str, str | None]]:
+    """(question, asker) per non-blank line: plain text, or a JSON object with "question" and
+    optionally "asker". A bad line is named by its number and nothing is ranked."""
+    questions = []
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        if not text:
+            continue
+        if not text.startswith("{"):
+            questions.append((text, asker))
+            continue
+        try:
+            row = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise click.ClickException(f"line {number}: not valid JSON ({error.msg}).") from None
+        asked = row.get("question") if isinstance(row, dict) else None
+        who = row.get("asker", asker) if isinstance(row, dict) else None
+        if not isinstance(asked, str) or not asked.strip():
+            raise click.ClickException(f'line {number}: a JSON line needs a "question" '
+                                       "(text).")
+        if who is not None and not isinstance(who, str):
+            raise click.ClickException(f'line {number}: "asker" must be text.')
+        questions.append((asked.strip(), who))
+    return questions
 
 
 def _print_fit(fit, as_json: bool) -> None:

@@ -197,3 +197,33 @@ def test_route_says_who_was_left_out_because_they_left(run, tmp_path: Path) -> N
     text = run("route", "How do I reset the VPN?").output
     assert "Not suggested, they left (account deactivated): ada" in text
 
+
+
+def test_route_never_suggests_the_asker_and_reads_askers_per_line(
+        tmp_path: Path, model_cache: Path) -> None:
+    env = {"SWITCHBOARD_HOME": str(tmp_path / "home"), "SWITCHBOARD_MODEL_CACHE": str(model_cache)}
+
+    def run(*args: str, stdin: str | None = None):
+        return CliRunner().invoke(main, list(args), env=env, input=stdin,
+                                  catch_exceptions=False)
+
+    history = tmp_path / "team.jsonl"
+    history.write_text("\n".join(json.dumps(r) for r in team_history(60)), encoding="utf-8")
+    assert run("import", str(history)).exit_code == 0
+    question = "Who approves payroll?"
+    first = json.loads(run("route", "--json", question).stdout)["experts"][0]["user"]
+    assert first == "ada"
+    mine = json.loads(run("route", "--json", "--asker", "ada", question).stdout)
+    assert "ada" not in [e["user"] for e in mine["experts"]] and mine["experts"]
+    lines = "\n".join([json.dumps({"question": question, "asker": "ada"}), question, "",
+                       json.dumps({"question": question})])
+    ranked = run("route", "--json", "--asker", "helper2", stdin=lines)
+    assert ranked.exit_code == 0, ranked.output
+    users = [[e["user"] for e in json.loads(line)["experts"]]
+             for line in ranked.stdout.splitlines()]
+    assert len(users) == 3 and "ada" not in users[0]
+    assert users[1][0] == users[2][0] == "ada"  # --asker applies where a line names nobody
+    assert all("helper2" not in u for u in users[1:])
+    bad = run("route", "--json", stdin=f"{question}\n{{\"question\": 3}}\n{{oops\n")
+    assert bad.exit_code != 0 and "line 2: a JSON line needs a \"question\"" in bad.output
+    assert "experts" not in bad.stdout  # nothing ranked before the bad line was found
