@@ -2,7 +2,11 @@
 
     HF_HUB_OFFLINE=1 python -m bench.routing [--sites android,dba,history]
         [--shapes all,team3,team5,team10,leaves,team5-leaves] [--splits 0.6,0.7,0.8]
-        [--json bench/out/routing.json]
+        [--json bench/out/routing.json] [--fit-folds 3 --fit-share 0.2] [--rolling]
+
+`--rolling` (rolling_cell): the history grows through the test period, as the product's does
+when answers are captured and published; the fit is redone when stale and the references are
+recomputed before each question (bench/out/routing_rolling.json).
 
 Shapes (data README: no dates, question ids grow with time):
 - all: every question of the site;
@@ -164,6 +168,65 @@ def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
     }
 
 
+def rolling_cell(site: str, shape: str, old_share: float, rows: list[dict],
+                 embedder: CachedEmbedder) -> dict:
+    """The same cell, but the history keeps growing as the product's does when answers are
+    captured and published: every question of the test period joins the history once it is
+    answered (in order), the fit is redone when the answered history grew by a tenth
+    (RoutingFitter.refit_if_stale, as the bot's hourly job), and both references are also
+    recomputed from everything answered before each question. The scored questions are the
+    static cell's."""
+    old, new, leaver = split(rows, old_share, shape)
+    cut, end = int(len(rows) * old_share), int(len(rows) * (old_share + TEST_SHARE))
+    scored = {r["question_id"] for r in new}
+    store, index = history_store(site, old, embedder, left=leaver)
+    fitter = RoutingFitter(store, index, embedder)
+    first = fitter.refit()
+    refits, candidates = 0, [first.name or "defaults"]
+    fitted, defaults = ExpertRanker(store, cache_seconds=0), ExpertRanker(
+        store, RoutingWeights(), cache_seconds=0)
+    counts = Counter(r["accepted_answerer"] for r in old if r["accepted_answerer"] != leaver)
+    author = {e.id: e.answered_by for e in store.iter_entries()}
+    results: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for row in rows[cut:end]:
+        if row["question_id"] in scored:
+            truth, asker = row["accepted_answerer"], row["asker"]
+            index.sync()
+            near = index.nearest(embedder.embed([asked_text(row)])[0], 200)
+            results["popularity"].append(hits([u for u, _ in counts.most_common(5)], truth))
+            votes: Counter = Counter()
+            for entry_id, sim in near[:20]:
+                if author.get(entry_id) and author[entry_id] != leaver:
+                    votes[author[entry_id]] += sim
+            results["nn-vote"].append(hits([u for u, _ in votes.most_common(5)], truth))
+            for name, ranker in (("defaults", defaults), ("fitted", fitted)):
+                ranked = ranker.rank(near, exclude=[asker], k=5)
+                results[name].append(hits([e.user for e in ranked], truth))
+        # answered, captured and published: the history grows
+        created = store.upsert_entries([EntryDraft(
+            question=row["title"], answer=row["body"] or row["title"],
+            answered_by=row["accepted_answerer"], tags=tuple(row["tags"]),
+            external_id=f"{site}-{row['question_id']}")]).created
+        author.update({i: row["accepted_answerer"] for i in created})
+        if row["accepted_answerer"] != leaver:
+            counts[row["accepted_answerer"]] += 1
+        if (refit := fitter.refit_if_stale()) is not None:
+            refits += 1
+            candidates.append(refit.name or "defaults")
+    w = fitted.weights
+    store.close()
+    return {
+        "site": site, "shape": shape, "old_share": old_share, "history": len(old),
+        "test_questions": len(new), "left": leaver, "rolling": True,
+        "methods": {name: rates(v) for name, v in results.items()},
+        "fit": {"fitted": True, "refits": refits, "candidate": " → ".join(candidates),
+                "weights": {"similarity": w.similarity, "neighbours": w.neighbours,
+                            "temperature": w.temperature, "topic_share": w.topic_share,
+                            "popularity": w.popularity, "recent": w.recent,
+                            "half_life_days": w.half_life_days}},
+    }
+
+
 def each_cell(sites: str, shapes: str,
               splits: str) -> Iterator[tuple[str, str, float, list[dict], CachedEmbedder]]:
     """(site, shape, split, the shape's questions, the site's embedder) for every cell of the
@@ -226,11 +289,17 @@ def main() -> None:
                         help="the fit's time folds (RoutingFitter; the product uses 3)")
     parser.add_argument("--fit-share", type=float, default=0.2,
                         help="each fold's share of the answered history (the product: 0.2)")
+    parser.add_argument("--rolling", action="store_true",
+                        help="the history grows through the test period (answers captured and "
+                             "published, refits when stale); see rolling_cell")
     args = parser.parse_args()
     cells = []
     for site, shape, old_share, kept, embedder in each_cell(args.sites, args.shapes, args.splits):
-        cells.append(evaluate_cell(site, shape, old_share, kept, embedder, args.fit_folds,
-                                   args.fit_share))
+        if args.rolling:
+            cells.append(rolling_cell(site, shape, old_share, kept, embedder))
+        else:
+            cells.append(evaluate_cell(site, shape, old_share, kept, embedder, args.fit_folds,
+                                       args.fit_share))
         console.log(f"{site} {shape} {old_share}: fitted {cells[-1]['methods']['fitted']}")
     print_report(cells)
     args.json.parent.mkdir(parents=True, exist_ok=True)
