@@ -19,7 +19,9 @@ whose answer is absent. Each verdict is a different person.
 
 Every remaining paraphrase is then scored. The phrasing weights (index.search.Learning: caution,
 push) are chosen by cross-validation holding out whole FAQs: chosen on the queries of four fifths
-of the FAQs, scored on the rest, for each fold; only held-out figures are reported.
+of the FAQs, scored on the rest, for each fold; only held-out figures are reported. The "answer"
+tier of a held-out fold's queries comes from a calibration and threshold fitted on the other
+FAQs only (bench.confidence_cv's procedure and rows; `refit_tiers`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ import random
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,10 +42,23 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.common import load_jsonl, onnx_embedder
+from bench.confidence_cv import Rows, fit_with_thresholds, make_rows
 from bench.embedding_cache import CachedEmbedder
+from bench.retrieval_cv import FaqSet, load_faq
+from index.confidence import Calibration, Evidence
 from index.entry_index import EntryIndex
 from index.lexical_index import LexicalIndex
-from index.search import HybridSearch, Learning, Tier
+from index.search import (
+    Fusion,
+    Gathered,
+    Hit,
+    HybridSearch,
+    Learning,
+    Tier,
+    evidence_of,
+    fuse,
+    learned_cosines,
+)
 from knowledge.models import EntryDraft
 from knowledge.phrasings import PhrasingSource
 from knowledge.store import Store
@@ -67,8 +83,9 @@ class Scored:
     absent: bool  # its FAQ is not in the index
     p1: float
     rr: float
-    answered: bool  # tier "answer"
+    answered: bool  # tier "answer" (the shipped calibration; see `refit_tiers`)
     right: bool  # the top hit is its FAQ
+    features: tuple[float, ...] = ()  # the top hit's confidence evidence (index.confidence)
 
 
 def scenario(embedder: CachedEmbedder, faqs: list[dict], queries: list[dict], m: int,
@@ -136,6 +153,7 @@ def scenario(embedder: CachedEmbedder, faqs: list[dict], queries: list[dict], m:
                 faq, faq in absent, float(rank == 1), 1.0 / rank if rank else 0.0,
                 top is not None and top.tier is Tier.ANSWER,
                 top is not None and top.entry.id == right,
+                top_evidence(search, evidence, top) if top is not None else (),
             ))
         out[learning] = rows
     if lexical is not None:
@@ -143,6 +161,42 @@ def scenario(embedder: CachedEmbedder, faqs: list[dict], queries: list[dict], m:
     shutil.rmtree(folder, ignore_errors=True)
     store.close()
     return out
+
+
+def top_evidence(search: HybridSearch, gathered: Gathered, top: Hit) -> tuple[float, ...]:
+    """The evidence HybridSearch.score turned into the top hit's confidence, as numbers."""
+    dense = learned_cosines(gathered, search.learning)
+    ranked = fuse(dense, gathered.lexical, search.fusion)
+    of = evidence_of(ranked, dense, gathered.lexical, search.fusion)
+    entry = top.entry.id
+    alone = gathered.question.get(entry)
+    if alone is None:
+        alone = search.entries.question_similarity(gathered.vector, [entry]).get(
+            entry, gathered.dense.get(entry, 0.0))
+    return of(entry, top.score, alone).vector()
+
+
+def refit_tiers(rows: list[Scored], held_out: set[int], faq: FaqSet, seed: int,
+                engine: str) -> list[Scored]:
+    """`rows` (of the FAQs in `held_out`) with "answer" decided by a calibration and threshold
+    fitted, by bench.confidence_cv's own procedure, on the other FAQs only: out of fold."""
+    calibration, answer, _ = _calibration(faq, seed, engine, frozenset(held_out))
+    return [replace(r, answered=bool(r.features) and calibration.confidence(
+        Evidence(*r.features)) >= answer) for r in rows]
+
+
+_ROWS: dict[tuple[int, str], tuple[Rows, np.ndarray]] = {}
+
+
+def _calibration(faq: FaqSet, seed: int, engine: str,
+                 held_out: frozenset[int]) -> tuple[Calibration, float, float]:
+    if (seed, engine) not in _ROWS:
+        rows = make_rows(faq, Fusion(), seed, engine)
+        owner = np.array([int(faq.drafts[c].external_id)
+                          for c in np.concatenate([faq.gold, faq.gold])])
+        _ROWS[(seed, engine)] = rows, owner
+    rows, owner = _ROWS[(seed, engine)]
+    return fit_with_thresholds(rows, ~np.isin(owner, list(held_out)))
 
 
 def figures(rows: list[Scored]) -> dict:
@@ -162,10 +216,13 @@ def figures(rows: list[Scored]) -> dict:
 Cell = tuple[int, float]  # (verdicts per FAQ, share of wrong verdicts)
 
 
-def out_of_fold(results: dict[Cell, dict[Learning, list[Scored]]], seed: int
+def out_of_fold(results: dict[Cell, dict[Learning, list[Scored]]], seed: int,
+                tiers: Callable[[list[Scored], set[int]], list[Scored]] | None = None
                 ) -> tuple[dict[Cell, list[Scored]], list[Learning]]:
     """One Learning for all cells (an organisation does not know its share of wrong verdicts),
-    chosen on four fifths of the FAQs by the mean over the cells, scored on the rest; per fold."""
+    chosen on four fifths of the FAQs by the mean over the cells, scored on the rest; per fold.
+    `tiers` re-decides the held-out rows' "answer" tier from a calibration fitted without their
+    FAQs (refit_tiers)."""
     first = next(iter(next(iter(results.values())).values()))
     faqs = sorted({r.faq for r in first})
     random.Random(seed).shuffle(faqs)
@@ -185,9 +242,11 @@ def out_of_fold(results: dict[Cell, dict[Learning, list[Scored]]], seed: int
 
         best = max(GRID, key=train_score)
         chosen.append(best)
+        held = {faq for faq, f in fold_of.items() if f == fold}
         for cell, by in results.items():
             rows = by.get(best, next(iter(by.values())))  # no verdicts: nothing to choose
-            kept[cell] += [r for r in rows if fold_of[r.faq] == fold]
+            rows = [r for r in rows if fold_of[r.faq] == fold]
+            kept[cell] += tiers(rows, held) if tiers else rows
     return kept, chosen
 
 
@@ -203,6 +262,7 @@ def main() -> None:
     faqs = load_jsonl(args.data / "stackfaq-dev-faqs.jsonl")
     queries = load_jsonl(args.data / "stackfaq-dev-queries.jsonl")
     embedder = CachedEmbedder(onnx_embedder(), OUT / "cache" / "learning.npz")
+    faq_set = load_faq(embedder, args.data, args.engine)  # the calibration's own rows
     started = time.perf_counter()
     report: dict = {"command": f"python -m bench.learning --seeds {args.seeds} --engine "
                     f"{args.engine}", "engine": args.engine, "seeds": args.seeds, "cells": [],
@@ -217,7 +277,9 @@ def main() -> None:
     for seed in range(7, 7 + args.seeds):
         results = {cell: scenario(embedder, faqs, queries, *cell, seed, args.engine)
                    for cell in cells}
-        kept, chosen = out_of_fold(results, seed)
+        kept, chosen = out_of_fold(
+            results, seed, lambda rows, held, seed=seed: refit_tiers(rows, held, faq_set, seed,
+                                                                    args.engine))
         for cell in cells:
             per_seed[cell].append(figures(kept[cell]))
         choices += [(c.caution, c.push) for c in chosen]
