@@ -26,32 +26,27 @@ class VectorCache:
 
     def cached(self, entry_ids: Iterable[int], model: str) -> dict[int, tuple[str, bytes]]:
         """The cached (text hash, vector bytes) of these entries made by `model`."""
-        ids = list(entry_ids)
-        found: dict[int, tuple[str, bytes]] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = self.store.query(
-                f"SELECT entry_id, text_hash, vector FROM {self.table} "
-                f"WHERE model = ? AND entry_id IN ({','.join('?' * len(chunk))})",
-                [model, *chunk],
-            )
-            found.update({r["entry_id"]: (r["text_hash"], r["vector"]) for r in rows})
-        return found
+        return {row[0]: (row[1], bytes(row[2]))
+                for row in self._rows("entry_id, text_hash, vector", entry_ids, model)}
 
     def blobs(self, entry_ids: Iterable[int], model: str) -> list[tuple[int, bytes]]:
         """(entry id, vector bytes) of these entries made by `model`: `cached` without the
-        hashes, as plain rows (search reads a few dozen of these per question)."""
+        hashes (search reads a few dozen of these per question)."""
+        return [(row[0], bytes(row[1]))
+                for row in self._rows("entry_id, vector", entry_ids, model)]
+
+    def _rows(self, columns: str, entry_ids: Iterable[int], model: str) -> list[tuple]:
+        """Plain rows of `columns` for these entries made by `model`, 500 ids a query."""
         ids = list(entry_ids)
-        found: list[tuple[int, bytes]] = []
+        found: list[tuple] = []
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             with self.store.lock:
-                rows = self.store.db.execute(
-                    f"SELECT entry_id, vector FROM {self.table} "
+                found += self.store.db.execute(
+                    f"SELECT {columns} FROM {self.table} "
                     f"WHERE model = ? AND entry_id IN ({','.join('?' * len(chunk))})",
                     [model, *chunk],
                 ).fetchall()
-            found += [(row[0], bytes(row[1])) for row in rows]
         return found
 
     def save(self, model: str, rows: Iterable[tuple[int, str, bytes]]) -> None:

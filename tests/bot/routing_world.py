@@ -116,14 +116,20 @@ def press(bot: Bot, user: str, action_id: str, value: str, channel: str, ts: str
     return trigger
 
 
-def answer_via_modal(bot: Bot, user: str, text: str, replay: bool = False) -> None:
+def open_modal(bot: Bot, user: str, action_id: str) -> str:
+    """Press `action_id` on `user`'s latest request DM; the private metadata of the modal the
+    bot opened for that click."""
     card = dm_card(bot, user)
-    trigger = press(bot, user, "expert_answer", button_values(card["blocks"])["expert_answer"],
+    trigger = press(bot, user, action_id, button_values(card["blocks"])[action_id],
                     f"D{user}", card["ts"])
     opened = next(c for c in bot.fake.calls_to("views.open") if c.args["trigger_id"] == trigger)
+    return opened.args["view"]["private_metadata"]
+
+
+def answer_via_modal(bot: Bot, user: str, text: str, replay: bool = False) -> None:
     submit = signing.view_submission(
         "expert_answer_modal", {"expert_answer_text": {"expert_answer_input": text}},
-        user_id=user, private_metadata=opened.args["view"]["private_metadata"])
+        user_id=user, private_metadata=open_modal(bot, user, "expert_answer"))
     assert bot.send(submit)[0] == 200
     if replay:
         assert bot.send(submit)[0] == 200

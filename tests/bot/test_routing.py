@@ -21,6 +21,7 @@ from tests.bot.routing_world import (
     ask_and_request_expert,
     dm_card,
     mention,
+    open_modal,
     press,
     thread_texts,
 )
@@ -112,11 +113,7 @@ def test_recovery_routes_a_request_whose_process_died_before_routing_it(world: W
 def test_an_empty_answer_is_refused_and_the_same_modal_then_answers(world: World) -> None:
     bot = world.bot
     event, _ = ask_and_request_expert(world)
-    card = dm_card(bot, "UERIN")
-    trigger = press(bot, "UERIN", "expert_answer", button_values(card["blocks"])["expert_answer"],
-                    "DUERIN", card["ts"])
-    opened = next(c for c in bot.fake.calls_to("views.open") if c.args["trigger_id"] == trigger)
-    metadata = opened.args["view"]["private_metadata"]
+    metadata = open_modal(bot, "UERIN", "expert_answer")
     empty = signing.view_submission(
         "expert_answer_modal", {"expert_answer_text": {"expert_answer_input": "   "}},
         user_id="UERIN", private_metadata=metadata)
@@ -193,14 +190,6 @@ def test_a_restart_in_the_middle_of_the_ladder_resumes_once(world: World) -> Non
     assert len(asked) == len(set(asked)) == 4
 
 
-def open_answer_modal(bot: Bot, user: str) -> str:
-    card = dm_card(bot, user)
-    trigger = press(bot, user, "expert_answer", button_values(card["blocks"])["expert_answer"],
-                    f"D{user}", card["ts"])
-    opened = next(c for c in bot.fake.calls_to("views.open") if c.args["trigger_id"] == trigger)
-    return opened.args["view"]["private_metadata"]
-
-
 def submit_answer(bot: Bot, user: str, metadata: str, text: str) -> signing.Payload:
     payload = signing.view_submission(
         "expert_answer_modal", {"expert_answer_text": {"expert_answer_input": text}},
@@ -212,7 +201,8 @@ def submit_answer(bot: Bot, user: str, metadata: str, text: str) -> signing.Payl
 def test_double_submissions_post_one_answer(world: World) -> None:
     bot = world.bot
     event, question_id = ask_and_request_expert(world)
-    erin, omar = open_answer_modal(bot, "UERIN"), open_answer_modal(bot, "UOMAR")
+    erin = open_modal(bot, "UERIN", "expert_answer")
+    omar = open_modal(bot, "UOMAR", "expert_answer")
     first = submit_answer(bot, "UERIN", erin, "First answer.")
     bot.send(first)  # the same submission, replayed
     bot.settle()
@@ -236,15 +226,11 @@ def test_double_submissions_post_one_answer(world: World) -> None:
 def test_pass_with_a_suggestion_asks_that_colleague(world: World) -> None:
     bot = world.bot
     _event, question_id = ask_and_request_expert(world)
-    card = dm_card(bot, "UERIN")
-    trigger = press(bot, "UERIN", "expert_pass", button_values(card["blocks"])["expert_pass"],
-                    "DUERIN", card["ts"])
-    opened = next(c for c in bot.fake.calls_to("views.open") if c.args["trigger_id"] == trigger)
     bot.send(signing.view_submission(
         "expert_pass_modal",
         {"expert_pass_colleague": {"expert_pass_user": {"type": "users_select",
                                                         "selected_user": "U456"}}},
-        user_id="UERIN", private_metadata=opened.args["view"]["private_metadata"]))
+        user_id="UERIN", private_metadata=open_modal(bot, "UERIN", "expert_pass")))
     bot.settle()
     routes = {r.expert: r for r in Routes(world.store).for_question(question_id)}
     assert routes["UERIN"].status is RouteStatus.PASSED
@@ -258,12 +244,8 @@ def test_a_deactivated_expert_is_skipped_and_replaced(world: World) -> None:
     bot.fake.users["UERIN"]["deleted"] = True
     bot.app.deps.people.forget("UERIN")
     # Omar passes: nobody is waiting any more, so the next round starts at once
-    card = dm_card(bot, "UOMAR")
-    trigger = press(bot, "UOMAR", "expert_pass", button_values(card["blocks"])["expert_pass"],
-                    "DUOMAR", card["ts"])
-    opened = next(c for c in bot.fake.calls_to("views.open") if c.args["trigger_id"] == trigger)
     bot.send(signing.view_submission("expert_pass_modal", {}, user_id="UOMAR",
-                                     private_metadata=opened.args["view"]["private_metadata"]))
+                                     private_metadata=open_modal(bot, "UOMAR", "expert_pass")))
     bot.settle()
     routes = Routes(world.store).for_question(question_id)
     assert [r.expert for r in routes][:2] == ["UERIN", "UOMAR"] and len(routes) == 4

@@ -17,6 +17,7 @@ from tests.bot.routing_world import (
     answer_via_modal,
     ask_and_request_expert,
     dm_card,
+    open_modal,
     press,
 )
 
@@ -40,12 +41,8 @@ def without_outcomes(world: World, text: str) -> dict[str, float]:
 
 
 def pass_on(bot: Bot, user: str) -> None:
-    card = dm_card(bot, user)
-    trigger = press(bot, user, "expert_pass", button_values(card["blocks"])["expert_pass"],
-                    f"D{user}", card["ts"])
-    opened = next(c for c in bot.fake.calls_to("views.open") if c.args["trigger_id"] == trigger)
     bot.send(signing.view_submission("expert_pass_modal", {}, user_id=user,
-                                     private_metadata=opened.args["view"]["private_metadata"]))
+                                     private_metadata=open_modal(bot, user, "expert_pass")))
     bot.settle()
 
 
