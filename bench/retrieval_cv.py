@@ -45,6 +45,7 @@ from bench.common import load_jsonl
 from index.embedder import Embedder
 from index.entry_index import embedding_text
 from index.lexical_index import LexicalIndex
+from knowledge.lexical import LexicalSearch
 from knowledge.models import EntryDraft
 from knowledge.store import Store
 
@@ -71,9 +72,10 @@ def entry_vectors(embedder: Embedder, drafts: list[EntryDraft]) -> dict[str, np.
 
 
 def bm25_matrix(drafts: list[EntryDraft], texts: list[str], keep: np.ndarray,
-                engine: str = "fts5") -> np.ndarray:
+                engine: str = "fts5", weights: tuple | None = None) -> np.ndarray:
     """BM25 of each text against the entries in `keep` (a store holding only those), from
-    SQLite FTS5 (`fts5`) or a tantivy index of them (`tantivy`, index/lexical_index.py)."""
+    SQLite FTS5 (`fts5`, with other column `weights` if given) or a tantivy index of them
+    (`tantivy`, index/lexical_index.py)."""
     store = Store.in_memory()
     kept = [d for d, k in zip(drafts, keep, strict=True) if k]
     created = store.upsert_entries(kept).created
@@ -82,6 +84,8 @@ def bm25_matrix(drafts: list[EntryDraft], texts: list[str], keep: np.ndarray,
     with tempfile.TemporaryDirectory() as folder:
         index = LexicalIndex.open(store, Path(folder)) if engine == "tantivy" else None
         lexical = index if index is not None else store.lexical
+        if weights is not None and index is None:
+            lexical = LexicalSearch(store, weights)
         for row, text in enumerate(texts):
             for entry_id, score in lexical.search(text, len(drafts)):
                 out[row, column[entry_id]] = score
@@ -119,7 +123,8 @@ class FaqSet:
         return np.stack([rr, (rank == 1).astype(float)], axis=1)
 
 
-def load_faq(embedder: Embedder, data: Path, engine: str = "fts5") -> FaqSet:
+def load_faq(embedder: Embedder, data: Path, engine: str = "fts5",
+             weights: tuple | None = None) -> FaqSet:
     faqs = load_jsonl(data / "stackfaq-dev-faqs.jsonl")
     queries = load_jsonl(data / "stackfaq-dev-queries.jsonl")
     drafts = [
@@ -132,7 +137,7 @@ def load_faq(embedder: Embedder, data: Path, engine: str = "fts5") -> FaqSet:
     gold = np.array([column[q["faq_id"]] for q in queries])
     evidence = Evidence(
         cosines(embedder.embed(texts), entry_vectors(embedder, drafts)),
-        bm25_matrix(drafts, texts, np.ones(len(drafts), dtype=bool), engine),
+        bm25_matrix(drafts, texts, np.ones(len(drafts), dtype=bool), engine, weights),
         gold.copy(),
     )
     return FaqSet(evidence, gold, drafts, texts)
@@ -158,7 +163,8 @@ class SemEvalSet:
         return ap[:, None]
 
 
-def load_semeval(embedder: Embedder, data: Path, engine: str = "fts5") -> SemEvalSet:
+def load_semeval(embedder: Embedder, data: Path, engine: str = "fts5",
+                 weights: tuple | None = None) -> SemEvalSet:
     dev = load_jsonl(data / "semeval2016-qatarliving-dev.jsonl")
     train = load_jsonl(data / "semeval2016-qatarliving-train.jsonl")
     queries = dev + train
@@ -174,7 +180,7 @@ def load_semeval(embedder: Embedder, data: Path, engine: str = "fts5") -> SemEva
     own = np.array([[column[c["id"]] for c in q["candidates"]] for q in queries])
     rows = np.arange(len(queries))[:, None]
     full_cos = cosines(embedder.embed(texts), entry_vectors(embedder, drafts))
-    full_bm25 = bm25_matrix(drafts, texts, np.ones(len(drafts), dtype=bool), engine)
+    full_bm25 = bm25_matrix(drafts, texts, np.ones(len(drafts), dtype=bool), engine, weights)
     evidence = Evidence(
         {name: matrix[rows, own] for name, matrix in full_cos.items()},
         full_bm25[rows, own],

@@ -62,17 +62,19 @@ class Calibration:
 # Fitted by `HF_HUB_OFFLINE=1 .venv/bin/python -m bench.confidence_cv` ("shipped") on every row
 # of the 62 StackFAQ FAQs (619 paraphrases, each asked with its FAQ indexed and with it left out
 # of the index), fusion weight 0.5, saturation 8, the cosine being the better of the entry's two
-# (question + answer, question alone; index/search.py). The same procedure out of fold (5 FAQ
+# (question + answer, question alone; index/search.py), BM25 over the entry's whole text as one
+# document (no field weights; index/lexical_index.py). The same procedure out of fold (5 FAQ
 # folds x 5 seeds, thresholds by inner cross-validation aiming at 96% right), pooled:
-#   with FTS5's BM25: answer precision 0.958 (worst seed 0.952), coverage 0.861, answered when
-#   the FAQ is absent 3.7% (worst seed 4.2%), known questions given nothing 1.0%;
-#   these constants on tantivy's BM25 (what the bot searches with): 0.960 (worst 0.955), 0.852,
-#   3.5% (worst 3.9%);
+#   with FTS5's BM25: answer precision 0.958 (worst seed 0.955), coverage 0.868, answered when
+#   the FAQ is absent 3.8% (worst seed 4.2%), known questions given nothing 1.0%;
+#   these constants on tantivy's BM25 (what the bot searches with): 0.959 (worst 0.956), 0.868,
+#   3.8% (worst 4.0%);
+#   with the former field weights (question 1, answer 0.35, tags 0.5): 0.958, 0.861, 3.7% (FTS5);
 #   before the two-vector cosine (question + answer only): 0.955, 0.834, 3.9% (FTS5).
 DEFAULT = Calibration(
-    bias=-10.8689,
-    weights={"score": 3.9221, "cosine": 5.7746, "bonus": 0.2108, "margin": 4.7781,
-             "agreement": 0.2099, "question_cosine": 5.2372},
+    bias=-11.1158,
+    weights={"score": 4.1563, "cosine": 5.7790, "bonus": 0.2882, "margin": 4.6581,
+             "agreement": 0.1775, "question_cosine": 5.1832},
 )
-ANSWER_AT = 0.682  # lowest confidence whose answers were >= 96% right (inner CV, every row)
-SUGGEST_AT = 0.028  # lowest confidence whose suggestions were >= 60% right
+ANSWER_AT = 0.686  # lowest confidence whose answers were >= 96% right (inner CV, every row)
+SUGGEST_AT = 0.029  # lowest confidence whose suggestions were >= 60% right

@@ -1,9 +1,10 @@
 """The lexical index: BM25 over the published entries in tantivy, outside the database.
 
-One document per published entry (fields question, answer, tags, phrasings, and the entry id as
-a fast field), kept in step with the store through the same change log as the vector index
-(index/entry_index.py): each search first replays the entries changed since the cursor the
-index reflects (delete the entry's document, re-add it if still published), and commits.
+One document per published entry (field `text`: the question, tags and answer together; field
+`phrasings`: the wordings people confirmed; and the entry id as a fast field), kept in step
+with the store through the same change log as the vector index (index/entry_index.py): each
+search first replays the entries changed since the cursor the index reflects (delete the
+entry's document, re-add it if still published), and commits.
 
 On disk (under `directory`):
 
@@ -21,12 +22,14 @@ harmless, so a crash between a database commit and an index save is repaired at 
 A manifest for another database, of another format, or older than the change log's pruned
 point is refused and the index rebuilt: it is never used stale.
 
-Scores: the sum over query words of BM25 per field times the field's weight (each field with
-its own length normalisation), with FTS5's IDF in place of tantivy's, so that scores stay on the
-scale the fusion and the confidence calibration were fitted on (bench/lexical_quality.py
-compares the two engines in one run); a word in both the question and a phrasing counts once,
-the better of the two. No postings budget is needed: tantivy's block-max WAND skips documents
-that cannot reach the top `limit`.
+Scores: plain BM25 over the entry's whole text, one field and one length, as SQLite FTS5
+scores a row with equal column weights (knowledge/lexical.py), with FTS5's IDF in place of
+tantivy's, so that both engines give the scores the fusion and the confidence calibration were
+fitted on; a word in both the entry's text and a phrasing counts once, the better of the two.
+One field rather than weighted per-field scores: on both shared data sets, the whole text ranks
+better than the question, answer and tags scored apart with their former weights (1, 0.35,
+0.5); bench/lexical_fields.py chooses the answer's weight leaving one data set out. No postings
+budget is needed: tantivy's block-max WAND skips documents that cannot reach the top `limit`.
 """
 
 from __future__ import annotations
@@ -53,13 +56,12 @@ from knowledge.text import lexical_terms
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # 2: one `text` field (1: question, answer and tags apart)
 MANIFEST = "manifest.json"
 ANALYZER = "switchboard_en"
-# BM25 field weights: the question's own words count most; phrasings are other wordings of
-# the question (the better of question and phrasing counts for a word). Same as FTS5's weights.
-WEIGHTS = {"question": 1.0, "answer": 0.35, "tags": 0.5, "phrasings": 1.0}
-FIELDS = tuple(WEIGHTS)
+# The entry's own words, and the wordings people confirmed (phrasings: the better of the two
+# counts for a word).
+FIELDS = ("text", "phrasings")
 WRITER_HEAP = 32_000_000  # bytes of indexing buffer; tantivy flushes a segment when it is full
 BUILD_BATCH = 5_000  # entries read from the store per step of a rebuild
 
@@ -75,6 +77,11 @@ def idf(total: int, documents: int) -> float:
     bench/lexical_quality.py), so each term query is boosted from the one to the other.
     """
     return max(math.log((total - documents + 0.5) / (documents + 0.5)), 1e-6)
+
+
+def entry_text(entry: Entry) -> str:
+    """What the `text` field holds: the question, the tags and the answer."""
+    return "\n".join((entry.question, " ".join(entry.tags), entry.answer))
 
 
 def tantivy_idf(total: int, documents: int) -> float:
@@ -188,8 +195,8 @@ class LexicalIndex:
             return int(self._require().searcher().num_docs)
 
     def _query(self, searcher: tantivy.Searcher, text: str) -> tantivy.Query | None:
-        """Each word's per-field term queries, boosted so that each field's score is
-        weight x FTS5's IDF x tantivy's BM25 term-frequency part (see `idf`)."""
+        """Per word, the better of its term queries on the entry's text and on its phrasings,
+        each boosted to FTS5's IDF x tantivy's BM25 term-frequency part (see `idf`)."""
         tokens = dict.fromkeys(
             token for term in lexical_terms(text) for token in self._analyzer.analyze(term)
         )
@@ -203,21 +210,16 @@ class LexicalIndex:
             if documents == 0:
                 continue
             wanted = idf(total, documents)
-            boosted = {
-                field: tantivy.Query.boost_query(
-                    self._term(field, token),
-                    WEIGHTS[field] * wanted / tantivy_idf(total, frequency[field]),
+            boosted = [
+                tantivy.Query.boost_query(
+                    self._term(field, token), wanted / tantivy_idf(total, frequency[field])
                 )
                 for field in FIELDS
                 if frequency[field]
-            }
-            asked = [boosted[f] for f in ("question", "phrasings") if f in boosted]
-            if asked:
-                either = tantivy.Query.disjunction_max_query(asked) if len(asked) > 1 else asked[0]
-                clauses.append((tantivy.Occur.Should, either))
-            clauses += [
-                (tantivy.Occur.Should, boosted[f]) for f in ("answer", "tags") if f in boosted
             ]
+            if len(boosted) > 1:
+                boosted = [tantivy.Query.disjunction_max_query(boosted)]
+            clauses.append((tantivy.Occur.Should, boosted[0]))
         return tantivy.Query.boolean_query(clauses) if clauses else None
 
     def _term(self, field: str, token: str) -> tantivy.Query:
@@ -269,9 +271,7 @@ class LexicalIndex:
         for entry in entries:
             document = tantivy.Document()
             document.add_unsigned("id", entry.id)
-            document.add_text("question", entry.question)
-            document.add_text("answer", entry.answer)
-            document.add_text("tags", " ".join(entry.tags))
+            document.add_text("text", entry_text(entry))
             for phrasing in extra.get(entry.id, ()):
                 document.add_text("phrasings", phrasing)
             writer.add_document(document)

@@ -148,6 +148,32 @@ def test_the_log_is_pruned_only_past_what_both_indexes_saved(
     assert not reopened.rebuilt and found(reopened, "vectors") != []
 
 
+def test_both_engines_score_the_entry_as_one_document(store: Store, tmp_path: Path) -> None:
+    """tantivy gives FTS5's scores: one document of question, tags and answer, no field
+    weights (the fusion and the confidence were fitted on FTS5's scale; the sandbox and the
+    tests search with FTS5, the bot with tantivy)."""
+    for question, answer, tags in [
+        ("How do I reset my VPN token?", "Ask the helpdesk for a new hardware token.", ("vpn",)),
+        ("Where is the expense policy?", "The finance wiki has the expense and travel rules.",
+         ("finance",)),
+        ("Can I expense a taxi to the airport?", "Yes, taxis are travel; keep the receipt.",
+         ("travel", "finance")),
+        ("How do I book a meeting room?", "Use the calendar: add the room as a guest.", ()),
+    ]:
+        add(store, question, answer, tags)
+    index = LexicalIndex.open(store, tmp_path / "lexical")
+    assert store.lexical is not None
+    for text in ("expense taxi receipt", "travel policy", "finance", "room calendar guest"):
+        fts5, ours = store.lexical.search(text, 10), index.search(text, 10)
+        assert [i for i, _ in ours] == [i for i, _ in fts5], text
+        for (_, mine), (_, theirs) in zip(ours, fts5, strict=True):
+            assert abs(mine - theirs) < 1e-5 * theirs, text
+    # an answer's words count as much as the question's: "receipt" (answer) and "airport"
+    # (question) are each in one entry, with the same length and document frequency
+    (receipt,), (airport,) = index.search("receipt", 10), index.search("airport", 10)
+    assert receipt == airport
+
+
 def test_phrasings_are_searched_like_the_question(store: Store, tmp_path: Path) -> None:
     phrasings: dict[int, list[str]] = {}
     entry = add(store, "How do I claim travel expenses?")
