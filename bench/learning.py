@@ -86,6 +86,7 @@ class Scored:
     answered: bool  # tier "answer" (the shipped calibration; see `refit_tiers`)
     right: bool  # the top hit is its FAQ
     features: tuple[float, ...] = ()  # the top hit's confidence evidence (index.confidence)
+    text: str = ""  # the paraphrase (pairs a cell's rows with the no-feedback cell's)
 
 
 def scenario(embedder: CachedEmbedder, faqs: list[dict], queries: list[dict], m: int,
@@ -143,7 +144,7 @@ def scenario(embedder: CachedEmbedder, faqs: list[dict], queries: list[dict], m:
     for learning in GRID if m else (Learning(),):
         search.learning = learning
         rows = []
-        for (faq, _), evidence in zip(score, gathered, strict=True):
+        for (faq, text), evidence in zip(score, gathered, strict=True):
             hits = search.score(evidence, 10)
             ranked = [h.entry.id for h in hits]
             right = entry_of.get(faq)
@@ -154,6 +155,7 @@ def scenario(embedder: CachedEmbedder, faqs: list[dict], queries: list[dict], m:
                 top is not None and top.tier is Tier.ANSWER,
                 top is not None and top.entry.id == right,
                 top_evidence(search, evidence, top) if top is not None else (),
+                text,
             ))
         out[learning] = rows
     if lexical is not None:
@@ -214,6 +216,31 @@ def figures(rows: list[Scored]) -> dict:
 
 
 Cell = tuple[int, float]  # (verdicts per FAQ, share of wrong verdicts)
+NONE: Cell = (0, 0.0)
+
+
+def paired_gain(pairs: list[tuple[int, float, float]], seed: int = 0,
+                rounds: int = 2000) -> tuple[float, float, float]:
+    """Mean P@1 with verdicts minus without, on the same paraphrases, and its 95% bootstrap
+    interval over whole FAQs. `pairs`: (FAQ, P@1 with, P@1 without) per scored paraphrase."""
+    by_faq: dict[int, list[float]] = {}
+    for faq, with_, without in pairs:
+        by_faq.setdefault(faq, []).append(with_ - without)
+    sums = np.array([sum(v) for v in by_faq.values()])
+    counts = np.array([len(v) for v in by_faq.values()])
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(sums), size=(rounds, len(sums)))
+    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(sums.sum() / counts.sum()), float(low), float(high)
+
+
+def pairs_against_none(kept: dict[Cell, list[Scored]], cell: Cell
+                       ) -> list[tuple[int, float, float]]:
+    """A cell's scored paraphrases (their FAQ indexed) with their P@1 under no feedback (the
+    same seed scores a superset of them: the first m paraphrases of each FAQ taught)."""
+    before = {(r.faq, r.text): r.p1 for r in kept[NONE] if not r.absent}
+    return [(r.faq, r.p1, before[(r.faq, r.text)]) for r in kept[cell] if not r.absent]
 
 
 def out_of_fold(results: dict[Cell, dict[Learning, list[Scored]]], seed: int,
@@ -269,10 +296,11 @@ def main() -> None:
                     "grid": [asdict(g) for g in GRID]}
     table = Table(title="Learning from verdicts (StackFAQ shared half, out of fold)")
     for name in ("verdicts/FAQ", "wrong", "P@1", "MRR@10", "answer prec.", "coverage",
-                 "absent confident"):
+                 "absent confident", "P@1 vs none, same paraphrases"):
         table.add_column(name, justify="right")
     cells = [(m, w) for m, w in itertools.product(VERDICTS, WRONG) if m or not w]
     per_seed: dict[Cell, list[dict]] = {cell: [] for cell in cells}
+    paired: dict[Cell, list[tuple[int, float, float]]] = {cell: [] for cell in cells}
     choices: list[tuple[float, float]] = []
     for seed in range(7, 7 + args.seeds):
         results = {cell: scenario(embedder, faqs, queries, *cell, seed, args.engine)
@@ -282,6 +310,9 @@ def main() -> None:
                                                                     args.engine))
         for cell in cells:
             per_seed[cell].append(figures(kept[cell]))
+            # a FAQ of another seed is another group: its paraphrases were split differently
+            paired[cell] += [(seed * 100_000 + faq, a, b)
+                             for faq, a, b in pairs_against_none(kept, cell)]
         choices += [(c.caution, c.push) for c in chosen]
         console.print(f"seed {seed}: chosen {[(c.caution, c.push) for c in chosen]}")
     common = max(set(choices), key=choices.count)
@@ -289,11 +320,14 @@ def main() -> None:
     for m, wrong in cells:
         mean = {k: float(np.mean([f[k] for f in per_seed[(m, wrong)]]))
                 for k in per_seed[(m, wrong)][0]}
+        gain = paired_gain(paired[(m, wrong)])
         report["cells"].append({"verdicts_per_faq": m, "wrong": wrong, **mean,
+                                "p_at_1_vs_none_same_paraphrases": gain,
                                 "per_seed": per_seed[(m, wrong)]})
         table.add_row(str(m), f"{wrong:.0%}", f"{mean['p_at_1']:.3f}", f"{mean['mrr_at_10']:.3f}",
                       f"{mean['answer_precision']:.3f}", f"{mean['answer_coverage']:.3f}",
-                      f"{mean['absent_confident']:.1%}")
+                      f"{mean['absent_confident']:.1%}",
+                      f"{gain[0]:+.3f} [{gain[1]:+.3f}, {gain[2]:+.3f}]" if m else "")
     console.print(f"Learning chosen most often: caution, push = {common} "
                   f"({choices.count(common)}/{len(choices)} folds)")
     embedder.save()
