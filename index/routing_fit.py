@@ -27,6 +27,7 @@ from knowledge.models import Entry, EntryStatus, parse_time
 from knowledge.outcome_fit import (
     FOLDS,
     MIN_ROUTED,
+    OUTCOME_Z,
     WARM_UP,
     answered_routed_count,
     fit_outcomes,
@@ -60,7 +61,8 @@ class RoutingFitter:
     def __init__(self, store: Store, entries: EntryIndex, embedder: Embedder, *,
                  defaults: RoutingWeights | None = None, held_out_share: float = 0.2,
                  folds: int = 3, max_held_out: int = 500,
-                 max_age: timedelta = timedelta(days=7)) -> None:
+                 max_age: timedelta = timedelta(days=7),
+                 outcome_z: float = OUTCOME_Z) -> None:
         self.store = store
         self.entries = entries
         self.embedder = embedder
@@ -69,6 +71,7 @@ class RoutingFitter:
         self.folds = folds
         self.max_held_out = max_held_out
         self.max_age = max_age
+        self.outcome_z = outcome_z  # standard errors a weight must beat the constants by
 
     def fit(self) -> RoutingFit:
         """A fit of the current history (see `time_folds`) and of the outcome term on top of
@@ -91,7 +94,7 @@ class RoutingFitter:
         each ranking by `weights` (see knowledge/outcome_fit.py)."""
         folds, outcomes, routed = self.outcome_folds(weights)
         return fit_outcomes(folds, outcomes, weights=weights, routed=routed,
-                            defaults=self.defaults)
+                            defaults=self.defaults, z=self.outcome_z)
 
     def outcome_folds(self, weights: RoutingWeights
                       ) -> tuple[list[Fold], dict[int, list[Outcome]], int]:

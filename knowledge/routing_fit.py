@@ -314,7 +314,7 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
 
 
 def nested_estimate(scored: Sequence[tuple[np.ndarray, np.ndarray]], terms: Sequence[int],
-                    first: Sequence[int], names: Sequence[str]) -> dict:
+                    first: Sequence[int], names: Sequence[str], z: float = Z) -> dict:
     """The rule run on the older folds (scored[1:]) and its pick scored on the newest
     (scored[0]); no estimate without an older fold. Too few older questions keep the
     defaults, as fit_weights does."""
@@ -322,18 +322,18 @@ def nested_estimate(scored: Sequence[tuple[np.ndarray, np.ndarray]], terms: Sequ
         return {}
     older = np.concatenate([h1.astype(np.int8) + h5.astype(np.int8)
                             for h1, h5 in scored[1:]], axis=1)
-    row = choose(older, terms, first)[0] if older.shape[1] >= MIN_ITEMS else 0
+    row = choose(older, terms, first, z)[0] if older.shape[1] >= MIN_ITEMS else 0
     hit1, hit5 = scored[0]
     return {"nested": Score(float(hit1[row].mean()), float(hit5[row].mean())),
             "nested_held_out": hit1.shape[1], "nested_name": names[row]}
 
 
 def choose(per_item: np.ndarray, terms: Sequence[int],
-           first: Sequence[int] = (0,)) -> tuple[int, int]:
+           first: Sequence[int] = (0,), z: float = Z) -> tuple[int, int]:
     """The one-standard-error rule over candidates (rows, the defaults first) scored per
     held-out question (columns): (the row chosen, the row with the best mean).
 
-    Every row whose mean is within Z paired standard errors of the best row's is as good as
+    Every row whose mean is within `z` paired standard errors of the best row's is as good as
     the evidence can tell; of those, the fewest `terms` win, then the rows in `first` (in that
     order), then the best mean."""
     means = per_item.mean(axis=1)
@@ -343,7 +343,7 @@ def choose(per_item: np.ndarray, terms: Sequence[int],
         return 0, best
     diff = per_item[best][None, :].astype(float) - per_item
     se = diff.std(axis=1, ddof=1) / math.sqrt(n)
-    tied = np.flatnonzero(means >= means[best] - Z * se - 1e-12)
+    tied = np.flatnonzero(means >= means[best] - z * se - 1e-12)
     preferred = {row: place for place, row in enumerate(first)}
     chosen = min(tied, key=lambda row: (terms[row], preferred.get(row, len(first)),
                                         -means[row], row))

@@ -84,7 +84,7 @@ def test_outcomes_that_mislead_fit_a_lower_weight(timed: Store) -> None:
     assert outcome.fitted and outcome.routed == 48 and outcome.held_out == 36
     assert outcome.constants.hit1 < outcome.without.hit1 == 1.0
     assert outcome.outcomes < 1.0 and outcome.score.total > outcome.constants.total
-    assert "beat the constants by a standard error" in outcome.reason
+    assert "the term off: it beat the constants by 2 standard errors" in outcome.reason
     assert outcome.nested is not None and outcome.nested_held_out == 12
 
 
