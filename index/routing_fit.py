@@ -116,7 +116,7 @@ class RoutingFitter:
         self.entries.sync()
         ids, matrix = RoutedQuestions(self.store, self.embedder).vectors(fill=None)
         place = {qid: p for p, (_, qid, _) in enumerate(asked)}  # time order
-        order = np.array([place[int(q)] for q in ids], dtype=np.int64)
+        order = np.array([place.get(int(q), len(asked)) for q in ids], dtype=np.int64)
         row_of = {int(q): i for i, q in enumerate(ids)}
         departed = tuple(sorted(ExpertBook(self.store).departed()))
         published = sorted(self.store.iter_entries([EntryStatus.PUBLISHED]),
