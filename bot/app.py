@@ -162,7 +162,9 @@ class BotApp:
             return
         fit = self.router.fitter.refit_if_stale()
         if fit is not None:
-            log.info("routing refitted", extra={"fitted": fit.fitted, "reason": fit.reason})
+            log.info("routing refitted", extra={
+                "fitted": fit.fitted, "reason": fit.reason,
+                "outcomes": fit.outcome_fit.reason if fit.outcome_fit else None})
 
     def nudge_stale(self) -> int:
         """DM the authors of entries that need a look (each at most weekly); returns how many."""

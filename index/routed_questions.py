@@ -62,7 +62,12 @@ class RoutedQuestions:
         top = np.argsort(-cosines, kind="stable")[:n]
         return [(int(ids[i]), float(cosines[i])) for i in top if np.isfinite(cosines[i])]
 
-    def _refresh(self) -> tuple[np.ndarray, np.ndarray]:
+    def vectors(self, fill: int | None = MAX_FILL) -> tuple[np.ndarray, np.ndarray]:
+        """Every routed question's id (oldest first) and vector (rows); those without a vector
+        are embedded, at most `fill` of them (None: all, for a refit off the request path)."""
+        return self._refresh(fill)
+
+    def _refresh(self, fill: int | None = MAX_FILL) -> tuple[np.ndarray, np.ndarray]:
         routed = self.outcomes.routed_question_ids()
         with self._lock:
             ids, matrix, known = self._ids, self._matrix, dict(self._known)
@@ -75,7 +80,7 @@ class RoutedQuestions:
                       .items() if len(blob) == size * 4})
         missing = [qid for qid in new if qid not in known]
         if missing:
-            known.update(self._fill(missing))
+            known.update(self._fill(missing, len(missing) if fill is None else fill))
         kept = [qid for qid in routed if qid in known]
         ids = np.array(kept, dtype=np.int64)
         matrix = (np.stack([known[q] for q in kept]) if kept
@@ -84,9 +89,9 @@ class RoutedQuestions:
             self._ids, self._matrix, self._known = ids, matrix, known
         return ids, matrix
 
-    def _fill(self, missing: list[int]) -> dict[int, np.ndarray]:
+    def _fill(self, missing: list[int], limit: int) -> dict[int, np.ndarray]:
         """Vectors for routed questions that have none: from the memo, else embedded (the
-        newest MAX_FILL); all stored."""
+        newest `limit`); all stored."""
         found: dict[int, np.ndarray] = {}
         text_of: dict[int, str] = {}
         to_embed: list[int] = []
@@ -96,7 +101,7 @@ class RoutedQuestions:
                 memo = self._memo.get(text)
             if memo is not None:
                 found[qid] = memo
-            elif len(to_embed) < MAX_FILL:
+            elif len(to_embed) < limit:
                 to_embed.append(qid)
         if to_embed:
             vectors = self.embedder.embed([text_of[q] for q in to_embed])

@@ -144,28 +144,39 @@ class Outcomes:
         if not similar or not weight:
             return {}
         outcomes = self.of(q for q, _ in similar)
-        people: dict[str, PersonEvidence] = defaultdict(PersonEvidence)
-        mass = 0.0
+        terms = outcome_terms(similar, outcomes, now=now, temperature=temperature,
+                              half_life_days=half_life_days)
+        people = {person: PersonEvidence(term=weight * term) for person, term in terms.items()}
         for question_id, cosine in similar:
-            found = outcomes.get(question_id)
-            if not found:
-                continue
-            age_days = max(0.0, (now - found[0].asked_at).total_seconds() / 86_400)
-            kernel = math.exp((cosine - 1.0) / temperature) * 0.5 ** (age_days / half_life_days)
-            mass += kernel
-            for outcome in found:
+            if cosine < 0.5:
+                continue  # counted in the score, too distant to cite as a reason
+            for outcome in outcomes.get(question_id, ()):
                 person = people[outcome.expert]
-                person.term += kernel * outcome.signal
-                if cosine < 0.5:
-                    continue  # counted in the score, too distant to cite as a reason
                 setattr(person, outcome.kind, getattr(person, outcome.kind) + 1)
                 if outcome.kind == "answered":
                     person.solved += outcome.solved
                     if outcome.minutes is not None:
                         person.minutes.append(outcome.minutes)
-        for person in people.values():
-            person.term *= weight / (PRIOR + mass)
-        return dict(people)
+        return people
+
+
+def outcome_terms(similar: Sequence[tuple[int, float]], outcomes: dict[int, list[Outcome]], *,
+                  now: datetime, temperature: float,
+                  half_life_days: float) -> dict[str, float]:
+    """Per person, the outcome term at weight 1 (as `Outcomes.evidence` computes it, without
+    the counts): for fitting the weight (knowledge/outcome_fit.py)."""
+    terms: dict[str, float] = defaultdict(float)
+    mass = 0.0
+    for question_id, cosine in similar:
+        found = outcomes.get(question_id)
+        if not found:
+            continue
+        age_days = max(0.0, (now - found[0].asked_at).total_seconds() / 86_400)
+        kernel = math.exp((cosine - 1.0) / temperature) * 0.5 ** (age_days / half_life_days)
+        mass += kernel
+        for outcome in found:
+            terms[outcome.expert] += kernel * outcome.signal
+    return {person: term / (PRIOR + mass) for person, term in terms.items()}
 
 
 def _outcome(row: dict) -> Outcome | None:

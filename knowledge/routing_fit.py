@@ -46,6 +46,7 @@ MIN_ITEMS = 10  # scorable held-out questions needed
 Z = 1.0  # candidates within this many paired standard errors of the best count as tied
 META_KEY = "routing_fit"
 FILL = 1e-3  # a vanishing volume term: the busiest fill places the similar questions leave
+OUTCOME_KEYS = ("outcomes", "outcome_temperature")  # the outcome term's fitted weights
 
 # The blends tried besides the defaults and the references (kept small: every extra candidate
 # is one more chance for a lucky blend on a few hundred held-out questions).
@@ -75,8 +76,9 @@ class RoutingWeights:
     half_life_days: float = 730.0  # an answer's evidence halves over this age
     rating: float = 0.15  # per net helpful vote, on a log scale
     topic: float = 0.15  # bonus for a declared or user-group topic the question matches
-    # outcomes of routed questions (knowledge/outcomes.py): not fitted (no outcomes in an
-    # imported history); robust values chosen by bench/routing_outcomes.py
+    # outcomes of routed questions (knowledge/outcomes.py): robust values chosen by
+    # bench/routing_outcomes.py; the weight and sharpness are refitted per organisation once it
+    # has enough answered routed questions (knowledge/outcome_fit.py)
     outcomes: float = 1.0  # weight of "answered (fast, solved) or passed on similar routed ones"
     outcome_temperature: float = 0.5  # similarity sharpness for routed questions
     outcome_half_life_days: float = 90.0  # an outcome's evidence halves over this age
@@ -102,12 +104,14 @@ class PastAnswer:
 
 @dataclass(frozen=True)
 class HeldOut:
-    """A newer answered question: its nearest older entries (id, cosine), best first."""
+    """A newer answered question: its nearest older entries (id, cosine), best first (and,
+    when it is a routed question, its most similar routed questions asked before it)."""
 
     answered_by: str
     asked_at: datetime
     neighbours: tuple[tuple[int, float], ...]
     exclude: tuple[str, ...] = ()
+    routed: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,35 @@ class Score:
     @property
     def total(self) -> float:
         return self.hit1 + self.hit5
+
+
+@dataclass(frozen=True)
+class OutcomeFit:
+    """The outcome term's weight and sharpness in use, and the evidence behind them: this
+    organisation's answered routed questions, each ranked with the outcomes of the routed
+    questions asked before it only (knowledge/outcome_fit.py)."""
+
+    outcomes: float  # the weight in use
+    temperature: float
+    fitted: bool  # False: the constants, for `reason`
+    reason: str
+    routed: int = 0  # answered routed questions when fitted (staleness compares it)
+    held_out: int = 0  # routed questions scored
+    score: Score | None = None  # the weight in use, on the scored routed questions
+    without: Score | None = None  # the outcome term off, on the same questions
+    constants: Score | None = None  # the constants (RoutingWeights' defaults), the same
+    # the rule run on the older routed questions only, its pick scored on the newest
+    nested: Score | None = None
+    nested_held_out: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> OutcomeFit:
+        scores = {k: Score(**data[k]) if data.get(k) else None
+                  for k in ("score", "without", "constants", "nested")}
+        return cls(**{**data, **scores})
 
 
 @dataclass(frozen=True)
@@ -144,11 +177,12 @@ class RoutingFit:
     nested_name: str = ""  # the candidate the older folds picked
     left: int = 0  # people deactivated when fitted (never suggested, their questions not targets)
     departed: tuple[str, ...] = ()  # who they were (a staleness check compares the people)
+    outcome_fit: OutcomeFit | None = None  # None: fitted before the outcome term was
 
     def to_json(self) -> str:
         data = asdict(self)
         data["fitted_at"] = format_time(self.fitted_at) if self.fitted_at else None
-        data["weights"] = {k: getattr(self.weights, k) for k in self.tunable}
+        data["weights"] = {k: getattr(self.weights, k) for k in (*self.tunable, *OUTCOME_KEYS)}
         del data["tunable"]
         return json.dumps(data, sort_keys=True)
 
@@ -168,6 +202,8 @@ class RoutingFit:
             nested_name=data.get("nested_name", ""),
             left=data.get("left", 0),
             departed=tuple(data.get("departed", ())),
+            outcome_fit=(OutcomeFit.from_dict(data["outcome_fit"]) if data.get("outcome_fit")
+                         else None),
         )
 
 
@@ -261,7 +297,8 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
     first = [row for row, (name, _) in enumerate(named) if name == "similar vote"] + [0]
     chosen, best = choose(hit1.astype(np.int8) + hit5.astype(np.int8), terms, first)
     hits = [Score(float(a.mean()), float(b.mean())) for a, b in zip(hit1, hit5, strict=True)]
-    base = replace(base, **_nested(scored if scorable[0][1] else [], terms, first, named))
+    base = replace(base, **nested_estimate(scored if scorable[0][1] else [], terms, first,
+                                           [name for name, _ in named]))
     name = named[chosen][0]
     how = (f"the best of {len(grid)} candidates" if chosen == best else
            f"the simplest of the candidates within {Z:g} standard error of the best "
@@ -276,8 +313,8 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
                           f"{n} newer questions over {len(scored)} time split(s)")
 
 
-def _nested(scored: Sequence[tuple[np.ndarray, np.ndarray]], terms: Sequence[int],
-            first: Sequence[int], named: Sequence[tuple[str, RoutingWeights]]) -> dict:
+def nested_estimate(scored: Sequence[tuple[np.ndarray, np.ndarray]], terms: Sequence[int],
+                    first: Sequence[int], names: Sequence[str], z: float = Z) -> dict:
     """The rule run on the older folds (scored[1:]) and its pick scored on the newest
     (scored[0]); no estimate without an older fold. Too few older questions keep the
     defaults, as fit_weights does."""
@@ -285,18 +322,18 @@ def _nested(scored: Sequence[tuple[np.ndarray, np.ndarray]], terms: Sequence[int
         return {}
     older = np.concatenate([h1.astype(np.int8) + h5.astype(np.int8)
                             for h1, h5 in scored[1:]], axis=1)
-    row = choose(older, terms, first)[0] if older.shape[1] >= MIN_ITEMS else 0
+    row = choose(older, terms, first, z)[0] if older.shape[1] >= MIN_ITEMS else 0
     hit1, hit5 = scored[0]
     return {"nested": Score(float(hit1[row].mean()), float(hit5[row].mean())),
-            "nested_held_out": hit1.shape[1], "nested_name": named[row][0]}
+            "nested_held_out": hit1.shape[1], "nested_name": names[row]}
 
 
 def choose(per_item: np.ndarray, terms: Sequence[int],
-           first: Sequence[int] = (0,)) -> tuple[int, int]:
+           first: Sequence[int] = (0,), z: float = Z) -> tuple[int, int]:
     """The one-standard-error rule over candidates (rows, the defaults first) scored per
     held-out question (columns): (the row chosen, the row with the best mean).
 
-    Every row whose mean is within Z paired standard errors of the best row's is as good as
+    Every row whose mean is within `z` paired standard errors of the best row's is as good as
     the evidence can tell; of those, the fewest `terms` win, then the rows in `first` (in that
     order), then the best mean."""
     means = per_item.mean(axis=1)
@@ -306,7 +343,7 @@ def choose(per_item: np.ndarray, terms: Sequence[int],
         return 0, best
     diff = per_item[best][None, :].astype(float) - per_item
     se = diff.std(axis=1, ddof=1) / math.sqrt(n)
-    tied = np.flatnonzero(means >= means[best] - Z * se - 1e-12)
+    tied = np.flatnonzero(means >= means[best] - z * se - 1e-12)
     preferred = {row: place for place, row in enumerate(first)}
     chosen = min(tied, key=lambda row: (terms[row], preferred.get(row, len(first)),
                                         -means[row], row))
@@ -337,11 +374,20 @@ def _hits(past: Sequence[PastAnswer], items: Sequence[HeldOut],
     for (temperature, half_life, rating, tag_n, n), rows in _group(grid).items():
         votes, topics = frame.components(temperature, half_life, rating, tag_n, n)
         for row in rows:
-            w = grid[row]
-            scores = (w.similarity * votes + w.topic_share * topics
-                      + w.popularity * frame.popularity + w.recent * frame.recent)
-            hit1[row], hit5[row] = frame.ranks_of_truth(scores)
+            hit1[row], hit5[row] = frame.ranks_of_truth(frame.blend(grid[row], votes, topics))
     return hit1, hit5
+
+
+def history_scores(past: Sequence[PastAnswer], items: Sequence[HeldOut],
+                   weights: RoutingWeights) -> tuple[list[str], np.ndarray]:
+    """The people who answered in `past` (sorted by name, the ranker's tie order) and the
+    ranker's history score of each (columns) for each held-out question (rows), before the
+    outcome term (for knowledge/outcome_fit.py)."""
+    frame = _Frame.build(past, items, weights.recent_answers)
+    w = weights
+    votes, topics = frame.components(w.temperature, w.half_life_days, w.rating,
+                                     w.tag_neighbours, w.neighbours)
+    return frame.people, frame.blend(w, votes, topics)
 
 
 def _group(grid: Sequence[RoutingWeights]) -> dict[tuple, list[int]]:
@@ -448,17 +494,29 @@ class _Frame:
                                 where=totals > 0)
         return votes, tag_weights @ self.tag_share
 
+    def blend(self, w: RoutingWeights, votes: np.ndarray, topics: np.ndarray) -> np.ndarray:
+        """Per item and person, the ranker's score under `w` (from `components`)."""
+        return (w.similarity * votes + w.topic_share * topics
+                + w.popularity * self.popularity + w.recent * self.recent)
+
     def ranks_of_truth(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Whether each item's answerer ranks first / in the top five under `scores`."""
         scores = np.where(scores > 0, scores, -np.inf)
         for i, p in self.excluded:
             scores[i, p] = -np.inf
-        rows = np.arange(self.n_items)
-        known = self.truth >= 0
-        truth = np.where(known, self.truth, 0)
-        truth_score = scores[rows, truth][:, None]
-        order = np.arange(len(self.people))[None, :]
-        ahead = (scores > truth_score).sum(axis=1) + (
-            (scores == truth_score) & (order < truth[:, None])).sum(axis=1)
-        found = known & np.isfinite(truth_score[:, 0])
-        return found & (ahead == 0), found & (ahead < 5)
+        return truth_ranks(scores, self.truth)
+
+
+def truth_ranks(scores: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each item's (row's) answerer, the column `truth` (-1: none), ranks first / in
+    the top five; -inf: not ranked at all; ties go to the column first in order (the ranker
+    breaks ties by name, and the columns are sorted by name)."""
+    rows = np.arange(scores.shape[0])
+    known = truth >= 0
+    truth = np.where(known, truth, 0)
+    truth_score = scores[rows, truth][:, None]
+    order = np.arange(scores.shape[1])[None, :]
+    ahead = (scores > truth_score).sum(axis=1) + (
+        (scores == truth_score) & (order < truth[:, None])).sum(axis=1)
+    found = known & np.isfinite(truth_score[:, 0])
+    return found & (ahead == 0), found & (ahead < 5)

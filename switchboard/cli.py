@@ -121,16 +121,23 @@ def refit_routing_if_stale(services) -> None:
     """Fit the routing weights again when the answered history changed enough (an import, or
     answers captured since the last fit), so `route` ranks with weights that fit this history
     at once rather than after the bot's next hourly refit. Cheap when nothing changed."""
+    from knowledge.outcome_fit import MIN_ROUTED, answered_routed_count
     from knowledge.routing_fit import MIN_ENTRIES, answered_count, load_fit
 
     staleness = services.routing_fitter.staleness()
     if not staleness.stale:
         return
-    if answered_count(services.store) < MIN_ENTRIES and not load_fit(services.store).fitted:
+    if (answered_count(services.store) < MIN_ENTRIES and not load_fit(services.store).fitted
+            and answered_routed_count(services.store) < MIN_ROUTED):
         return  # too little history: the defaults stay, no need to load the model for that
     console.print(f"Fitting the routing weights ({staleness.reason})...")
-    fit = services.routing_fitter.refit()
-    console.print(f"Routing weights: {fit.reason}", soft_wrap=True)
+    if staleness.history:
+        fit = services.routing_fitter.refit()
+        console.print(f"Routing weights: {fit.reason}", soft_wrap=True)
+    else:  # only the routed questions grew: the outcome weight alone
+        fit = services.routing_fitter.refit_outcomes()
+    if fit.outcome_fit is not None:
+        console.print(f"Outcome weight: {fit.outcome_fit.reason}", soft_wrap=True)
 
 
 @main.command()
@@ -578,12 +585,30 @@ def _print_fit(fit, as_json: bool) -> None:
             "fitted_at": fit.fitted_at.isoformat() if fit.fitted_at else None,
             "answered_entries": fit.entries, "held_out_questions": fit.held_out,
             "held_out": figures, "nested_questions": fit.nested_held_out,
-            "nested_candidate": fit.nested_name or None}))
+            "nested_candidate": fit.nested_name or None, "outcomes": _outcome_json(fit)}))
         return
     first, *rest = routing_lines(fit)
     click.echo(first)
     for line in rest:
         click.echo(f"  {line}")
+
+
+def _outcome_json(fit) -> dict:
+    """The outcome term's weight in use and how it scored on the answered routed questions."""
+    w, found = fit.weights, fit.outcome_fit
+    figures = {name: ({"hit@1": round(score.hit1, 4), "hit@5": round(score.hit5, 4)}
+                      if score else None)
+               for name, score in (("in_use", found and found.score),
+                                   ("without", found and found.without),
+                                   ("constants", found and found.constants),
+                                   ("nested", found and found.nested))}
+    return {"weight": w.outcomes, "temperature": w.outcome_temperature,
+            "half_life_days": w.outcome_half_life_days,
+            "fitted": bool(found and found.fitted),
+            "reason": found.reason if found else "not fitted yet",
+            "answered_routed_questions": found.routed if found else 0,
+            "held_out_questions": found.held_out if found else 0, "held_out": figures,
+            "nested_questions": found.nested_held_out if found else 0}
 
 
 def _print_experts(text: str, ranking) -> None:

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from index.gaps import Gap
 from knowledge.analytics import OUTCOMES, Report
-from knowledge.routing_fit import RoutingFit
+from knowledge.routing_fit import OutcomeFit, RoutingFit
 
 LABELS = {"self_serve": "Self-serve (bot alone)", "expert": "Answered by an expert",
           "suggested": "Suggestions, unconfirmed", "unanswered": "Unanswered"}
@@ -52,6 +52,24 @@ def routing_lines(fit: RoutingFit) -> list[str]:
     lines.append(f"outcomes of similar routed questions (answered, fast, solved / passed, "
                  f"snoozed, silent): weight {w.outcomes:g}, temperature "
                  f"{w.outcome_temperature:g}, half-life {w.outcome_half_life_days:g} days")
+    return lines + outcome_lines(fit.outcome_fit)
+
+
+def outcome_lines(found: OutcomeFit | None) -> list[str]:
+    """Why the outcome weight is what it is, and how it scored on the routed questions."""
+    if found is None:
+        return ["outcome weight: the constants (not fitted yet)"]
+    lines = [f"outcome weight: {found.reason}"]
+    if found.score and found.without and found.constants:
+        lines.append(f"held-out hit@1 / hit@5 on {found.held_out} answered routed questions "
+                     f"(each ranked from the routed questions before it): with outcomes as in "
+                     f"use {found.score.hit1:.3f} / {found.score.hit5:.3f}, without "
+                     f"{found.without.hit1:.3f} / {found.without.hit5:.3f}, at the constants "
+                     f"{found.constants.hit1:.3f} / {found.constants.hit5:.3f}")
+    if found.nested is not None:
+        lines.append(f"outcome weight, honest estimate, hit@1 / hit@5: {found.nested.hit1:.3f} "
+                     f"/ {found.nested.hit5:.3f} on the newest {found.nested_held_out} routed "
+                     "questions, with the weight chosen on the older ones only")
     return lines
 
 

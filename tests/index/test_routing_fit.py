@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 
 from index.embedder import OnnxEmbedder
@@ -122,12 +121,6 @@ def test_a_refit_never_blocks_answering(store: Store, embedder: OnnxEmbedder) ->
         gated.gate.set()
         refit.join(30)
     assert not refit.is_alive()
-
-
-@pytest.fixture
-def run(tmp_path: Path, model_cache: Path):
-    env = {"SWITCHBOARD_HOME": str(tmp_path / "home"), "SWITCHBOARD_MODEL_CACHE": str(model_cache)}
-    return lambda *args: CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
 
 def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) -> None:
