@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from index.entry_index import EntryIndex
-from index.lexical_index import MANIFEST, LexicalIndex, read_manifest
+from index.lexical_index import FORMAT, MANIFEST, LexicalIndex, read_manifest
 from index.search import HybridSearch
 from knowledge.models import EntryDraft, EntryStatus
 from knowledge.phrasings import PhrasingSource
@@ -132,6 +132,16 @@ def test_a_stale_or_tampered_saved_index_is_rebuilt(store: Store, tmp_path: Path
     manifest.write_text("{ not json")
     rebuilt = LexicalIndex.open(store, directory)
     assert rebuilt.rebuilt and found(rebuilt, "printers") == [new]
+
+    # an index of the former layout (format 1: question, answer and tags as separate fields)
+    # is not opened with this schema but rebuilt, as after an upgrade
+    rebuilt.checkpoint()
+    data = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**data, "format": 1}))
+    upgraded = LexicalIndex.open(store, directory)
+    assert upgraded.rebuilt and found(upgraded, "printers") == [new]
+    upgraded.checkpoint()
+    assert read_manifest(directory).format == FORMAT == 2
 
 
 def test_the_log_is_pruned_only_past_what_both_indexes_saved(
