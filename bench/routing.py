@@ -278,12 +278,19 @@ def print_report(cells: list[dict]) -> None:
                       "metric cells at least the better reference")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
+def cell_parser(doc: str | None, shapes: str = "all,team3,team5,team10,leaves,team5-leaves",
+                splits: str = "0.6,0.7,0.8") -> argparse.ArgumentParser:
+    """The command line every routing bench shares: which sites, shapes and splits to run."""
+    parser = argparse.ArgumentParser(description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sites", default="android,dba,history")
-    parser.add_argument("--shapes", default="all,team3,team5,team10,leaves,team5-leaves")
-    parser.add_argument("--splits", default="0.6,0.7,0.8")
+    parser.add_argument("--shapes", default=shapes)
+    parser.add_argument("--splits", default=splits)
+    return parser
+
+
+def main() -> None:
+    parser = cell_parser(__doc__)
     parser.add_argument("--json", type=Path, default=Path("bench/out/routing.json"))
     parser.add_argument("--fit-folds", type=int, default=3,
                         help="the fit's time folds (RoutingFitter; the product uses 3)")

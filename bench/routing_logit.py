@@ -22,7 +22,6 @@ fitted candidate come from bench.routing.evaluate_cell in the same run.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from datetime import UTC, datetime
@@ -32,7 +31,14 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import logsumexp
 
-from bench.routing import asked_text, each_cell, evaluate_cell, history_store, split
+from bench.routing import (
+    asked_text,
+    cell_parser,
+    each_cell,
+    evaluate_cell,
+    history_store,
+    split,
+)
 from index.routing_fit import RoutingFitter, _past
 from knowledge.models import EntryStatus
 from knowledge.routing_fit import HeldOut, PastAnswer, _Frame, truth_ranks
@@ -121,11 +127,7 @@ def logit_cell(site: str, shape: str, share: float, rows: list[dict], embedder,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sites", default="android,dba,history")
-    parser.add_argument("--shapes", default="all,team3,team5,team10,leaves,team5-leaves")
-    parser.add_argument("--splits", default="0.6,0.7,0.8")
+    parser = cell_parser(__doc__)
     parser.add_argument("--features", choices=("both", "linear", "log"), default="both")
     parser.add_argument("--json", type=Path, default=Path("bench/out/routing_logit.json"))
     args = parser.parse_args()

@@ -41,7 +41,6 @@ tenth, knowledge/outcome_fit.py), and prints it next to the term off and the con
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import math
@@ -55,7 +54,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.embedding_cache import CachedEmbedder
-from bench.routing import asked_text, each_cell, history_store, hits, rates, split
+from bench.routing import asked_text, cell_parser, each_cell, history_store, hits, rates, split
 from index.routed_questions import RoutedQuestions
 from index.routing_fit import RoutingFitter
 from knowledge.escalation import LadderState, Routes, RouteStatus
@@ -267,11 +266,7 @@ def print_report(cells: list[dict], title: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sites", default="android,dba,history")
-    parser.add_argument("--shapes", default="all,team10")
-    parser.add_argument("--splits", default="0.7")
+    parser = cell_parser(__doc__, shapes="all,team10", splits="0.7")
     parser.add_argument("--weights", default="1.0:0.1")
     parser.add_argument("--responses", default="kind",
                         help=f"comma-separated response models: {', '.join(RESPONSES)}")
