@@ -39,9 +39,9 @@ from bench.routing import (
     history_store,
     split,
 )
-from index.routing_fit import RoutingFitter, _past
+from index.routing_fit import RoutingFitter, past_answer
 from knowledge.models import EntryStatus
-from knowledge.routing_fit import HeldOut, PastAnswer, _Frame, truth_ranks
+from knowledge.routing_fit import EvidenceFrame, HeldOut, PastAnswer, truth_ranks
 
 LAMBDAS = (0.3, 3.0, 30.0)
 EPS = 1e-3
@@ -49,9 +49,9 @@ Block = tuple[np.ndarray, np.ndarray, np.ndarray]  # features, mask, truth colum
 
 
 def features(past: list[PastAnswer], items: list[HeldOut], kind: str
-             ) -> tuple[_Frame, np.ndarray, np.ndarray]:
+             ) -> tuple[EvidenceFrame, np.ndarray, np.ndarray]:
     """Per question and person, the evidence features, and who may be suggested."""
-    frame = _Frame.build(past, items, 50)
+    frame = EvidenceFrame.build(past, items, 50)
     sharp, topics = frame.components(0.1, 730.0, 0.15, 50, 100)
     broad, _ = frame.components(0.5, 730.0, 0.15, 50, 20)
     volume = np.broadcast_to(frame.popularity, sharp.shape)
@@ -105,7 +105,7 @@ def logit_cell(site: str, shape: str, share: float, rows: list[dict], embedder,
         keep = frame.truth >= 0
         keep &= mask[np.arange(len(keep)), np.where(keep, frame.truth, 0)]
         blocks.append((x[keep], mask[keep], frame.truth[keep]))
-    past = [_past(e) for e in store.iter_entries([EntryStatus.PUBLISHED])]
+    past = [past_answer(e) for e in store.iter_entries([EntryStatus.PUBLISHED])]
     now = datetime.now(UTC)
     vectors = embedder.embed([asked_text(r) for r in new])
     items = [HeldOut(r["accepted_answerer"], now, tuple(index.nearest(v, 200)[:100]),

@@ -142,7 +142,7 @@ class RoutingFitter:
                                 if np.isfinite(cosines[j]))
                 items.append(HeldOut(row["expert_answered_by"], at, near,
                                      exclude=(row["asker"], *departed), routed=similar))
-            folds.append(Fold([_past(e) for e in past], items))
+            folds.append(Fold([past_answer(e) for e in past], items))
         return folds, Outcomes(self.store).of(int(q) for q in ids), len(answered)
 
     def time_folds(self) -> tuple[list[Fold], int]:
@@ -167,7 +167,7 @@ class RoutingFitter:
             cut = (block[0].created_at, block[0].id)
             past = [e for e in published if (e.created_at, e.id) < cut]
             block = [e for e in block if e.answered_by not in departed]
-            folds.append(Fold([_past(e) for e in past],
+            folds.append(Fold([past_answer(e) for e in past],
                               self._held_out(block, past, len(published) - len(past),
                                              departed)))
         return folds, len(answered)
@@ -238,6 +238,6 @@ class RoutingFitter:
                       if i in older][:n])
 
 
-def _past(entry: Entry) -> PastAnswer:
+def past_answer(entry: Entry) -> PastAnswer:
     return PastAnswer(entry.id, entry.answered_by or None, entry.tags, entry.created_at,
                       entry.helpful_count - entry.not_helpful_count)

@@ -368,7 +368,7 @@ def _hits(past: Sequence[PastAnswer], items: Sequence[HeldOut],
     recent_answers = {w.recent_answers for w in grid}
     if len(recent_answers) != 1:
         raise ValueError("every weights scored together must share recent_answers")
-    frame = _Frame.build(past, items, recent_answers.pop())
+    frame = EvidenceFrame.build(past, items, recent_answers.pop())
     hit1 = np.zeros((len(grid), len(items)), dtype=bool)
     hit5 = np.zeros((len(grid), len(items)), dtype=bool)
     for (temperature, half_life, rating, tag_n, n), rows in _group(grid).items():
@@ -383,7 +383,7 @@ def history_scores(past: Sequence[PastAnswer], items: Sequence[HeldOut],
     """The people who answered in `past` (sorted by name, the ranker's tie order) and the
     ranker's history score of each (columns) for each held-out question (rows), before the
     outcome term (for knowledge/outcome_fit.py)."""
-    frame = _Frame.build(past, items, weights.recent_answers)
+    frame = EvidenceFrame.build(past, items, weights.recent_answers)
     w = weights
     votes, topics = frame.components(w.temperature, w.half_life_days, w.rating,
                                      w.tag_neighbours, w.neighbours)
@@ -399,7 +399,7 @@ def _group(grid: Sequence[RoutingWeights]) -> dict[tuple, list[int]]:
 
 
 @dataclass
-class _Frame:
+class EvidenceFrame:
     """The held-out questions' neighbours, flattened into arrays once for every weights."""
 
     people: list[str]
@@ -420,7 +420,7 @@ class _Frame:
 
     @classmethod
     def build(cls, past: Sequence[PastAnswer], items: Sequence[HeldOut],
-              recent_answers: int) -> _Frame:
+              recent_answers: int) -> EvidenceFrame:
         counts: dict[str, int] = {}
         tag_counts: dict[tuple[str, str], int] = {}
         for p in past:
