@@ -44,7 +44,7 @@ from rich.table import Table
 from bench.common import load_jsonl, onnx_embedder
 from bench.confidence_cv import Rows, fit_with_thresholds, make_rows
 from bench.embedding_cache import CachedEmbedder
-from bench.retrieval_cv import FaqSet, load_faq
+from bench.retrieval_cv import FaqSet, load_faq, paired_interval
 from index.confidence import Calibration, Evidence
 from index.entry_index import EntryIndex
 from index.lexical_index import LexicalIndex
@@ -219,22 +219,6 @@ Cell = tuple[int, float]  # (verdicts per FAQ, share of wrong verdicts)
 NONE: Cell = (0, 0.0)
 
 
-def paired_gain(pairs: list[tuple[int, float, float]], seed: int = 0,
-                rounds: int = 2000) -> tuple[float, float, float]:
-    """Mean P@1 with verdicts minus without, on the same paraphrases, and its 95% bootstrap
-    interval over whole FAQs. `pairs`: (FAQ, P@1 with, P@1 without) per scored paraphrase."""
-    by_faq: dict[int, list[float]] = {}
-    for faq, with_, without in pairs:
-        by_faq.setdefault(faq, []).append(with_ - without)
-    sums = np.array([sum(v) for v in by_faq.values()])
-    counts = np.array([len(v) for v in by_faq.values()])
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(sums), size=(rounds, len(sums)))
-    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return float(sums.sum() / counts.sum()), float(low), float(high)
-
-
 def pairs_against_none(kept: dict[Cell, list[Scored]], cell: Cell
                        ) -> list[tuple[int, float, float]]:
     """A cell's scored paraphrases (their FAQ indexed) with their P@1 under no feedback (the
@@ -320,7 +304,8 @@ def main() -> None:
     for m, wrong in cells:
         mean = {k: float(np.mean([f[k] for f in per_seed[(m, wrong)]]))
                 for k in per_seed[(m, wrong)][0]}
-        gain = paired_gain(paired[(m, wrong)])
+        pairs = np.array(paired[(m, wrong)], dtype=float)  # FAQ group, P@1 with, without
+        gain = paired_interval(pairs[:, 1], pairs[:, 2], pairs[:, 0])
         report["cells"].append({"verdicts_per_faq": m, "wrong": wrong, **mean,
                                 "p_at_1_vs_none_same_paraphrases": gain,
                                 "per_seed": per_seed[(m, wrong)]})

@@ -200,13 +200,13 @@ class RoutingFitter:
                                    "when fitted" if len(departed) != stored.left else
                                    "someone else left or came back since the fit")
         count = answered_count(self.store)
-        if abs(count - stored.entries) >= max(10, stored.entries // 10):
+        if _moved_a_tenth(count, stored.entries):
             return Staleness(True, f"{count} answered entries now, {stored.entries} when fitted")
         if self.store.clock() - stored.fitted_at > self.max_age:
             return Staleness(True, f"fitted more than {self.max_age.days} days ago")
         routed = answered_routed_count(self.store)
         before = stored.outcome_fit.routed if stored.outcome_fit else 0
-        if abs(routed - before) >= max(10, before // 10):
+        if _moved_a_tenth(routed, before):
             return Staleness(True, f"{routed} answered routed questions now, {before} when "
                                    "fitted", history=False)
         return Staleness(False, "up to date")
@@ -236,6 +236,11 @@ class RoutingFitter:
         n = self.defaults.neighbours
         return tuple([(i, s) for i, s in self.entries.nearest(vector, n + newer)
                       if i in older][:n])
+
+
+def _moved_a_tenth(now: int, then: int) -> bool:
+    """Whether a count grew or shrank by a tenth since a fit (at least 10): worth a refit."""
+    return abs(now - then) >= max(10, then // 10)
 
 
 def past_answer(entry: Entry) -> PastAnswer:
