@@ -31,8 +31,9 @@ accepted answerer, per method:
   cosine (the leaver's votes dropped);
 - defaults: `ExpertRanker` with the fixed default RoutingWeights, as the bot ranks (the
   question's nearest entries from `EntryIndex.nearest`, the asker excluded);
-- fitted: the same, with the weights `RoutingFitter` chooses from the history alone (its own
-  inner time split of the history; the test part is never seen), as the product does.
+- fitted: the same, with what `RoutingFitter` fits on the history alone (its own inner time
+  folds of the history; the test part is never seen), as the product does: since issue 10 a
+  ranker fitted by likelihood (knowledge/routing_model.py), before it one of 68 fixed blends.
 
 Embeddings are cached per site in bench/out/cache/ (the first run embeds, later runs do not).
 """
@@ -58,6 +59,7 @@ from index.routing_fit import RoutingFitter
 from knowledge.expert_profiles import ExpertBook
 from knowledge.expert_ranking import ExpertRanker, RoutingWeights
 from knowledge.models import EntryDraft
+from knowledge.routing_model import HistoryModel
 from knowledge.store import Store
 
 ROUTING = Path(__file__).resolve().parents[2] / "shared" / "data" / "routing"
@@ -136,24 +138,31 @@ def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
                 votes[author[entry_id]] += sim
         results["nn-vote"].append(hits([u for u, _ in votes.most_common(5)], truth))
 
-    def product(weights: RoutingWeights) -> list[tuple[int, int]]:
-        ranker = ExpertRanker(store, weights)
-        return [hits([s.user for s in ranker.rank(near, exclude=[row["asker"]], k=5)],
-                     row["accepted_answerer"])
-                for row, near in zip(new, neighbours, strict=True)]
+    seconds: dict[str, float] = {}
 
-    results["defaults"] = product(RoutingWeights())
+    def product(name: str, weights: RoutingWeights) -> list[tuple[int, int]]:
+        ranker = ExpertRanker(store, weights)
+        ranker.rank(neighbours[0])  # the history's counts are read once and cached
+        started = time.perf_counter()
+        ranked = [[s.user for s in ranker.rank(near, exclude=[row["asker"]], k=5)]
+                  for row, near in zip(new, neighbours, strict=True)]
+        seconds[name] = (time.perf_counter() - started) / len(new)
+        return [hits(users, row["accepted_answerer"]) for users, row in zip(ranked, new,
+                                                                           strict=True)]
+
+    results["defaults"] = product("defaults", RoutingWeights())
     started = time.perf_counter()
     fit = RoutingFitter(store, index, embedder, folds=fit_folds,
                         held_out_share=fit_share).fit()  # sees the history only
     fit_seconds = time.perf_counter() - started
-    results["fitted"] = product(fit.weights)
+    results["fitted"] = product("fitted", fit.weights)
     store.close()
     w = fit.weights
     return {
         "site": site, "shape": shape, "old_share": old_share, "history": len(old),
         "test_questions": len(new), "left": leaver,
         "methods": {name: rates(v) for name, v in results.items()},
+        "rank_ms": {name: round(1000 * t, 3) for name, t in seconds.items()},
         "fit": {"fitted": fit.fitted, "reason": fit.reason, "held_out": fit.held_out,
                 "seconds": round(fit_seconds, 2),
                 "candidate": fit.name,
@@ -161,6 +170,7 @@ def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
                             "temperature": w.temperature,
                             "topic_share": w.topic_share, "popularity": w.popularity,
                             "recent": w.recent, "half_life_days": w.half_life_days},
+                "model": w.model.to_dict() if w.model else None,
                 "inner": fit.score.__dict__ if fit.score else None,
                 "inner_defaults": fit.defaults_score.__dict__ if fit.defaults_score else None,
                 "nested": fit.nested.__dict__ if fit.nested else None,
@@ -223,7 +233,8 @@ def rolling_cell(site: str, shape: str, old_share: float, rows: list[dict],
                 "weights": {"similarity": w.similarity, "neighbours": w.neighbours,
                             "temperature": w.temperature, "topic_share": w.topic_share,
                             "popularity": w.popularity, "recent": w.recent,
-                            "half_life_days": w.half_life_days}},
+                            "half_life_days": w.half_life_days},
+                "model": w.model.to_dict() if w.model else None},
     }
 
 
@@ -264,9 +275,12 @@ def print_report(cells: list[dict]) -> None:
         table.add_column(column)
     for cell in cells:
         m, w = cell["methods"], cell["fit"]["weights"]
-        weights = (f"{cell['fit']['candidate']}: sim={w['similarity']} n={w['neighbours']} "
-                   f"t={w['temperature']} topic={w['topic_share']} pop={w['popularity']} "
-                   f"recent={w['recent']}" if cell["fit"]["fitted"] else "defaults")
+        model = cell["fit"].get("model")
+        weights = ("defaults" if not cell["fit"]["fitted"] and not model else
+                   f"{cell['fit']['candidate']}: "
+                   + (HistoryModel.from_dict(model).describe(3) if model else
+                      f"sim={w['similarity']} n={w['neighbours']} t={w['temperature']} "
+                      f"topic={w['topic_share']} pop={w['popularity']} recent={w['recent']}"))
         table.add_row(cell["site"], cell["shape"], str(cell["old_share"]),
                       str(cell["test_questions"]),
                       *(f"{m[n]['hit@1']:.3f} / {m[n]['hit@5']:.3f}" for n in METHODS),
@@ -276,6 +290,16 @@ def print_report(cells: list[dict]) -> None:
         marks = "".join(verdict(c, method) for c in cells)
         console.print(f"{method}: {marks.count('W')} of {len(marks)} site x shape x split x "
                       "metric cells at least the better reference")
+    timed = [c for c in cells if "rank_ms" in c]
+    if timed:
+        for site in dict.fromkeys(c["site"] for c in timed):
+            mine = [c for c in timed if c["site"] == site]
+            fitted = sum(c["rank_ms"]["fitted"] for c in mine) / len(mine)
+            defaults = sum(c["rank_ms"]["defaults"] for c in mine) / len(mine)
+            fits = sum(c["fit"]["seconds"] for c in mine) / len(mine)
+            console.print(f"{site}: ranking a question takes {fitted:.2f} ms fitted, "
+                          f"{defaults:.2f} ms with the defaults ({fitted / defaults:.2f}x); "
+                          f"a fit {fits:.1f} s (mean over its cells)")
 
 
 def cell_parser(doc: str | None, shapes: str = "all,team3,team5,team10,leaves,team5-leaves",

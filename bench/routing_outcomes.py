@@ -62,6 +62,7 @@ from knowledge.expert_ranking import ExpertRanker, RoutingWeights
 from knowledge.outcome_fit import OUTCOME_Z
 from knowledge.questions import AskInput, QuestionBook, QuestionSource, Verdict
 from knowledge.routing_fit import RoutingFit
+from knowledge.routing_model import MODEL_OUTCOMES
 from knowledge.store import Store
 from tests.clock import ManualClock
 
@@ -308,7 +309,7 @@ def main() -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"cells": cells, "chosen_out_of_site": chosen,
                                      "fitted": fitted,
-                                     "defaults": {"outcomes": RoutingWeights().outcomes,
+                                     "defaults": {"outcomes": MODEL_OUTCOMES,
                                                   "outcome_temperature":
                                                       RoutingWeights().outcome_temperature}},
                                     indent=2))
@@ -317,7 +318,7 @@ def main() -> None:
 def print_fitted(cells: list[dict], fitted: list[dict]) -> None:
     """Per cell: the outcome term off, at the constants, and fitted per organisation (all in
     the same run), and what the last refit chose."""
-    constants = RoutingWeights()
+    constants = replace(RoutingWeights(), outcomes=MODEL_OUTCOMES)  # every cell fits a model
     at_constants = {_cell_key(c): c for c in cells
                     if _config(c)[:2] == (constants.outcomes, constants.outcome_temperature)}
     table = Table(title="Outcome weight fitted per organisation: hit@1 / hit@5")

@@ -38,7 +38,7 @@ class ExpertFinder:
         vector = self.search.embedder.embed([text])[0]
         self.routed.remember(text, vector)
         self.search.entries.sync()
-        neighbours = self.search.entries.nearest(vector, self.ranker.weights.neighbours)
+        neighbours = self.search.entries.nearest(vector, self.ranker.weights.reach)
         entries = self.search.store.get_entries(i for i, _ in neighbours[:5])
         tags = [(entries[i].tags, s) for i, s in neighbours[:5] if i in entries]
         topics = question_topics(tags, text, self.experts.all_topics())

@@ -1,10 +1,11 @@
-"""Fitting the routing blend to this organisation: its newest answered questions, ranked from
-the older entries only, with each question's nearest older entries from the index; then the
+"""Fitting the routing ranker to this organisation: its newest answered questions, ranked from
+the older entries only, with each question's nearest older entries from the index
+(knowledge/routing_fit.py, knowledge/routing_model.py); then the
 outcome term's weight, on its answered routed questions, each ranked from the entries older
 than it and the outcomes of the routed questions asked before it (their stored vectors,
 index/routed_questions.py; knowledge/outcome_fit.py).
 
-Slow work (embedding the held-out questions, scoring the grid) happens here, outside any
+Slow work (embedding the held-out questions, fitting the model) happens here, outside any
 request; the ranker keeps using the stored fit until the new one is written in one statement.
 Call `refit()` after an import and `refit_if_stale()` from the scheduler (which redoes only the
 outcome part when only the routed questions grew).
@@ -30,6 +31,7 @@ from knowledge.outcome_fit import (
     OUTCOME_Z,
     WARM_UP,
     answered_routed_count,
+    constants_for,
     fit_outcomes,
 )
 from knowledge.outcomes import Outcome, Outcomes
@@ -45,6 +47,7 @@ from knowledge.routing_fit import (
     load_fit,
     save_fit,
 )
+from knowledge.routing_model import UNFITTED
 from knowledge.store import Store
 
 
@@ -56,7 +59,7 @@ class Staleness:
 
 
 class RoutingFitter:
-    """Fits RoutingWeights on the store's own answered history and stores the result."""
+    """Fits the ranker on the store's own answered history and stores the result."""
 
     def __init__(self, store: Store, entries: EntryIndex, embedder: Embedder, *,
                  defaults: RoutingWeights | None = None, held_out_share: float = 0.2,
@@ -83,7 +86,7 @@ class RoutingFitter:
         return self.with_outcomes(replace(fit, left=len(departed), departed=departed))
 
     def with_outcomes(self, fit: RoutingFit) -> RoutingFit:
-        """`fit` with the outcome term's weight and temperature fitted on top of its blend."""
+        """`fit` with the outcome term's weight and temperature fitted on top of its ranker."""
         outcome = self.fit_outcomes(fit.weights)
         return replace(fit, outcome_fit=outcome,
                        weights=replace(fit.weights, outcomes=outcome.outcomes,
@@ -94,7 +97,7 @@ class RoutingFitter:
         each ranking by `weights` (see knowledge/outcome_fit.py)."""
         folds, outcomes, routed = self.outcome_folds(weights)
         return fit_outcomes(folds, outcomes, weights=weights, routed=routed,
-                            defaults=self.defaults, z=self.outcome_z)
+                            defaults=constants_for(weights, self.defaults), z=self.outcome_z)
 
     def outcome_folds(self, weights: RoutingWeights
                       ) -> tuple[list[Fold], dict[int, list[Outcome]], int]:
@@ -179,7 +182,7 @@ class RoutingFitter:
         return fit
 
     def refit_outcomes(self) -> RoutingFit:
-        """Refit only the outcome term, on top of the stored blend, and store the result."""
+        """Refit only the outcome term, on top of the stored ranker, and store the result."""
         fit = self.with_outcomes(load_fit(self.store))
         save_fit(self.store, fit)
         return fit
@@ -233,7 +236,7 @@ class RoutingFitter:
                           newer: int) -> tuple[tuple[int, float], ...]:
         """The nearest entries among `older` (the `newer` others are in the index too: ask for
         enough to skip all of them)."""
-        n = self.defaults.neighbours
+        n = max(self.defaults.reach, UNFITTED.reach)  # the blend and the model alike
         return tuple([(i, s) for i, s in self.entries.nearest(vector, n + newer)
                       if i in older][:n])
 

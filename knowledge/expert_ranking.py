@@ -19,9 +19,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+
 from knowledge.expert_profiles import ExpertBook
 from knowledge.outcomes import Outcomes, PersonEvidence
 from knowledge.routing_fit import RoutingFit, RoutingWeights, load_fit
+from knowledge.routing_model import HistoryModel
 from knowledge.store import Store
 
 __all__ = ["Evidence", "ExpertRanker", "ExpertScore", "Ranked", "RoutingWeights",
@@ -59,7 +62,7 @@ class _Profile:
     not_helpful: int
 
 
-@dataclass(frozen=True)
+@dataclass
 class _History:
     """Everyone's answer counts, overall and per tag (published entries)."""
 
@@ -68,6 +71,15 @@ class _History:
     by_tag: dict[str, dict[str, int]]  # tag -> person -> answers with that tag
     tag_totals: dict[str, int]
     recent: dict[str, int] = field(default_factory=dict)  # person -> answers among the latest
+
+    def __post_init__(self) -> None:
+        # for the model: everyone who answered, by name, with their volume and latest shares
+        self.people = sorted(self.profiles)
+        self.column = {user: i for i, user in enumerate(self.people)}
+        answers = np.array([self.profiles[u].answers for u in self.people], dtype=float)
+        latest = np.array([self.recent.get(u, 0) for u in self.people], dtype=float)
+        self.volume = answers / answers.sum() if answers.sum() else answers
+        self.latest = latest / latest.sum() if latest.sum() else latest
 
 
 class ExpertRanker:
@@ -126,14 +138,17 @@ class ExpertRanker:
         most similar routed questions are `routed` (question id, cosine, best first), and who
         would have ranked among them but has left.
 
-        score = similarity x share of the similarity-weighted vote of the nearest entries'
+        score = history + topic bonus for declared or user-group topics matching `topics`
+              + outcomes x how they responded to the similar routed questions (answered,
+                fast, solved: up; passed, snoozed, silent: down; see knowledge/outcomes.py),
+        where the history part is, with the default blend (RoutingWeights without a model):
+                similarity x share of the similarity-weighted vote of the nearest entries'
                 authors
               + topic_share x share of the answers on the question's likely tags
               + popularity x share of all answers
-              + recent x share of the latest `recent_answers` answers (who is active now)
-              + topic bonus for declared or user-group topics matching `topics`
-              + outcomes x how they responded to the similar routed questions (answered,
-                fast, solved: up; passed, snoozed, silent: down; see knowledge/outcomes.py).
+              + recent x share of the latest `recent_answers` answers (who is active now);
+        and once a model is fitted to this organisation (knowledge/routing_model.py), the
+        model's probability that they answer, from the same kinds of shares.
         `exclude` are people never to suggest (the asker, say). People whose Slack account is
         deactivated (ExpertBook.departed) are never suggested either; their answers stay in the
         history (every share above is of all answers), they are just not candidates.
@@ -143,51 +158,60 @@ class ExpertRanker:
         excluded = set(exclude)
         departed = self.experts.departed() - excluded
         history = self._history()
-        near = list(neighbours[: w.neighbours])
+        near = list(neighbours[: w.reach])
         entries = self.store.get_entries(i for i, _ in near)
-        votes: dict[str, float] = defaultdict(float)
         evidence: dict[str, list[Evidence]] = defaultdict(list)
-        tag_weights: dict[str, float] = defaultdict(float)
-        for rank, (entry_id, similarity) in enumerate(near):
+        for entry_id, similarity in near[: w.neighbours]:
             entry = entries.get(entry_id)
-            if entry is None:
-                continue
-            weight = math.exp((similarity - 1.0) / w.temperature)
-            if rank < w.tag_neighbours:
-                for tag in entry.tags:
-                    tag_weights[tag] += weight
-            if not entry.answered_by:
-                continue
-            age_days = max(0.0, (now - entry.created_at).total_seconds() / 86_400)
-            weight *= 0.5 ** (age_days / w.half_life_days)
-            net = entry.helpful_count - entry.not_helpful_count
-            weight *= math.exp(w.rating * math.copysign(math.log1p(abs(net)), net))
-            votes[entry.answered_by] += weight
-            if similarity >= w.evidence_floor:
+            if entry is not None and entry.answered_by and similarity >= w.evidence_floor:
                 evidence[entry.answered_by].append(Evidence(entry_id, entry.question,
                                                             similarity))
-        vote_total = sum(votes.values())
-        tag_total = sum(tag_weights.values())
-        by_topic: dict[str, float] = defaultdict(float)
-        for tag, weight in tag_weights.items():
-            for user, count in history.by_tag.get(tag, {}).items():
-                by_topic[user] += (weight / tag_total) * count / history.tag_totals[tag]
+        if w.model is None:
+            votes = _votes(near[: w.neighbours], entries, w, w.temperature, now)
+            tag_weights = _tag_weights(near[: w.neighbours][: w.tag_neighbours], entries,
+                                       w.temperature)
+            by_topic = _topic_shares(tag_weights, history)
+            latest = sum(history.recent.values())
+
+            def blend(user: str) -> float:
+                answers = history.profiles.get(user, _Profile(0, 0, 0)).answers
+                score = w.similarity * votes.get(user, 0.0) + w.topic_share * by_topic.get(
+                    user, 0.0)
+                score += w.popularity * (answers / history.total if history.total else 0.0)
+                if w.recent and latest:
+                    score += w.recent * history.recent.get(user, 0) / latest
+                return score
+
+            speaks = (set(votes) | set(by_topic) | set(history.recent)
+                      | {u for u, _ in _most(history.profiles, 30)})
+        else:
+            m = w.model
+            tag_weights = _tag_weights(near[: m.sharp_neighbours][: m.tag_neighbours], entries,
+                                       m.sharp_temperature)
+            probability = _model_scores(
+                m, history, excluded | departed,
+                _votes(near[: m.sharp_neighbours], entries, w, m.sharp_temperature, now),
+                _votes(near[: m.broad_neighbours], entries, w, m.broad_temperature, now),
+                _topic_shares(tag_weights, history))
+            # only the likeliest can rank (the bonuses below are scored for anyone they name)
+            likeliest = np.argsort(-probability, kind="stable")[: k + len(excluded | departed)
+                                                                  + 20]
+            speaks = {history.people[i] for i in likeliest}
+
+            def blend(user: str) -> float:
+                column = history.column.get(user)
+                return float(probability[column]) if column is not None else 0.0
+
         topic_set = {t.lower() for t in topics}
         topic_of = self._topics_by_user(topic_set) if topic_set else {}
         learned = self.outcomes.evidence(
             routed[: w.outcome_neighbours], now=now, weight=w.outcomes,
             temperature=w.outcome_temperature, half_life_days=w.outcome_half_life_days)
-        candidates = (set(votes) | set(by_topic) | set(topic_of) | set(history.recent)
-                      | {u for u, e in learned.items() if e.term > 0}
-                      | {u for u, _ in _most(history.profiles, 30)}) - excluded
+        candidates = (speaks | set(topic_of)
+                      | {u for u, e in learned.items() if e.term > 0}) - excluded
         scored: list[ExpertScore] = []
         for user in candidates:
-            profile = history.profiles.get(user, _Profile(0, 0, 0))
-            score = w.similarity * votes.get(user, 0.0) / vote_total if vote_total else 0.0
-            score += w.topic_share * by_topic.get(user, 0.0)
-            score += w.popularity * (profile.answers / history.total if history.total else 0.0)
-            if w.recent and history.recent:
-                score += w.recent * history.recent.get(user, 0) / sum(history.recent.values())
+            score = blend(user)
             if topic_of.get(user):
                 score += w.topic
             known = score > 0  # the history or a declared topic speaks for them
@@ -265,6 +289,68 @@ class ExpertRanker:
         for row in rows:
             found[row["user"]].append(row["topic"])
         return {user: tuple(sorted(set(t))) for user, t in found.items()}
+
+
+def _votes(near: Sequence[tuple[int, float]], entries: dict, w: RoutingWeights,
+           temperature: float, now: datetime) -> dict[str, float]:
+    """Each answerer's share of the similarity-weighted vote of `near`: weight
+    exp((cosine - 1) / temperature), halved every half-life, scaled by the net rating."""
+    votes: dict[str, float] = defaultdict(float)
+    for entry_id, similarity in near:
+        entry = entries.get(entry_id)
+        if entry is None or not entry.answered_by:
+            continue
+        weight = math.exp((similarity - 1.0) / temperature)
+        age_days = max(0.0, (now - entry.created_at).total_seconds() / 86_400)
+        weight *= 0.5 ** (age_days / w.half_life_days)
+        net = entry.helpful_count - entry.not_helpful_count
+        weight *= math.exp(w.rating * math.copysign(math.log1p(abs(net)), net))
+        votes[entry.answered_by] += weight
+    total = sum(votes.values())
+    return {user: vote / total for user, vote in votes.items()} if total else {}
+
+
+def _tag_weights(near: Sequence[tuple[int, float]], entries: dict,
+                 temperature: float) -> dict[str, float]:
+    """The question's likely tags: the tags of `near`, weighted by similarity."""
+    weights: dict[str, float] = defaultdict(float)
+    for entry_id, similarity in near:
+        entry = entries.get(entry_id)
+        if entry is not None:
+            for tag in entry.tags:
+                weights[tag] += math.exp((similarity - 1.0) / temperature)
+    return dict(weights)
+
+
+def _topic_shares(tag_weights: dict[str, float], history: _History) -> dict[str, float]:
+    """Each person's share of the answers on the question's likely tags."""
+    total = sum(tag_weights.values())
+    shares: dict[str, float] = defaultdict(float)
+    for tag, weight in tag_weights.items():
+        for user, count in history.by_tag.get(tag, {}).items():
+            shares[user] += (weight / total) * count / history.tag_totals[tag]
+    return dict(shares)
+
+
+def _model_scores(model: HistoryModel, history: _History, barred: set[str],
+                  sharp: dict[str, float], broad: dict[str, float],
+                  topics: dict[str, float]) -> np.ndarray:
+    """Per person who answered before (history.people), the model's probability that they
+    answer, among those not `barred` (the barred get theirs on the same scale: people who left
+    are listed as left)."""
+    people = history.people
+    shares = np.zeros((len(people), 5))
+    for column, share in enumerate((sharp, broad, topics)):
+        for user, value in share.items():
+            if user in history.column:
+                shares[history.column[user], column] = value
+    shares[:, 3], shares[:, 4] = history.volume, history.latest
+    logits = model.logits(shares)
+    allowed = np.array([u not in barred for u in people], dtype=bool)
+    if not allowed.any():
+        return np.zeros(len(people))
+    top = logits[allowed].max()
+    return np.exp(logits - top) / np.exp(logits[allowed] - top).sum()
 
 
 def _most(profiles: dict[str, _Profile], n: int) -> list[tuple[str, int]]:

@@ -3,13 +3,13 @@
 What routed questions teach (knowledge/outcomes.py) helps where a few people answer or the
 answerers change hands, and can cost where hundreds answer: someone who happened to answer a
 similar routed question displaces the history's better guess (bench.routing_outcomes). So the
-term's weight and similarity sharpness are chosen per organisation, like the history blend
+term's weight and similarity sharpness are chosen per organisation, like the history ranker
 (knowledge/routing_fit.py), by a time-ordered evaluation of its answered routed questions:
 
 - oldest to newest; the oldest WARM_UP share only serves as evidence, the newer ones are split
   into FOLDS time blocks;
 - each scored question is ranked as it would have been when it was asked: the history part with
-  the blend fitted to the history, from the entries older than its block; the outcome term from
+  the ranker fitted to the history, from the entries older than its block; the outcome term from
   the routed questions asked before it only (never its own outcome, never a later one), for every
   candidate (weight, temperature);
 - the target is whoever answered it.
@@ -37,6 +37,7 @@ hit@1 by more than a tenth and the paired standard error of the difference betwe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -52,7 +53,9 @@ from knowledge.routing_fit import (
     history_scores,
     nested_estimate,
     truth_ranks,
+    within_memory,
 )
+from knowledge.routing_model import MODEL_OUTCOMES
 from knowledge.store import Store
 
 MIN_ROUTED = 40  # answered routed questions before the weight is fitted at all
@@ -68,6 +71,13 @@ def answered_routed_count(store: Store) -> int:
     return store.query(
         "SELECT count(*) AS n FROM questions WHERE expert_answered_by IS NOT NULL "
         "AND expert_answered_by != '' AND id IN (SELECT question_id FROM routes)")[0]["n"]
+
+
+def constants_for(weights: RoutingWeights, defaults: RoutingWeights) -> RoutingWeights:
+    """`defaults` with the outcome term's constants for the history part of `weights`: the
+    defaults' beside the default blend, MODEL_OUTCOMES beside a fitted model (whose
+    probabilities are on another scale, see knowledge/routing_model.py)."""
+    return replace(defaults, outcomes=MODEL_OUTCOMES) if weights.model is not None else defaults
 
 
 def candidates(defaults: RoutingWeights) -> list[tuple[float, float]]:
@@ -93,13 +103,14 @@ def fit_outcomes(folds: Sequence[Fold], outcomes: dict[int, list[Outcome]], *,
     `folds` come newest first: each a Fold of the entries older than its block and the block's
     answered routed questions (HeldOut with `routed`: the similar routed questions asked before
     it). `outcomes` are those routed questions' outcomes (Outcomes.of); `weights` the history
-    blend in use; `routed` how many answered routed questions there are (the "too few" rule).
+    ranker in use; `routed` how many answered routed questions there are (the "too few" rule).
     """
     defaults = defaults or RoutingWeights()
     if routed < MIN_ROUTED:
         return constants(defaults, routed, f"constants: only {routed} answered routed "
                                            f"questions (a fit needs {MIN_ROUTED})")
     grid = candidates(defaults)
+    folds = within_memory(folds)
     scored = [hits for fold in folds
               if (hits := fold_hits(fold, outcomes, weights, grid)) is not None]
     n = sum(h1.shape[1] for h1, _ in scored)

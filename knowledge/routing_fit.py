@@ -1,35 +1,27 @@
-"""A routing blend fitted to one organisation's own answered history.
+"""The routing ranker fitted to one organisation's own answered history.
 
-The ranker's constants (similarity sharpness, topic and popularity shares, half-life) suit large
-communities where hundreds of people answer; where a handful answer everything, "ask whoever
-answers most" is right far more often. So the blend is chosen per organisation by a time-ordered
-evaluation: rank the newer answered entries' authors from the older entries only, and keep the
-candidate weights that find the real answerer most often (hit@1 + hit@5).
+The ranker's constants suit large communities where hundreds of people answer; where a handful
+answer everything, "ask whoever answers most" is right far more often. So the ranker is fitted
+per organisation by a time-ordered evaluation: the newer answered entries' authors, each ranked
+from the older entries only, in FOLDS time folds (the newest share of the answered entries and
+the same share just before it, twice), and the ranker that finds the real answerers is kept.
+
+Since issue 10 that ranker is a conditional logit fitted by likelihood on those folds
+(knowledge/routing_model.py: the shares the default blend mixes, and their logarithms). It
+replaced a choice among 68 fixed blends by the one-standard-error rule, which it beats out of
+fold on the shared sites (docs/benchmarks.md). The default blend (RoutingWeights without a
+model) ranks until the history is large enough: MIN_ENTRIES answered entries and MIN_ITEMS
+newer questions answered by someone seen before.
 
 No model and no index here: the caller (index/routing_fit.py) passes each held-out question's
-nearest older entries. `score_grid` is the ranker's own formula (ExpertRanker.rank) evaluated for
-many weights at once with numpy; tests hold it to the ranker on seeded data.
-
-The candidates are few and structured (`candidates`): the defaults; the two references a blend
-must at least match, "the busiest" (pure volume) and "the similar vote" (the answerers of the 20
-most similar questions); who answered most lately; and a small grid of blends of those terms.
-Every candidate without a volume term gets a vanishing one (FILL), so whoever answers most fills
-the places the similar questions leave empty.
-
-Trust: with too little history (< MIN_ENTRIES answered entries or < MIN_ITEMS scorable held-out
-questions) the defaults stay. Otherwise the one-standard-error rule picks: find the candidate
-with the best mean hit@1 + hit@5 over every fold's questions; every candidate within Z paired
-standard errors of it is as good as the evidence can tell, and of those the simplest wins (the
-fewest terms; among equals the similar vote first, then the defaults, then the better mean). So
-thin or noisy evidence keeps a one-term reference or the defaults, and a lucky blend rarely
-wins. The similar vote goes first among equals because it routes by what is asked: when the
-evidence cannot tell "the busiest" from "the similar vote" (small teams, where hit@5 is the
-whole team), questions still go to whoever answered their like, not all to the busiest.
+nearest older entries. `score_grid` and `EvidenceFrame.history` are the ranker's own formula
+(ExpertRanker.rank) evaluated for many questions at once with numpy; tests hold them to the
+ranker on seeded data. `choose` and `nested_estimate` (the one-standard-error rule) serve the
+outcome term's fit (knowledge/outcome_fit.py).
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from collections.abc import Sequence
@@ -39,30 +31,30 @@ from datetime import datetime
 import numpy as np
 
 from knowledge.models import format_time, parse_time
+from knowledge.routing_model import (
+    MODEL_OUTCOMES,
+    UNFITTED,
+    Block,
+    HistoryModel,
+    fit_model,
+)
 from knowledge.store import Store
 
 MIN_ENTRIES = 50  # answered entries needed before a fit is trusted at all
 MIN_ITEMS = 10  # scorable held-out questions needed
+# (question, person) pairs a fit holds at most: each pair is ~30 float64 values during the fit
+# (~240 MB at this bound); more answerers mean fewer questions per fold (3,000 people: ~110).
+MAX_CELLS = 1_000_000
 Z = 1.0  # candidates within this many paired standard errors of the best count as tied
 META_KEY = "routing_fit"
-FILL = 1e-3  # a vanishing volume term: the busiest fill places the similar questions leave
 OUTCOME_KEYS = ("outcomes", "outcome_temperature")  # the outcome term's fitted weights
-
-# The blends tried besides the defaults and the references (kept small: every extra candidate
-# is one more chance for a lucky blend on a few hundred held-out questions).
-NEIGHBOURS = (20, 100)
-TEMPERATURES = (0.1, 0.5)  # sharp: the closest questions decide; flat: a broad vote
-TOPIC_SHARES = (0.0, 0.8)
-POPULARITIES = (FILL, 0.3, 1.0, 3.0)
-RECENT = (0.0, 1.0)
-HALF_LIVES = (90.0, 365.0, 3650.0)  # only tried when the history spans a year or more
-
 
 @dataclass(frozen=True)
 class RoutingWeights:
     """How the ranker weighs evidence. The defaults were chosen with bench/routing.py on the
-    shared StackExchange sites; temperature, topic_share, popularity and half_life_days are
-    refitted per organisation (see fit_weights)."""
+    shared StackExchange sites; once the organisation's history is large enough, `model` (fitted
+    to it, see fit_weights) replaces the blend of similarity, topic_share, popularity and
+    recent."""
 
     similarity: float = 1.0  # weight of the similar entries' vote (0: volume only)
     neighbours: int = 100  # similar entries considered as evidence
@@ -83,12 +75,13 @@ class RoutingWeights:
     outcome_temperature: float = 0.5  # similarity sharpness for routed questions
     outcome_half_life_days: float = 90.0  # an outcome's evidence halves over this age
     outcome_neighbours: int = 50  # similar routed questions considered
+    # the history part fitted by likelihood (None: the blend above)
+    model: HistoryModel | None = None
 
     @property
-    def terms(self) -> int:
-        """How many signals the blend mixes (a vanishing FILL term does not count)."""
-        return sum(x > FILL for x in (self.similarity, self.topic_share, self.popularity,
-                                      self.recent))
+    def reach(self) -> int:
+        """How many nearest entries the ranker reads."""
+        return max(self.neighbours, self.model.reach if self.model else 0)
 
 
 @dataclass(frozen=True)
@@ -169,12 +162,12 @@ class RoutingFit:
                                               "topic_share", "popularity", "recent",
                                               "half_life_days"),
                                      compare=False)
-    name: str = ""  # which candidate: "defaults", "busiest", "similar vote", "blend", ...
-    # An honest estimate (`score` is in-sample: the same folds chose the candidate): the same
-    # rule run on the older folds only, and what it picks scored on the newest fold.
+    name: str = ""  # "likelihood" (the fitted model), "defaults"; before issue 10 a blend's
+    # An honest estimate (`score` is in-sample: the model was fitted on the same folds): the
+    # same fit run on the older folds only, scored on the newest fold.
     nested: Score | None = None
     nested_held_out: int = 0  # the newest fold's questions
-    nested_name: str = ""  # the candidate the older folds picked
+    nested_name: str = ""  # what the older folds gave ("likelihood"; "defaults" if too few)
     left: int = 0  # people deactivated when fitted (never suggested, their questions not targets)
     departed: tuple[str, ...] = ()  # who they were (a staleness check compares the people)
     outcome_fit: OutcomeFit | None = None  # None: fitted before the outcome term was
@@ -183,14 +176,19 @@ class RoutingFit:
         data = asdict(self)
         data["fitted_at"] = format_time(self.fitted_at) if self.fitted_at else None
         data["weights"] = {k: getattr(self.weights, k) for k in (*self.tunable, *OUTCOME_KEYS)}
+        if self.weights.model is not None:
+            data["weights"]["model"] = self.weights.model.to_dict()
         del data["tunable"]
         return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> RoutingFit:
         data = json.loads(text)
+        weights = dict(data["weights"])
+        if weights.get("model"):
+            weights["model"] = HistoryModel.from_dict(weights["model"])
         return cls(
-            weights=replace(RoutingWeights(), **data["weights"]),
+            weights=replace(RoutingWeights(), **weights),
             fitted=data["fitted"], reason=data["reason"],
             fitted_at=parse_time(data["fitted_at"]) if data["fitted_at"] else None,
             entries=data["entries"], held_out=data["held_out"],
@@ -229,29 +227,6 @@ def save_fit(store: Store, fit: RoutingFit) -> None:
                          "DO UPDATE SET value = excluded.value", [META_KEY, fit.to_json()])
 
 
-def references(defaults: RoutingWeights) -> dict[str, RoutingWeights]:
-    """One-term candidates, two of them the references a fitted blend must at least match."""
-    plain = replace(defaults, topic_share=0.0, recent=0.0)
-    return {
-        "busiest": replace(plain, similarity=0.0, popularity=1.0),
-        "similar vote": replace(plain, neighbours=20, temperature=0.5, popularity=FILL),
-        "busiest lately": replace(plain, similarity=0.0, popularity=FILL, recent=1.0),
-    }
-
-
-def candidates(defaults: RoutingWeights, dated: bool) -> list[tuple[str, RoutingWeights]]:
-    """The named candidates searched besides the defaults, simplest first; the half-life is
-    only varied when the history has real dates."""
-    half_lives = HALF_LIVES if dated else (defaults.half_life_days,)
-    named = list(references(defaults).items())
-    blends = [replace(defaults, neighbours=n, temperature=t, topic_share=ts, popularity=p,
-                      recent=r, half_life_days=h)
-              for n, t, h, ts, p, r in itertools.product(NEIGHBOURS, TEMPERATURES, half_lives,
-                                                          TOPIC_SHARES, POPULARITIES, RECENT)]
-    named += [("blend", w) for w in sorted(blends, key=lambda w: w.terms) if w != defaults]
-    return named
-
-
 @dataclass(frozen=True)
 class Fold:
     """One time-ordered evaluation: older entries as evidence, newer questions to score."""
@@ -266,16 +241,20 @@ class Fold:
 
 
 def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
-                defaults: RoutingWeights | None = None) -> RoutingFit:
-    """Choose the candidate that finds the held-out questions' answerers from their pasts
-    (the one-standard-error rule, see `choose`).
+                defaults: RoutingWeights | None = None,
+                max_cells: int = MAX_CELLS) -> RoutingFit:
+    """Fit the ranker's model on the held-out questions' answerers, each ranked from its fold's
+    past (knowledge/routing_model.py), or keep the defaults while the history is too small.
 
     `entries` is the size of the whole answered history (for the "too small" rule and the
-    record). Each fold is scored on its own past; the scores are pooled over every fold's
-    questions (several time origins, so one lucky period weighs less). `folds` come newest
-    first: the nested estimate chooses on folds[1:] and scores the choice on folds[0].
+    record). `folds` come newest first: the model's penalty is chosen by fitting on folds[1:]
+    and scoring folds[0]; the honest estimate (`nested`) is the whole fit run on folds[1:]
+    and scored on folds[0]; `score` and `defaults_score` pool every fold's questions.
+    The fit holds every (question, person) pair of a fold in memory: past `max_cells` pairs
+    in all, each fold keeps its newest questions only.
     """
     defaults = defaults or RoutingWeights()
+    folds = within_memory(folds, max_cells)
     scorable = [(fold, fold.scorable()) for fold in folds]
     n = sum(len(items) for _, items in scorable)
     base = RoutingFit(defaults, fitted=False, reason="", fitted_at=now, entries=entries,
@@ -286,31 +265,47 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
     if n < MIN_ITEMS:
         return replace(base, reason=f"only {n} newer questions answered by someone "
                                     f"seen before (a fit needs {MIN_ITEMS}); using the defaults")
-    dates = [p.created_at for fold in folds for p in fold.past]
-    dated = (max(dates) - min(dates)).days >= 365
-    named = [("defaults", defaults), *candidates(defaults, dated)]
-    grid = [w for _, w in named]
-    scored = [_hits(fold.past, items, grid) for fold, items in scorable if items]
-    terms = [w.terms for w in grid]
-    hit1 = np.concatenate([h1 for h1, _ in scored], axis=1)
-    hit5 = np.concatenate([h5 for _, h5 in scored], axis=1)
-    first = [row for row, (name, _) in enumerate(named) if name == "similar vote"] + [0]
-    chosen, best = choose(hit1.astype(np.int8) + hit5.astype(np.int8), terms, first)
-    hits = [Score(float(a.mean()), float(b.mean())) for a, b in zip(hit1, hit5, strict=True)]
-    base = replace(base, **nested_estimate(scored if scorable[0][1] else [], terms, first,
-                                           [name for name, _ in named]))
-    name = named[chosen][0]
-    how = (f"the best of {len(grid)} candidates" if chosen == best else
-           f"the simplest of the candidates within {Z:g} standard error of the best "
-           f"({named[best][0]}, hit@1 {hits[best].hit1:.3f} / hit@5 {hits[best].hit5:.3f})")
-    if chosen == 0:
-        return replace(base, score=hits[0], defaults_score=hits[0], name=name,
-                       reason=f"no candidate beat the defaults clearly on {n} newer questions "
-                              f"over {len(scored)} time split(s); using the defaults")
-    return replace(base, weights=grid[chosen], fitted=True, score=hits[chosen],
-                   defaults_score=hits[0], name=name,
-                   reason=f"{name}: {how}; fitted on {entries} answered entries, scored on "
-                          f"{n} newer questions over {len(scored)} time split(s)")
+    frames = [EvidenceFrame.build(fold.past, items, defaults.recent_answers) if items else None
+              for fold, items in scorable]
+    blocks = [frame.block(defaults) if frame else _EMPTY for frame in frames]
+    model = fit_model(blocks)
+    if model is None:  # (cannot happen with n >= MIN_ITEMS scorable questions)
+        return replace(base, reason="no held-out question could be fitted; using the defaults")
+    fitted = replace(defaults, model=model, outcomes=MODEL_OUTCOMES)
+    hits = [frame.hits([fitted, defaults]) for frame in frames if frame]
+    hit1 = np.concatenate([h1 for h1, _ in hits], axis=1)
+    hit5 = np.concatenate([h5 for _, h5 in hits], axis=1)
+    score, defaults_score = (Score(float(a.mean()), float(b.mean()))
+                             for a, b in zip(hit1, hit5, strict=True))
+    older = sum(len(items) for _, items in scorable[1:])
+    if frames[0] is not None and older:
+        honest = fit_model(blocks[1:]) if older >= MIN_ITEMS else None
+        weights = replace(defaults, model=honest) if honest else defaults
+        (h1,), (h5,) = frames[0].hits([weights])
+        base = replace(base, nested=Score(float(h1.mean()), float(h5.mean())),
+                       nested_held_out=len(h1),
+                       nested_name="likelihood" if honest else "defaults")
+    return replace(base, weights=fitted, fitted=True, score=score,
+                   defaults_score=defaults_score, name="likelihood",
+                   reason=f"a ranker fitted by likelihood: the real answerers of "
+                          f"{model.questions} newer questions over {len(hits)} time split(s), "
+                          f"each ranked from the entries before it; {entries} answered "
+                          f"entries, penalty {model.penalty:g}")
+
+
+def within_memory(folds: Sequence[Fold], max_cells: int = MAX_CELLS) -> list[Fold]:
+    """`folds` with each fold's held-out questions cut to its newest ones, so that questions x
+    people who answered before stay within `max_cells` over all folds (held out in time order,
+    oldest first)."""
+    kept = []
+    for fold in folds:
+        people = len({p.answered_by for p in fold.past if p.answered_by})
+        keep = max(1, max_cells // max(1, len(folds) * people))
+        kept.append(replace(fold, held_out=list(fold.held_out)[-keep:]))
+    return kept
+
+
+_EMPTY: Block = (np.zeros((0, 0, 5)), np.zeros((0, 0), dtype=bool), np.zeros(0, dtype=int))
 
 
 def nested_estimate(scored: Sequence[tuple[np.ndarray, np.ndarray]], terms: Sequence[int],
@@ -353,29 +348,8 @@ def choose(per_item: np.ndarray, terms: Sequence[int],
 def score_grid(past: Sequence[PastAnswer], items: Sequence[HeldOut],
                grid: Sequence[RoutingWeights]) -> np.ndarray:
     """hit@1 + hit@5 (0, 1 or 2) of each weights (rows) on each held-out question (columns)."""
-    hit1, hit5 = _hits(past, items, grid)
+    hit1, hit5 = EvidenceFrame.build(past, items, _recent_answers(grid)).hits(grid)
     return hit1.astype(np.int8) + hit5.astype(np.int8)
-
-
-def _hits(past: Sequence[PastAnswer], items: Sequence[HeldOut],
-          grid: Sequence[RoutingWeights]) -> tuple[np.ndarray, np.ndarray]:
-    """Whether the answerer is first / in the top five, for every weights and question.
-
-    The ranker's score, per person: their share of the similarity-weighted vote of the
-    question's nearest entries + topic_share x their share of answers on the question's likely
-    tags + popularity x their share of all answers; ties go to the name first in order.
-    """
-    recent_answers = {w.recent_answers for w in grid}
-    if len(recent_answers) != 1:
-        raise ValueError("every weights scored together must share recent_answers")
-    frame = EvidenceFrame.build(past, items, recent_answers.pop())
-    hit1 = np.zeros((len(grid), len(items)), dtype=bool)
-    hit5 = np.zeros((len(grid), len(items)), dtype=bool)
-    for (temperature, half_life, rating, tag_n, n), rows in _group(grid).items():
-        votes, topics = frame.components(temperature, half_life, rating, tag_n, n)
-        for row in rows:
-            hit1[row], hit5[row] = frame.ranks_of_truth(frame.blend(grid[row], votes, topics))
-    return hit1, hit5
 
 
 def history_scores(past: Sequence[PastAnswer], items: Sequence[HeldOut],
@@ -384,18 +358,14 @@ def history_scores(past: Sequence[PastAnswer], items: Sequence[HeldOut],
     ranker's history score of each (columns) for each held-out question (rows), before the
     outcome term (for knowledge/outcome_fit.py)."""
     frame = EvidenceFrame.build(past, items, weights.recent_answers)
-    w = weights
-    votes, topics = frame.components(w.temperature, w.half_life_days, w.rating,
-                                     w.tag_neighbours, w.neighbours)
-    return frame.people, frame.blend(w, votes, topics)
+    return frame.people, frame.history(weights)
 
 
-def _group(grid: Sequence[RoutingWeights]) -> dict[tuple, list[int]]:
-    groups: dict[tuple, list[int]] = {}
-    for row, w in enumerate(grid):
-        key = (w.temperature, w.half_life_days, w.rating, w.tag_neighbours, w.neighbours)
-        groups.setdefault(key, []).append(row)
-    return groups
+def _recent_answers(grid: Sequence[RoutingWeights]) -> int:
+    recent_answers = {w.recent_answers for w in grid}
+    if len(recent_answers) != 1:
+        raise ValueError("every weights scored together must share recent_answers")
+    return recent_answers.pop()
 
 
 @dataclass
@@ -417,6 +387,8 @@ class EvidenceFrame:
     pair_tags: list[tuple[int, int, int]]  # (pair, tag) flattened: pair index, tag index
     n_items: int
     n_tags: int
+    recent_answers: int
+    _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, past: Sequence[PastAnswer], items: Sequence[HeldOut],
@@ -469,6 +441,7 @@ class EvidenceFrame:
             similarity=np.array(cols["sim"]), person=np.array(cols["person"], dtype=int),
             age_days=np.array(cols["age"]), net_rating=np.array(cols["net"], dtype=float),
             pair_tags=pair_tags, n_items=len(items), n_tags=len(tags),
+            recent_answers=recent_answers,
         )
 
     def components(self, temperature: float, half_life: float, rating: float, tag_n: int,
@@ -495,9 +468,56 @@ class EvidenceFrame:
         return votes, tag_weights @ self.tag_share
 
     def blend(self, w: RoutingWeights, votes: np.ndarray, topics: np.ndarray) -> np.ndarray:
-        """Per item and person, the ranker's score under `w` (from `components`)."""
+        """Per item and person, the default blend's score under `w` (from `components`)."""
         return (w.similarity * votes + w.topic_share * topics
                 + w.popularity * self.popularity + w.recent * self.recent)
+
+    def allowed(self) -> np.ndarray:
+        """Per item and person, whether they may be suggested."""
+        allowed = np.ones((self.n_items, len(self.people)), dtype=bool)
+        for i, p in self.excluded:
+            allowed[i, p] = False
+        return allowed
+
+    def shares(self, w: RoutingWeights, model: HistoryModel | None = None) -> np.ndarray:
+        """Per item and person, the model's shares (routing_model.SHARES, last axis)."""
+        m = model or w.model or UNFITTED
+        sharp, topics = self._components(m.sharp_temperature, w.half_life_days, w.rating,
+                                          m.tag_neighbours, m.sharp_neighbours)
+        broad, _ = self._components(m.broad_temperature, w.half_life_days, w.rating,
+                                    m.tag_neighbours, m.broad_neighbours)
+        shape = sharp.shape
+        return np.stack([sharp, broad, topics, np.broadcast_to(self.popularity, shape),
+                         np.broadcast_to(self.recent, shape)], axis=2)
+
+    def block(self, w: RoutingWeights) -> Block:
+        """What the model is fitted on: the shares, who may be suggested, and the answerer."""
+        return self.shares(w), self.allowed(), self.truth
+
+    def history(self, w: RoutingWeights) -> np.ndarray:
+        """Per item and person, the ranker's history score under `w`: the model's probability
+        among those who may be suggested, or the default blend."""
+        if w.model is not None:
+            return w.model.probabilities(self.shares(w), self.allowed())
+        votes, topics = self._components(w.temperature, w.half_life_days, w.rating,
+                                         w.tag_neighbours, w.neighbours)
+        return self.blend(w, votes, topics)
+
+    def hits(self, grid: Sequence[RoutingWeights]) -> tuple[np.ndarray, np.ndarray]:
+        """Whether the answerer is first / in the top five, for every weights (rows) and
+        question (columns)."""
+        if _recent_answers(grid) != self.recent_answers:
+            raise ValueError("the weights count the latest answers differently from the frame")
+        hit1 = np.zeros((len(grid), self.n_items), dtype=bool)
+        hit5 = np.zeros_like(hit1)
+        for row, w in enumerate(grid):
+            hit1[row], hit5[row] = self.ranks_of_truth(self.history(w))
+        return hit1, hit5
+
+    def _components(self, *key) -> tuple[np.ndarray, np.ndarray]:
+        if key not in self._cache:
+            self._cache[key] = self.components(*key)
+        return self._cache[key]
 
     def ranks_of_truth(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Whether each item's answerer ranks first / in the top five under `scores`."""

@@ -581,6 +581,12 @@ def _print_fit(fit, as_json: bool) -> None:
                                        ("nested", fit.nested))}
         click.echo(json.dumps({
             "routing_weights": {name: getattr(fit.weights, name) for name in fit.tunable},
+            "model": ({"kind": "conditional logit, fitted by likelihood",
+                       "coefficients": dict(zip(fit.weights.model.names,
+                                                fit.weights.model.coefficients, strict=True)),
+                       "penalty": fit.weights.model.penalty,
+                       "questions": fit.weights.model.questions}
+                      if fit.weights.model else None),
             "fitted": fit.fitted, "reason": fit.reason,
             "fitted_at": fit.fitted_at.isoformat() if fit.fitted_at else None,
             "answered_entries": fit.entries, "held_out_questions": fit.held_out,

@@ -33,18 +33,20 @@ class FullReport:
 def routing_lines(fit: RoutingFit) -> list[str]:
     """The routing weights in use, why, and how they scored on this organisation's history."""
     kind = "fitted to this organisation" if fit.fitted else "the defaults"
+    model = fit.weights.model
     lines = [f"Routing weights: {kind} ({fit.reason})",
+             f"what counts, per standard deviation: {model.describe()}" if model else
              ", ".join(f"{name} {getattr(fit.weights, name):g}" for name in fit.tunable)]
     for label, score in (("in use", fit.score), ("defaults", fit.defaults_score)):
         if score is not None:
             lines.append(f"held-out hit@1 / hit@5, {label}: {score.hit1:.3f} / {score.hit5:.3f} "
                          f"on {fit.held_out} newer answered questions"
-                         + (" (the questions the weights were chosen on: optimistic)"
+                         + (" (the questions it was fitted on: optimistic)"
                             if label == "in use" and fit.nested is not None else ""))
     if fit.nested is not None:
         lines.append(f"honest estimate, hit@1 / hit@5: {fit.nested.hit1:.3f} / "
                      f"{fit.nested.hit5:.3f} on the newest {fit.nested_held_out} questions, "
-                     f"with the choice made on the older ones only ({fit.nested_name} there)")
+                     f"fitted on the older ones only ({fit.nested_name} there)")
     if fit.fitted_at:
         lines.append(f"fitted {fit.fitted_at:%Y-%m-%d %H:%M} UTC on {fit.entries} answered "
                      "entries")

@@ -20,6 +20,7 @@ from knowledge.models import parse_time
 from knowledge.outcome_fit import MIN_ROUTED
 from knowledge.questions import AskInput, QuestionBook, QuestionSource
 from knowledge.routing_fit import load_fit
+from knowledge.routing_model import MODEL_OUTCOMES
 from knowledge.store import Store
 from tests.clock import ManualClock
 from tests.index.test_routing_fit import ASKS, SYSTEMS, GatedEmbedder, drafts, team_history
@@ -119,7 +120,10 @@ def test_route_explain_and_the_report_show_the_outcome_weight(run, tmp_path: Pat
     history.write_text("\n".join(json.dumps(r) for r in team_history(120)), encoding="utf-8")
     assert run("import", str(history)).exit_code == 0
     few = json.loads(run("route", "--explain", "--json").stdout)["outcomes"]
-    assert few["weight"] == 1.0 and not few["fitted"] and few["held_out"]["in_use"] is None
+    # the history is ranked by a fitted model: the outcome constants on its scale
+    assert json.loads(run("route", "--explain", "--json").stdout)["model"] is not None
+    assert few["weight"] == MODEL_OUTCOMES == 0.5 and few["temperature"] == 0.5
+    assert not few["fitted"] and few["held_out"]["in_use"] is None
     assert few["reason"].startswith("constants: only 0 answered routed questions")
     store = Store.open(tmp_path / "home" / "switchboard.db")
     try:

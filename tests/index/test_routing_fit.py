@@ -1,4 +1,4 @@
-"""Fitting the routing blend on a real store and index (the real model), and `route --explain`."""
+"""Fitting the routing ranker on a real store and index (the real model), and `route --explain`."""
 
 from __future__ import annotations
 
@@ -141,14 +141,24 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
                                                "popularity", "recent", "half_life_days"}
     assert payload["answered_entries"] == 120 and payload["held_out_questions"] == 72
     assert payload["routing_weights"] == after_import["routing_weights"]
+    # the fitted model: a coefficient per feature, what the history said counts
+    model = payload["model"]
+    assert model["kind"] == "conditional logit, fitted by likelihood"
+    assert list(model["coefficients"])[:5] == ["sharp vote", "broad vote", "topics", "volume",
+                                               "latest"]
+    assert len(model["coefficients"]) == 10 and model["questions"] == 72
+    assert model["coefficients"] == after_import["model"]["coefficients"]  # deterministic
+    assert model["penalty"] in (0.3, 3.0, 30.0)
     assert set(payload["held_out"]["defaults"]) == {"hit@1", "hit@5"}
     # the honest figure: chosen on the two older folds, scored on the newest 24
     assert set(payload["held_out"]["nested"]) == {"hit@1", "hit@5"}
-    assert payload["nested_questions"] == 24 and payload["nested_candidate"]
+    assert payload["nested_questions"] == 24 and payload["nested_candidate"] == "likelihood"
     text = run("route", "--explain", "How do I reset the VPN?").output
     assert "Routing weights:" in text and "held-out hit@1 / hit@5" in text
+    assert "a ranker fitted by likelihood: the real answerers of 72 newer questions" in text
+    assert "what counts, per standard deviation: " in text and "log volume" in text
     assert "honest estimate, hit@1 / hit@5" in text and "on the newest 24 questions" in text
-    assert "temperature" in text and "Who to ask" in text
+    assert "Who to ask" in text
     report = run("report").output  # the report shows the same
     assert "Routing weights:" in report and "held-out hit@1 / hit@5, defaults" in report
     assert "honest estimate" in report

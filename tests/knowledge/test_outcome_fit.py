@@ -9,9 +9,16 @@ from datetime import timedelta
 
 import pytest
 
-from knowledge.outcome_fit import MIN_ROUTED, answered_routed_count, candidates, fit_outcomes
+from knowledge.outcome_fit import (
+    MIN_ROUTED,
+    answered_routed_count,
+    candidates,
+    constants_for,
+    fit_outcomes,
+)
 from knowledge.outcomes import Outcomes
 from knowledge.routing_fit import Fold, HeldOut, PastAnswer, RoutingFit, RoutingWeights
+from knowledge.routing_model import MODEL_OUTCOMES, HistoryModel
 from knowledge.store import Store
 from tests.clock import ManualClock
 from tests.knowledge.test_outcomes import routed
@@ -109,6 +116,11 @@ def test_the_constants_stay_unless_clearly_beaten(timed: Store) -> None:
     assert (outcome.outcomes, outcome.temperature) == (1.0, 0.5)
     assert outcome.reason.startswith("the constants: no weight beat them")
     assert candidates(RoutingWeights())[:2] == [(1.0, 0.5), (0.0, 0.5)]
+    # beside a fitted model (probabilities, another scale) the constants are the model's
+    model = HistoryModel((0.0,) * 10, (0.0,) * 10, (1.0,) * 10, 3.0)
+    beside = constants_for(replace(RoutingWeights(), model=model), RoutingWeights())
+    assert candidates(beside)[:2] == [(MODEL_OUTCOMES, 0.5), (0.0, 0.5)]
+    assert constants_for(RoutingWeights(), RoutingWeights()) == RoutingWeights()
 
 
 def test_the_outcome_fit_round_trips_with_the_blend(timed: Store) -> None:

@@ -18,18 +18,19 @@ from knowledge.expert_ranking import ExpertRanker, RoutingWeights, question_topi
 from knowledge.models import EntryDraft
 from knowledge.questions import AskInput, QuestionBook, QuestionSource
 from knowledge.routing_fit import (
+    EvidenceFrame,
     Fold,
     HeldOut,
     PastAnswer,
     RoutingFit,
-    candidates,
     choose,
     fit_weights,
     load_fit,
-    references,
     save_fit,
     score_grid,
+    within_memory,
 )
+from knowledge.routing_model import HistoryModel, fit_model, loss
 from knowledge.routing_policy import RoutingPolicy
 from knowledge.store import Store
 
@@ -216,7 +217,13 @@ def _history(store: Store, authors: list[str], tags: list[tuple[str, ...]]) -> l
             for i in ids]
 
 
-def test_the_fit_scores_every_blend_exactly_as_the_ranker_ranks(store: Store) -> None:
+def _random_model(rng: random.Random) -> HistoryModel:
+    return HistoryModel(tuple(rng.gauss(0, 1) for _ in range(10)),
+                        tuple(rng.uniform(-1, 1) for _ in range(10)),
+                        tuple(rng.uniform(0.5, 2) for _ in range(10)), 3.0)
+
+
+def test_the_fit_scores_every_blend_and_model_exactly_as_the_ranker_ranks(store: Store) -> None:
     rng = random.Random(7)
     people = [f"u{i}" for i in range(12)]
     authors = [rng.choice(people[: rng.randint(1, 12)]) for _ in range(150)]
@@ -224,20 +231,66 @@ def test_the_fit_scores_every_blend_exactly_as_the_ranker_ranks(store: Store) ->
             for _ in range(150)]
     past = _history(store, authors, tags)
     held = [HeldOut(rng.choice(people), NOW, tuple(sorted(
-        ((p.entry_id, rng.uniform(0.1, 0.95)) for p in rng.sample(past, 60)),
+        ((p.entry_id, rng.uniform(0.1, 0.95)) for p in rng.sample(past, 110)),
         key=lambda n: -n[1])), exclude=(rng.choice(people),)) for _ in range(40)]
     held = [h for h in held if h.answered_by not in h.exclude]
-    named = candidates(RoutingWeights(), dated=True)  # the references, then the blends
-    grid = [RoutingWeights(), *(w for name, w in named if name != "blend"),
-            *[w for name, w in named if name == "blend"][::9]]
+    defaults = RoutingWeights()
+    grid = [defaults,
+            replace(defaults, similarity=0.0, topic_share=0.0, popularity=1.0),  # the busiest
+            replace(defaults, neighbours=20, temperature=0.5, topic_share=0.0, popularity=1e-3),
+            replace(defaults, temperature=0.1, topic_share=0.8, popularity=3.0, recent=1.0,
+                    half_life_days=90.0),
+            *(replace(defaults, model=_random_model(rng)) for _ in range(4))]
+    fitted = fit_weights([Fold(past, held)], entries=150, now=NOW)
+    assert fitted.weights.model is not None
+    grid.append(fitted.weights)
     fast = score_grid(past, held, grid)
+    frame = EvidenceFrame.build(past, held, defaults.recent_answers)
     for row, weights in enumerate(grid):
         ranker = ExpertRanker(store, weights)
+        history = frame.history(weights)
         for col, h in enumerate(held):
-            ranked = [e.user for e in ranker.rank(h.neighbours, exclude=h.exclude, k=5,
-                                                  now=NOW)]
+            top = ranker.rank(h.neighbours, exclude=h.exclude, k=5, now=NOW)
+            ranked = [e.user for e in top]
             expected = int(ranked[:1] == [h.answered_by]) + int(h.answered_by in ranked)
             assert fast[row, col] == expected, (weights, col)
+            for e in top:  # the same scores, not only the same order
+                assert e.score == pytest.approx(history[col, frame.people.index(e.user)],
+                                                rel=1e-9, abs=1e-12)
+
+
+def test_the_model_recovers_the_organisation_it_was_drawn_from() -> None:
+    """Answerers drawn from a known conditional logit: the fitted model predicts new questions
+    almost as well as the truth does, and far better than a uniform guess."""
+    rng = np.random.default_rng(11)
+    truth = HistoryModel(tuple(rng.normal(0, 1, 10)), (0.0,) * 10, (1.0,) * 10, 0.0)
+
+    def draw(items: int, people: int = 8):
+        shares = rng.dirichlet(np.ones(people) * 0.5, size=(items, 5)).transpose(0, 2, 1)
+        allowed = np.ones((items, people), dtype=bool)
+        p = truth.probabilities(shares, allowed)
+        answer = np.array([rng.choice(people, p=row) for row in p])
+        return shares, allowed, answer
+
+    model = fit_model([draw(300), draw(300), draw(300)])
+    assert model is not None and model.questions == 900
+    shares, allowed, answer = draw(2000)
+
+    def nll(m: HistoryModel) -> float:
+        p = m.probabilities(shares, allowed)
+        return float(-np.log(p[np.arange(len(answer)), answer]).mean())
+
+    assert nll(model) < nll(truth) * 1.05
+    assert nll(model) < np.log(8) * 0.9
+    # the gradient the fit follows is the likelihood's (checked by finite differences)
+    w = rng.normal(0, 1, 10)
+    block = [(np.concatenate([shares[:50], np.log(shares[:50] + 1e-3)], axis=2),
+              allowed[:50], answer[:50])]
+    value, grad = loss(w, block, 3.0)
+    for k in range(10):
+        step = np.zeros(10)
+        step[k] = 1e-6
+        assert (loss(w + step, block, 3.0)[0] - value) / 1e-6 == pytest.approx(grad[k], abs=1e-4)
 
 
 def _one_person_answers_most(store: Store) -> tuple[list[PastAnswer], list[HeldOut]]:
@@ -259,8 +312,8 @@ def _one_person_answers_most(store: Store) -> tuple[list[PastAnswer], list[HeldO
 def test_where_one_person_answers_everything_the_fit_leans_on_popularity(store: Store) -> None:
     past, held = _one_person_answers_most(store)
     fit = fit_weights([Fold(past, held[:30])], entries=230, now=NOW)
-    assert fit.fitted, fit.reason
-    assert fit.weights.popularity + fit.weights.recent >= 1.0  # who answers most, ever or lately
+    assert fit.fitted and fit.name == "likelihood", fit.reason
+    assert fit.weights.model is not None
     assert fit.score is not None and fit.defaults_score is not None
     assert fit.score.hit1 > fit.defaults_score.hit1
     # and on questions the fit never saw, it beats the defaults too
@@ -283,8 +336,8 @@ def test_the_nested_estimate_chooses_on_the_older_folds_and_scores_on_the_newest
     newest, older = Fold(past, helpers), [Fold(past, by_boss[:27]), Fold(past, by_boss[27:])]
     fit = fit_weights([newest, *older], entries=260, now=NOW)
     assert fit.fitted and fit.nested is not None and fit.nested_held_out == 20
-    alone = fit_weights(older, entries=260, now=NOW)  # the rule on the older folds alone
-    assert fit.nested_name == alone.name
+    alone = fit_weights(older, entries=260, now=NOW)  # the fit on the older folds alone
+    assert fit.nested_name == alone.name == "likelihood"
     picked = alone.weights
     expected = score_grid(past, helpers, [picked])[0]
     assert fit.nested.hit1 + fit.nested.hit5 == pytest.approx(expected.mean())
@@ -316,24 +369,18 @@ def test_the_one_standard_error_rule_keeps_the_simplest_unless_clearly_beaten() 
     assert choose(np.stack([base, much, much - (much > 0)]), [3, 1, 1], first=[2, 0]) == (1, 1)
 
 
-def test_the_candidates_reproduce_the_references(store: Store) -> None:
-    counts = {"ada": 9, "ben": 7, "cy": 5, "dee": 4, "eve": 3, "fay": 2, "gus": 1}
-    ids = entries(store, [(who, f"{who} question {i}") for who, n in counts.items()
-                          for i in range(n)])
-    found = store.get_entries(ids)
-    near = [(i, 0.9 - 0.01 * r) for r, i in enumerate(ids[::-1][:30])]  # the quiet ones' first
-    busiest = ExpertRanker(store, references(RoutingWeights())["busiest"])
-    assert [e.user for e in busiest.rank(near)] == ["ada", "ben", "cy", "dee", "eve"]
-    similar = ExpertRanker(store, references(RoutingWeights())["similar vote"])
-    votes: dict[str, float] = {}
-    for entry_id, cosine in near[:20]:
-        votes[found[entry_id].answered_by] = votes.get(found[entry_id].answered_by, 0) + cosine
-    expected = sorted(votes, key=lambda u: -votes[u])
-    ranked = [e.user for e in similar.rank(near, k=len(counts))]
-    assert ranked[: len(expected)] == expected
-    assert "ada" in ranked  # the busiest fill the places the similar questions leave
-    assert {name for name, _ in candidates(RoutingWeights(), dated=False)} == {
-        "busiest", "similar vote", "busiest lately", "blend"}
+def test_a_large_organisation_fits_on_its_newest_questions_within_the_memory_bound(
+        store: Store) -> None:
+    """Each (question, person) pair costs memory during a fit: past the bound, every fold
+    keeps its newest questions only, and the record says how many were scored."""
+    past, held = _one_person_answers_most(store)  # 4 people answered before
+    whole = fit_weights([Fold(past, held)], entries=260, now=NOW)
+    assert whole.held_out == 60
+    bounded = fit_weights([Fold(past, held)], entries=260, now=NOW, max_cells=100)
+    assert bounded.fitted and bounded.held_out == 25 and bounded.weights.model.questions == 25
+    assert bounded == fit_weights([Fold(past, held[-25:])], entries=260, now=NOW)
+    two = within_memory([Fold(past, held[:30]), Fold(past, held[30:])], max_cells=100)
+    assert [list(f.held_out) for f in two] == [held[18:30], held[48:]]  # 100 // (2 x 4) = 12
 
 
 def test_a_small_history_keeps_the_defaults_and_says_why(store: Store) -> None:

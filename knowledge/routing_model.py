@@ -1,0 +1,181 @@
+"""A routing ranker fitted to one organisation by likelihood (a conditional logit).
+
+Who answers a question depends on how the organisation works: where hundreds answer, the
+answerers of the most similar questions; where a handful answer everything, mostly whoever
+answers most, but less than in proportion to their volume; where answerers change hands, who
+answered lately. No fixed blend of those signals suits them all (issue 10), so each
+organisation gets its own: a person's score for a question is a linear function of the evidence
+for them,
+
+    the sharp vote: their share of the similarity-weighted vote of the 100 nearest entries,
+        weight exp((cosine - 1) / 0.1) (the closest few decide);
+    the broad vote: the same over the 20 nearest, weight exp((cosine - 1) / 0.5);
+    the topic share: their share of the answers on the question's likely tags (the tags of the
+        50 nearest entries, weighted as the sharp vote);
+    the volume share: their share of all answers;
+    the latest share: their share of the latest 50 answers;
+
+and of the logarithm of each, log(share + FLOOR) (a multiplicative model, in which someone no
+evidence speaks for sinks, and volume can count less than in proportion), each standardised.
+The probability that a person answers is the softmax of the scores over everyone who answered
+before (and may be asked). The coefficients maximise the likelihood of the real answerers of the
+organisation's newer questions, each ranked from its older history (the time folds of
+knowledge/routing_fit.py), with an L2 penalty chosen among PENALTIES by fitting on the older
+folds and scoring the likelihood on the newest.
+
+Measured in bench.routing_logit before it became the product's fit (docs/benchmarks.md): on the
+same folds as the former choice among 68 fixed blends, 96 of 108 cells at least the better
+reference (the blends: 92), mean hit@1 0.352 (0.263); the feature set (shares and their
+logarithms) chosen leaving one site out picked the same on every site.
+
+No index and no model here: the shares come from EvidenceFrame (the fit) or the ranker
+(knowledge/expert_ranking.py), which compute them each their own way; tests hold them equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import logsumexp
+
+SHARES = ("sharp vote", "broad vote", "topics", "volume", "latest")
+FLOOR = 1e-3  # log(share + FLOOR): nobody's log share is minus infinity
+PENALTIES = (0.3, 3.0, 30.0)  # L2 penalties tried (per question, see `loss`)
+# The outcome term's weight beside the model (knowledge/outcomes.py; its temperature stays
+# RoutingWeights'). The model's probabilities sum to 1 over people where the default blend's
+# scores sum to about 1.9 (a vote share, 0.8 x a topic share, 0.1 x a volume share), and the
+# outcome weight 1 was chosen beside the blend. Replayed with the model in place
+# (bench.routing_outcomes, 2026-11-28, docs/benchmarks.md) among 0.5, 1 and 3, the best mean
+# gain over all sites is 0.5 under both response models; left one site out, 0.5 on two sites.
+MODEL_OUTCOMES = 0.5
+
+# (shares: items x people x len(SHARES); allowed: items x people; truth: item -> person)
+Block = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def features(shares: np.ndarray, floor: float = FLOOR) -> np.ndarray:
+    """The model's inputs from the shares (last axis): the shares, then their logarithms."""
+    return np.concatenate([shares, np.log(shares + floor)], axis=-1)
+
+
+@dataclass(frozen=True)
+class HistoryModel:
+    """The fitted coefficients (per standardised feature, in `names` order) and how the shares
+    are computed."""
+
+    coefficients: tuple[float, ...]
+    center: tuple[float, ...]  # the features' means on the folds (standardisation)
+    scale: tuple[float, ...]  # their standard deviations
+    penalty: float  # the L2 penalty chosen
+    questions: int = 0  # held-out questions fitted on
+    sharp_temperature: float = 0.1
+    sharp_neighbours: int = 100
+    broad_temperature: float = 0.5
+    broad_neighbours: int = 20
+    tag_neighbours: int = 50
+    floor: float = FLOOR
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*SHARES, *(f"log {name}" for name in SHARES))
+
+    @property
+    def reach(self) -> int:
+        """How many nearest entries the shares read."""
+        return max(self.sharp_neighbours, self.broad_neighbours)
+
+    def logits(self, shares: np.ndarray) -> np.ndarray:
+        """Each person's score (before the softmax) from their shares (last axis)."""
+        x = (features(shares, self.floor) - np.array(self.center)) / np.array(self.scale)
+        return x @ np.array(self.coefficients)
+
+    def probabilities(self, shares: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        """The probability that each person (second-to-last axis of `shares`, last of the
+        result) answers, among those `allowed`; 0 for the others."""
+        scores = np.where(allowed, self.logits(shares), -np.inf)
+        top = scores.max(axis=-1, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0.0)
+        weights = np.exp(scores - top)
+        totals = weights.sum(axis=-1, keepdims=True)
+        return np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
+
+    def describe(self, top: int = 10) -> str:
+        """The coefficients, largest first: what counts for this organisation (per standard
+        deviation of each feature; a log feature's large weight means that the share counts
+        by ratios: double it and the odds grow by the same factor at any level)."""
+        pairs = sorted(((name, value) for name, value, scale in zip(
+            self.names, self.coefficients, self.scale, strict=True) if scale > 1e-6),
+            key=lambda pair: -abs(pair[1]))[:top]  # (a feature that never varied says nothing)
+        return ", ".join(f"{name} {value:+.2f}" for name, value in pairs)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> HistoryModel:
+        return cls(**{**data, **{k: tuple(data[k]) for k in ("coefficients", "center",
+                                                              "scale")}})
+
+
+UNFITTED = HistoryModel((), (), (), 0.0)  # how the shares are computed before a fit
+
+
+def loss(w: np.ndarray, blocks: Sequence[Block], penalty: float) -> tuple[float, np.ndarray]:
+    """Mean negative log-likelihood of the answerers (+ the L2 penalty) and its gradient;
+    `blocks` hold standardised features."""
+    total, grad = 0.0, np.zeros_like(w)
+    for x, allowed, truth in blocks:
+        s = np.where(allowed, x @ w, -np.inf)
+        lse = logsumexp(s, axis=1)
+        rows = np.arange(len(truth))
+        total -= (s[rows, truth] - lse).sum()
+        p = np.exp(s - lse[:, None])
+        grad -= (x[rows, truth] - np.einsum("ij,ijk->ik", p, x)).sum(axis=0)
+    count = sum(len(t) for _, _, t in blocks)
+    return (total / count + penalty / 2 * w @ w / count,
+            grad / count + penalty * w / count)
+
+
+def _standardised(blocks: Sequence[Block], center=None, scale=None):
+    xs = [(features(shares), allowed, truth) for shares, allowed, truth in blocks]
+    if center is None:
+        flat = np.concatenate([x[allowed] for x, allowed, _ in xs])
+        center, scale = flat.mean(axis=0), flat.std(axis=0) + 1e-9
+    return [((x - center) / scale, a, t) for x, a, t in xs], center, scale
+
+
+def _solve(blocks: Sequence[Block], penalty: float) -> np.ndarray:
+    start = np.zeros(blocks[0][0].shape[2])
+    return minimize(loss, start, args=(blocks, penalty), jac=True, method="L-BFGS-B").x
+
+
+def usable(blocks: Sequence[Block]) -> list[Block]:
+    """The blocks' questions whose answerer may be picked (allowed), empty blocks dropped."""
+    kept = []
+    for shares, allowed, truth in blocks:
+        keep = (truth >= 0) & allowed[np.arange(len(truth)), np.maximum(truth, 0)]
+        if keep.any():
+            kept.append((shares[keep], allowed[keep], truth[keep]))
+    return kept
+
+
+def fit_model(blocks: Sequence[Block]) -> HistoryModel | None:
+    """The model fitted on `blocks` (time folds, newest first); None without a usable
+    question. The penalty: the one whose fit on the older blocks gives the newest the highest
+    likelihood (the middle one with a single block)."""
+    blocks = usable(blocks)
+    if not blocks:
+        return None
+    penalty = PENALTIES[len(PENALTIES) // 2]
+    if len(blocks) >= 2:
+        older, center, scale = _standardised(blocks[1:])
+        newest, _, _ = _standardised(blocks[:1], center, scale)
+        penalty = min(PENALTIES, key=lambda lam: loss(_solve(older, lam), newest, 0.0)[0])
+    scaled, center, scale = _standardised(blocks)
+    w = _solve(scaled, penalty)
+    return HistoryModel(tuple(float(c) for c in w), tuple(float(c) for c in center),
+                        tuple(float(c) for c in scale), penalty,
+                        questions=sum(len(t) for _, _, t in blocks))
