@@ -9,6 +9,8 @@ from dataclasses import replace
 from knowledge.escalation import Routes, RouteStatus
 from knowledge.expert_ranking import ExpertRanker
 from knowledge.questions import QuestionStatus
+from knowledge.routing_fit import RoutingFit, RoutingWeights, save_fit
+from knowledge.routing_model import MODEL_OUTCOMES, HistoryModel
 from sandbox.slack_api import signing
 from tests.bot.conftest import Bot, blocks_text, button_values
 from tests.bot.routing_world import (
@@ -92,3 +94,41 @@ def test_pass_snooze_answer_and_solved_move_the_next_ranking(world: World) -> No
     # and the next similar question really goes to Kim first
     _event, next_id = ask_and_request_expert(world, SIMILAR)
     assert Routes(world.store).for_question(next_id)[0].expert == "UKIM"
+
+
+def test_with_a_fitted_ranker_in_place_the_bot_ranks_by_it_and_outcomes_still_count(
+        world: World) -> None:
+    """The stored fit holds a model (as after a refit on a larger history): the bot's ranking
+    is the model's probability, and the same signals through signed requests move it, with the
+    outcome weight on the model's scale."""
+    # what a fit learns where the most similar questions decide: the sharp vote, by ratios
+    model = HistoryModel((0.5, 0.0, 0.0, 0.0, 0.0, 1.5, 0.0, 0.0, 0.5, 0.0), (0.0,) * 10,
+                         (1.0,) * 10, 3.0, questions=40)
+    save_fit(world.store, RoutingFit(replace(RoutingWeights(), model=model,
+                                             outcomes=MODEL_OUTCOMES),
+                                     fitted=True, reason="fitted by likelihood (test)",
+                                     fitted_at=world.clock(), entries=8, name="likelihood"))
+    world.router.asker.finder.ranker.forget()
+    before = ranked(world, SIMILAR)
+    assert world.router.asker.finder.ranker.weights.model == model
+    assert before["UERIN"][0] == 0 and before["UOMAR"][0] == 1
+    assert 0.99 < sum(score for _, score, _ in before.values()) <= 1.0 + 1e-9  # probabilities
+
+    _event, question_id = ask_and_request_expert(world)
+    pass_on(world.bot, "UERIN")
+    world.clock.advance(16)
+    assert world.router.tick() == 1  # round 2: Lee and Kim are asked
+    world.clock.advance(3)
+    answer_via_modal(world.bot, "UKIM", "Refund the second payment from the Payments tab.")
+    post = [m for m in world.bot.fake.history["C123"] if "answered your question" in
+            blocks_text(m.get("blocks"))][-1]
+    press(world.bot, "U123", "expert_answer_solved",
+          button_values(post["blocks"])["expert_answer_solved"], "C123", post["ts"])
+    assert world.bot.questions.get(question_id).status is QuestionStatus.SOLVED
+
+    after, plain = ranked(world, SIMILAR), without_outcomes(world, SIMILAR)
+    term = {u: after[u][1] - plain.get(u, 0.0) for u in after}
+    assert term["UKIM"] > 0 > term["UERIN"]
+    assert term["UKIM"] <= MODEL_OUTCOMES  # the weight on the model's scale bounds the term
+    assert after["UKIM"][0] < before["UKIM"][0] and after["UERIN"][0] > before["UERIN"][0]
+    assert "answered a similar routed question (1 marked solved" in " ".join(after["UKIM"][2])
