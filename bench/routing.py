@@ -12,6 +12,9 @@ Shapes (data README: no dates, question ids grow with time):
 - all: every question of the site;
 - teamN: only the questions whose accepted answerer is one of the site's N busiest answerers
   (a company where a handful of people answer everything);
+- one90: the busiest answerer's questions and, evenly spread over time, just enough of the
+  others' that the busiest answers nine in ten (the issue's vendor support forum, where "ask
+  whoever answers most" was right eleven times in twelve);
 - leaves / team5-leaves: the busiest answerer of the old part leaves: their answers are dropped
   from the new part's targets, and they are marked deactivated in the history store before
   anything is fitted or ranked (as Slack's `user_change` event tells the product). The product
@@ -77,6 +80,12 @@ def shape_rows(rows: list[dict], shape: str) -> list[dict]:
         busiest = {u for u, _ in Counter(r["accepted_answerer"] for r in rows)
                    .most_common(int(team.removeprefix("team")))}
         rows = [r for r in rows if r["accepted_answerer"] in busiest]
+    elif team == "one90":  # one person answers nine questions in ten (a vendor's support forum)
+        top = Counter(r["accepted_answerer"] for r in rows).most_common(1)[0][0]
+        others = [r for r in rows if r["accepted_answerer"] != top]
+        keep = round((len(rows) - len(others)) / 9)
+        chosen = {id(others[round(i * len(others) / keep)]) for i in range(keep)}
+        rows = [r for r in rows if r["accepted_answerer"] == top or id(r) in chosen]
     return rows
 
 
