@@ -71,9 +71,13 @@ class _History:
     by_tag: dict[str, dict[str, int]]  # tag -> person -> answers with that tag
     tag_totals: dict[str, int]
     recent: dict[str, int] = field(default_factory=dict)  # person -> answers among the latest
+    # for the model: everyone who answered, by name, and their volume and latest shares
+    people: list[str] = field(init=False)
+    column: dict[str, int] = field(init=False)  # person -> place in `people`
+    volume: np.ndarray = field(init=False)
+    latest: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        # for the model: everyone who answered, by name, with their volume and latest shares
         self.people = sorted(self.profiles)
         self.column = {user: i for i, user in enumerate(self.people)}
         answers = np.array([self.profiles[u].answers for u in self.people], dtype=float)

@@ -479,9 +479,10 @@ class EvidenceFrame:
             allowed[i, p] = False
         return allowed
 
-    def shares(self, w: RoutingWeights, model: HistoryModel | None = None) -> np.ndarray:
-        """Per item and person, the model's shares (routing_model.SHARES, last axis)."""
-        m = model or w.model or UNFITTED
+    def shares(self, w: RoutingWeights) -> np.ndarray:
+        """Per item and person, the model's shares (routing_model.SHARES, last axis), computed
+        as `w.model` says (before a fit: as any model does)."""
+        m = w.model or UNFITTED
         sharp, topics = self._components(m.sharp_temperature, w.half_life_days, w.rating,
                                           m.tag_neighbours, m.sharp_neighbours)
         broad, _ = self._components(m.broad_temperature, w.half_life_days, w.rating,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from index.search import HybridSearch
 from knowledge.expert_profiles import ExpertBook
 from knowledge.expert_ranking import ExpertRanker, RoutingWeights
 from knowledge.models import EntryDraft
+from knowledge.routing_fit import load_fit, save_fit
 from knowledge.store import Store
 from switchboard.cli import main
 
@@ -75,6 +77,21 @@ def test_refit_on_a_team_history_and_when_it_goes_stale(store: Store,
     ExpertBook(store).set_deactivated("helper2")  # as many as before, not the same people
     assert fitter.staleness().reason == "someone else left or came back since the fit"
     assert fitter.refit().departed == ("helper2",) and not fitter.staleness().stale
+
+
+def test_a_blend_fitted_by_an_earlier_version_is_refitted_as_a_model(
+        store: Store, embedder: OnnxEmbedder) -> None:
+    store.upsert_entries(drafts(team_history(120)))
+    fitter = RoutingFitter(store, EntryIndex.open(store, embedder, None), embedder)
+    fitter.refit()
+    blend = replace(load_fit(store), weights=replace(RoutingWeights(), popularity=3.0),
+                    name="busiest lately")  # as an earlier version stored it
+    save_fit(store, blend)
+    assert fitter.staleness().reason == "fitted as a blend by an earlier version"
+    refit = fitter.refit_if_stale()
+    assert refit is not None and refit.weights.model is not None
+    assert ExpertRanker(store).weights.model == refit.weights.model
+    assert not fitter.staleness().stale
 
 
 def test_people_who_left_are_neither_suggested_nor_targets_of_the_fit(
