@@ -12,6 +12,8 @@ Shapes (data README: no dates, question ids grow with time):
 - all: every question of the site;
 - teamN: only the questions whose accepted answerer is one of the site's N busiest answerers
   (a company where a handful of people answer everything);
+- recentN: only the site's newest N questions, with everyone who answered them (a small
+  site: the issue's four small Q&A sites had 150-500 answered questions);
 - one90: the busiest answerer's questions and, evenly spread over time, just enough of the
   others' that the busiest answers nine in ten (the issue's vendor support forum, where "ask
   whoever answers most" was right eleven times in twelve);
@@ -80,6 +82,8 @@ def shape_rows(rows: list[dict], shape: str) -> list[dict]:
         busiest = {u for u, _ in Counter(r["accepted_answerer"] for r in rows)
                    .most_common(int(team.removeprefix("team")))}
         rows = [r for r in rows if r["accepted_answerer"] in busiest]
+    elif team.startswith("recent"):  # a small site: its newest N questions, everyone
+        rows = rows[-int(team.removeprefix("recent")):]
     elif team == "one90":  # one person answers nine questions in ten (a vendor's support forum)
         top = Counter(r["accepted_answerer"] for r in rows).most_common(1)[0][0]
         others = [r for r in rows if r["accepted_answerer"] != top]

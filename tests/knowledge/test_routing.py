@@ -30,7 +30,7 @@ from knowledge.routing_fit import (
     score_grid,
     within_memory,
 )
-from knowledge.routing_model import HistoryModel, fit_model, loss
+from knowledge.routing_model import PENALTIES, HistoryModel, fit_model, loss
 from knowledge.routing_policy import RoutingPolicy
 from knowledge.store import Store
 
@@ -367,6 +367,26 @@ def test_the_one_standard_error_rule_keeps_the_simplest_unless_clearly_beaten() 
     assert choose(four, [3, 1, 4, 1]) == (1, 2)  # otherwise the better mean, then the row
     assert choose(four, [3, 1, 4, 1], first=[3, 0]) == (3, 2)  # "the similar vote" first
     assert choose(np.stack([base, much, much - (much > 0)]), [3, 1, 1], first=[2, 0]) == (1, 1)
+
+
+def test_the_penalty_follows_the_evidence_noise_is_shrunk_a_strong_signal_is_not() -> None:
+    """The penalty is chosen by how well fits on older folds predict newer ones: where who
+    answers has nothing to do with the evidence, the strongest wins; where it follows the
+    evidence closely, a weak one."""
+    rng = np.random.default_rng(5)
+    strong = HistoryModel((0.0,) * 5 + (3.0, 0.0, 0.0, 2.0, 0.0), (0.0,) * 10, (1.0,) * 10, 0.0)
+
+    def fold(items: int, signal: bool):
+        shares = rng.dirichlet(np.ones(6) * 0.5, size=(items, 5)).transpose(0, 2, 1)
+        allowed = np.ones((items, 6), dtype=bool)
+        p = strong.probabilities(shares, allowed) if signal else np.full((items, 6), 1 / 6)
+        return shares, allowed, np.array([rng.choice(6, p=row) for row in p])
+
+    noise = fit_model([fold(40, False) for _ in range(3)])
+    signal = fit_model([fold(300, True) for _ in range(3)])
+    assert noise is not None and signal is not None
+    assert noise.penalty == max(PENALTIES) and signal.penalty < max(PENALTIES)
+    assert max(abs(c) for c in noise.coefficients) < max(abs(c) for c in signal.coefficients)
 
 
 def test_a_large_organisation_fits_on_its_newest_questions_within_the_memory_bound(
