@@ -23,10 +23,12 @@ organisation's newer questions, each ranked from its older history (the time fol
 knowledge/routing_fit.py), with an L2 penalty chosen among PENALTIES by fitting on the older
 folds and scoring the likelihood on the newer ones (ORIGINS).
 
-Measured in bench.routing_logit before it became the product's fit (docs/benchmarks.md): on the
-same folds as the former choice among 68 fixed blends, 96 of 108 cells at least the better
-reference (the blends: 92), mean hit@1 0.352 (0.263); the feature set (shares and their
-logarithms) chosen leaving one site out picked the same on every site.
+Measured by bench.routing (docs/benchmarks.md): on the same folds as the former choice among 68
+fixed blends, 95 of 108 cells at least the better reference (the blends: 92), mean hit@1 0.346
+(0.263); with the history kept current (--rolling) 101 of 108 (94). The feature set (the
+shares and their logarithms, against either alone) was chosen leaving one site out by the
+experiment that preceded it (bench/routing_logit.py, in git at 1d04b10): the same on every
+site.
 
 No index and no model here: the shares come from EvidenceFrame (the fit) or the ranker
 (knowledge/expert_ranking.py), which compute them each their own way; tests hold them equal.
