@@ -156,7 +156,7 @@ class BotApp:
         self.refit_routing()
 
     def refit_routing(self) -> None:
-        """Refit routing's blend on this organisation's history when it changed enough (on the
+        """Refit routing's ranker on this organisation's history when it changed enough (on the
         scheduler's thread: a refit never holds up a question; rankers read the stored fit)."""
         if self.router is None:
             return

@@ -91,7 +91,7 @@ class ExpertRanker:
 
     def __init__(self, store: Store, weights: RoutingWeights | None = None,
                  cache_seconds: float = 60.0) -> None:
-        """With `weights`, always those; without, the blend fitted to this organisation (stored
+        """With `weights`, always those; without, the ranker fitted to this organisation (stored
         by index/routing_fit.py; the defaults until there is one), re-read every
         `cache_seconds`."""
         self.store = store

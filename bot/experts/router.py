@@ -36,7 +36,7 @@ class ExpertRouter:
         self.escalation = Escalation(self.messages, self.asker, self.routes, questions,
                                      self.policy)
         self.answers = Answers(self.messages, self.asker, self.routes, questions, self.policy)
-        # the blend fitted on this organisation's own history (index/routing_fit.py)
+        # the ranker fitted on this organisation's own history (index/routing_fit.py)
         self.fitter = RoutingFitter(search.store, search.entries, search.embedder)
 
     def request(self, question: Question) -> None:
