@@ -118,6 +118,21 @@ class HistoryModel:
             key=lambda pair: -abs(pair[1]))[:top]  # (a feature that never varied says nothing)
         return ", ".join(f"{name} {value:+.2f}" for name, value in pairs)
 
+    def evidence_shares(self) -> dict[str, float]:
+        """How much each kind of evidence weighs in this organisation, as shares of the sum of
+        the coefficients' sizes (a share and its logarithm together; the two votes together as
+        "similar questions"), largest first: a plain summary of `describe`."""
+        kinds = {"sharp vote": "similar questions", "broad vote": "similar questions",
+                 "topics": "topics", "volume": "volume", "latest": "latest answers"}
+        sizes: dict[str, float] = {}
+        for name, value, scale in zip(self.names, self.coefficients, self.scale, strict=True):
+            if scale > 1e-6:
+                kind = kinds[name.removeprefix("log ")]
+                sizes[kind] = sizes.get(kind, 0.0) + abs(value)
+        total = sum(sizes.values())
+        return {kind: size / total for kind, size in sorted(sizes.items(), key=lambda kv: -kv[1])
+                } if total else {}
+
     def to_dict(self) -> dict:
         return asdict(self)
 

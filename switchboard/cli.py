@@ -584,6 +584,8 @@ def _print_fit(fit, as_json: bool) -> None:
             "model": ({"kind": "conditional logit, fitted by likelihood",
                        "coefficients": dict(zip(fit.weights.model.names,
                                                 fit.weights.model.coefficients, strict=True)),
+                       "evidence_shares": {kind: round(share, 4) for kind, share in
+                                           fit.weights.model.evidence_shares().items()},
                        "penalty": fit.weights.model.penalty,
                        "questions": fit.weights.model.questions}
                       if fit.weights.model else None),

@@ -35,7 +35,9 @@ def routing_lines(fit: RoutingFit) -> list[str]:
     kind = "fitted to this organisation" if fit.fitted else "the defaults"
     model = fit.weights.model
     lines = [f"Routing weights: {kind} ({fit.reason})",
-             f"what counts, per standard deviation: {model.describe()}" if model else
+             "what decides here: " + ", ".join(
+                 f"{kind} {share:.0%}" for kind, share in model.evidence_shares().items())
+             + f" (per standard deviation: {model.describe()})" if model else
              ", ".join(f"{name} {getattr(fit.weights, name):g}" for name in fit.tunable)]
     for label, score in (("in use", fit.score), ("defaults", fit.defaults_score)):
         if score is not None:

@@ -173,7 +173,11 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
     text = run("route", "--explain", "How do I reset the VPN?").output
     assert "Routing weights:" in text and "held-out hit@1 / hit@5" in text
     assert "a ranker fitted by likelihood: the real answerers of 72 newer questions" in text
-    assert "what counts, per standard deviation: " in text and "log volume" in text
+    assert "what decides here: similar questions" in text  # ada answers nine in ten, but
+    assert "(per standard deviation: " in text and "log volume" in text  # the helpers' own
+    shares = payload["model"]["evidence_shares"]  # questions go to them: similarity decides
+    assert max(shares, key=shares.get) == "similar questions"
+    assert abs(sum(shares.values()) - 1) < 1e-3
     assert "honest estimate, hit@1 / hit@5" in text and "on the newest 24 questions" in text
     assert "Who to ask" in text
     report = run("report").output  # the report shows the same

@@ -259,6 +259,17 @@ def test_the_fit_scores_every_blend_and_model_exactly_as_the_ranker_ranks(store:
                                                 rel=1e-9, abs=1e-12)
 
 
+def test_the_evidence_shares_summarise_the_coefficients() -> None:
+    """A share and its logarithm count together, the two votes as "similar questions"; a
+    feature that never varied (here the topics: no tags) says nothing."""
+    model = HistoryModel((1.0, -1.0, 5.0, 0.5, 0.0, 2.0, 0.0, 5.0, -1.5, 0.0), (0.0,) * 10,
+                         (1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0), 3.0)
+    assert model.evidence_shares() == {"similar questions": 4 / 6, "volume": 2 / 6,
+                                       "latest answers": 0.0}
+    assert "topics" not in model.describe() and model.describe(2) == (
+        "log sharp vote +2.00, log volume -1.50")
+
+
 def test_the_model_recovers_the_organisation_it_was_drawn_from() -> None:
     """Answerers drawn from a known conditional logit: the fitted model predicts new questions
     almost as well as the truth does, and far better than a uniform guess."""
