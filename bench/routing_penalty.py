@@ -38,10 +38,11 @@ from bench.routing import (
     hits,
     rates,
     split,
+    verdict,
 )
 from index.routing_fit import RoutingFitter
 from knowledge.expert_ranking import ExpertRanker
-from knowledge.routing_fit import EvidenceFrame, RoutingWeights, within_memory
+from knowledge.routing_fit import RoutingWeights, fold_frames, within_memory
 from knowledge.routing_model import MODEL_OUTCOMES, PENALTIES, fit_model
 
 VARIANTS = {
@@ -58,12 +59,8 @@ def variant_cell(site: str, shape: str, share: float, rows: list[dict], embedder
     store, index = history_store(site, old, embedder, left=leaver)
     defaults = RoutingWeights()
     folds, _ = RoutingFitter(store, index, embedder).time_folds()
-    blocks = []
-    for fold in within_memory(folds):
-        items = fold.scorable()
-        if items:
-            blocks.append(EvidenceFrame.build(fold.past, items, defaults.recent_answers)
-                          .block(defaults))
+    blocks = [frame.block(defaults) for frame in fold_frames(within_memory(folds), defaults)
+              if frame is not None]
     near = [index.nearest(v, defaults.reach) for v in embedder.embed([asked_text(r)
                                                                       for r in new])]
     out = {}
@@ -79,9 +76,9 @@ def variant_cell(site: str, shape: str, share: float, rows: list[dict], embedder
 
 
 def won(cell: dict, name: str) -> int:
-    refs = cell["methods"]
-    return sum(cell["variants"][name][k] >= max(refs["popularity"][k], refs["nn-vote"][k])
-               - 1e-12 for k in ("hit@1", "hit@5"))
+    """The variant's metrics at least the better reference (bench.routing.verdict)."""
+    return verdict({"methods": {**cell["methods"], name: cell["variants"][name]}},
+                   name).count("W")
 
 
 def summary(cells: list[dict], name: str) -> tuple[int, float, float]:

@@ -349,12 +349,7 @@ def _model_scores(model: HistoryModel, history: _History, barred: set[str],
             if user in history.column:
                 shares[history.column[user], column] = value
     shares[:, 3], shares[:, 4] = history.volume, history.latest
-    logits = model.logits(shares)
-    allowed = np.array([u not in barred for u in people], dtype=bool)
-    if not allowed.any():
-        return np.zeros(len(people))
-    top = logits[allowed].max()
-    return np.exp(logits - top) / np.exp(logits[allowed] - top).sum()
+    return model.probabilities(shares, np.array([u not in barred for u in people], dtype=bool))
 
 
 def _most(profiles: dict[str, _Profile], n: int) -> list[tuple[str, int]]:

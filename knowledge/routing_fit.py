@@ -256,9 +256,8 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
     in all, each fold keeps its newest questions only.
     """
     defaults = defaults or RoutingWeights()
-    folds = within_memory(folds, max_cells)
-    scorable = [(fold, fold.scorable()) for fold in folds]
-    n = sum(len(items) for _, items in scorable)
+    frames = fold_frames(within_memory(folds, max_cells), defaults)
+    n = sum(frame.n_items for frame in frames if frame is not None)
     base = RoutingFit(defaults, fitted=False, reason="", fitted_at=now, entries=entries,
                       held_out=n)
     if entries < MIN_ENTRIES:
@@ -267,8 +266,6 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
     if n < MIN_ITEMS:
         return replace(base, reason=f"only {n} newer questions answered by someone "
                                     f"seen before (a fit needs {MIN_ITEMS}); using the defaults")
-    frames = [EvidenceFrame.build(fold.past, items, defaults.recent_answers) if items else None
-              for fold, items in scorable]
     blocks = [frame.block(defaults) if frame else _EMPTY for frame in frames]
     model = fit_model(blocks)
     if model is None:  # (cannot happen with n >= MIN_ITEMS scorable questions)
@@ -279,7 +276,7 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
     hit5 = np.concatenate([h5 for _, h5 in hits], axis=1)
     score, defaults_score = (Score(float(a.mean()), float(b.mean()))
                              for a, b in zip(hit1, hit5, strict=True))
-    older = sum(len(items) for _, items in scorable[1:])
+    older = sum(frame.n_items for frame in frames[1:] if frame is not None)
     if frames[0] is not None and older:
         honest = fit_model(blocks[1:]) if older >= MIN_ITEMS else None
         weights = replace(defaults, model=honest) if honest else defaults
@@ -293,6 +290,13 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
                           f"{model.questions} newer questions over {len(hits)} time split(s), "
                           f"each ranked from the entries before it; {entries} answered "
                           f"entries, penalty {model.penalty:g}")
+
+
+def fold_frames(folds: Sequence[Fold], weights: RoutingWeights) -> list[EvidenceFrame | None]:
+    """Each fold's scorable held-out questions as an EvidenceFrame (None where there are
+    none): what the model is fitted on (`EvidenceFrame.block`) and scored with."""
+    return [EvidenceFrame.build(fold.past, items, weights.recent_answers)
+            if (items := fold.scorable()) else None for fold in folds]
 
 
 def within_memory(folds: Sequence[Fold], max_cells: int = MAX_CELLS) -> list[Fold]:

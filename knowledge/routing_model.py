@@ -101,13 +101,17 @@ class HistoryModel:
 
     def probabilities(self, shares: np.ndarray, allowed: np.ndarray) -> np.ndarray:
         """The probability that each person (second-to-last axis of `shares`, last of the
-        result) answers, among those `allowed`; 0 for the others."""
-        scores = np.where(allowed, self.logits(shares), -np.inf)
-        top = scores.max(axis=-1, keepdims=True)
+        result) answers, among those `allowed`. The others get theirs on the same scale (people
+        who left are listed as left); all 0 where nobody is allowed."""
+        logits = self.logits(shares)
+        if logits.shape[-1] == 0:  # nobody answered before
+            return logits
+        masked = np.where(allowed, logits, -np.inf)
+        top = masked.max(axis=-1, keepdims=True)
         top = np.where(np.isfinite(top), top, 0.0)
-        weights = np.exp(scores - top)
-        totals = weights.sum(axis=-1, keepdims=True)
-        return np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
+        totals = np.exp(masked - top).sum(axis=-1, keepdims=True)
+        return np.divide(np.exp(logits - top), totals, out=np.zeros_like(logits),
+                         where=totals > 0)
 
     def describe(self, top: int = 10) -> str:
         """The coefficients, largest first: what counts for this organisation (per standard
