@@ -2,11 +2,17 @@
 
     HF_HUB_OFFLINE=1 python -m bench.routing [--sites android,dba,history]
         [--shapes all,team3,team5,team10,leaves,team5-leaves] [--splits 0.6,0.7,0.8]
-        [--json bench/out/routing.json] [--fit-folds 3 --fit-share 0.2] [--rolling]
+        [--json bench/out/routing.json] [--fit-folds 3 --fit-share 0.2] [--rolling] [--dated]
 
 `--rolling` (rolling_cell): the history grows through the test period, as the product's does
 when answers are captured and published; the fit is redone when stale and the references are
 recomputed before each question (bench/out/routing_rolling.json).
+
+`--dated` (with_dates): the data have no dates, so by default the history is imported as of
+one day (as `switchboard import` without `created_at`) and an answer's age never counts. With
+--dated each question gets an approximate date, its id mapped linearly from the site's public
+launch to the dump (LAUNCHED, DUMPED), as an organisation importing real dates would have: the
+evidence half-life then matters, and the fit chooses it (bench/out/routing_dated.json).
 
 Shapes (data README: no dates, question ids grow with time):
 - all: every question of the site;
@@ -51,7 +57,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -117,7 +123,7 @@ def history_store(site: str, old: list[dict], embedder: CachedEmbedder,
     store.upsert_entries([
         EntryDraft(question=r["title"], answer=r["body"] or r["title"],
                    answered_by=r["accepted_answerer"], tags=tuple(r["tags"]),
-                   external_id=f"{site}-{r['question_id']}")
+                   external_id=f"{site}-{r['question_id']}", created_at=r.get("dated"))
         for r in old
     ])
     if left:
@@ -198,7 +204,8 @@ def rolling_cell(site: str, shape: str, old_share: float, rows: list[dict],
     answered (in order), the fit is redone when the answered history grew by a tenth
     (RoutingFitter.refit_if_stale, as the bot's hourly job), and both references are also
     recomputed from everything answered before each question. The scored questions are the
-    static cell's."""
+    static cell's. With --dated, each question is ranked as of its date and joins the history
+    with it."""
     old, new, leaver = split(rows, old_share, shape)
     cut, end = int(len(rows) * old_share), int(len(rows) * (old_share + TEST_SHARE))
     scored = {r["question_id"] for r in new}
@@ -223,13 +230,13 @@ def rolling_cell(site: str, shape: str, old_share: float, rows: list[dict],
                     votes[author[entry_id]] += sim
             results["nn-vote"].append(hits([u for u, _ in votes.most_common(5)], truth))
             for name, ranker in (("defaults", defaults), ("fitted", fitted)):
-                ranked = ranker.rank(near, exclude=[asker], k=5)
+                ranked = ranker.rank(near, exclude=[asker], k=5, now=row.get("dated"))
                 results[name].append(hits([e.user for e in ranked], truth))
         # answered, captured and published: the history grows
         created = store.upsert_entries([EntryDraft(
             question=row["title"], answer=row["body"] or row["title"],
             answered_by=row["accepted_answerer"], tags=tuple(row["tags"]),
-            external_id=f"{site}-{row['question_id']}")]).created
+            external_id=f"{site}-{row['question_id']}", created_at=row.get("dated"))]).created
         author.update({i: row["accepted_answerer"] for i in created})
         if row["accepted_answerer"] != leaver:
             counts[row["accepted_answerer"]] += 1
@@ -251,14 +258,30 @@ def rolling_cell(site: str, shape: str, old_share: float, rows: list[dict],
     }
 
 
-def each_cell(sites: str, shapes: str,
-              splits: str) -> Iterator[tuple[str, str, float, list[dict], CachedEmbedder]]:
+# Approximate dates for --dated: the data have none, but question ids grow with time, so an id
+# is mapped linearly from the site's public launch (id 0) to the dump (its largest id)
+LAUNCHED = {"android": datetime(2010, 9, 14, tzinfo=UTC), "dba": datetime(2011, 1, 4, tzinfo=UTC),
+            "history": datetime(2011, 10, 11, tzinfo=UTC)}
+DUMPED = datetime(2019, 9, 1, tzinfo=UTC)
+
+
+def with_dates(site: str, rows: list[dict]) -> list[dict]:
+    """The rows, each with an approximate `dated` (see LAUNCHED)."""
+    last = max(int(r["question_id"]) for r in rows)
+    span = DUMPED - LAUNCHED[site]
+    return [{**r, "dated": LAUNCHED[site] + span * (int(r["question_id"]) / last)} for r in rows]
+
+
+def each_cell(sites: str, shapes: str, splits: str, dated: bool = False
+              ) -> Iterator[tuple[str, str, float, list[dict], CachedEmbedder]]:
     """(site, shape, split, the shape's questions, the site's embedder) for every cell of the
     comma-separated lists; each site's new embeddings are cached once its cells are done."""
     model = onnx_embedder()
     for site in sites.split(","):
         embedder = CachedEmbedder(model, CACHE / f"routing-{site}.npz")
         rows = load_jsonl(ROUTING / f"stackexchange-{site}.jsonl")
+        if dated:
+            rows = with_dates(site, rows)
         for shape in shapes.split(","):
             kept = shape_rows(rows, shape)
             for old_share in (float(s) for s in splits.split(",")):
@@ -333,12 +356,16 @@ def main() -> None:
                         help="the fit's time folds (RoutingFitter; the product uses 3)")
     parser.add_argument("--fit-share", type=float, default=0.2,
                         help="each fold's share of the answered history (the product: 0.2)")
+    parser.add_argument("--dated", action="store_true",
+                        help="import the history with approximate dates from the question ids "
+                             "(LAUNCHED): the evidence's age counts, as with real dates")
     parser.add_argument("--rolling", action="store_true",
                         help="the history grows through the test period (answers captured and "
                              "published, refits when stale); see rolling_cell")
     args = parser.parse_args()
     cells = []
-    for site, shape, old_share, kept, embedder in each_cell(args.sites, args.shapes, args.splits):
+    for site, shape, old_share, kept, embedder in each_cell(args.sites, args.shapes, args.splits,
+                                                               args.dated):
         if args.rolling:
             cells.append(rolling_cell(site, shape, old_share, kept, embedder))
         else:

@@ -7,9 +7,10 @@ from the older entries only, in FOLDS time folds (the newest share of the answer
 the same share just before it, twice), and the ranker that finds the real answerers is kept.
 
 Since issue 10 that ranker is a conditional logit fitted by likelihood on those folds
-(knowledge/routing_model.py: the shares the default blend mixes, and their logarithms). It
-replaced a choice among 68 fixed blends by the one-standard-error rule, which it beats out of
-fold on the shared sites (docs/benchmarks.md). The default blend (RoutingWeights without a
+(knowledge/routing_model.py: the shares the default blend mixes, and their logarithms; with
+dates, also how fast an answer's evidence fades, `fit_history`). It replaced a choice among 68
+fixed blends by the one-standard-error rule, which it beats out of fold on the shared sites
+(docs/benchmarks.md). The default blend (RoutingWeights without a
 model) ranks until the history is large enough: MIN_ENTRIES answered entries and MIN_ITEMS
 newer questions answered by someone seen before.
 
@@ -32,11 +33,12 @@ import numpy as np
 
 from knowledge.models import format_time, parse_time
 from knowledge.routing_model import (
+    HALF_LIVES,
     MODEL_OUTCOMES,
     UNFITTED,
     Block,
     HistoryModel,
-    fit_model,
+    fit_choosing,
 )
 from knowledge.store import Store
 
@@ -266,11 +268,11 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
     if n < MIN_ITEMS:
         return replace(base, reason=f"only {n} newer questions answered by someone "
                                     f"seen before (a fit needs {MIN_ITEMS}); using the defaults")
-    blocks = [frame.block(defaults) if frame else _EMPTY for frame in frames]
-    model = fit_model(blocks)
-    if model is None:  # (cannot happen with n >= MIN_ITEMS scorable questions)
+    fitted = fit_history(frames, defaults)
+    if fitted is None:  # (cannot happen with n >= MIN_ITEMS scorable questions)
         return replace(base, reason="no held-out question could be fitted; using the defaults")
-    fitted = replace(defaults, model=model, outcomes=MODEL_OUTCOMES)
+    model = fitted.model
+    assert model is not None
     hits = [frame.hits([fitted, defaults]) for frame in frames if frame]
     hit1 = np.concatenate([h1 for h1, _ in hits], axis=1)
     hit5 = np.concatenate([h5 for _, h5 in hits], axis=1)
@@ -278,8 +280,8 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
                              for a, b in zip(hit1, hit5, strict=True))
     older = sum(frame.n_items for frame in frames[1:] if frame is not None)
     if frames[0] is not None and older:
-        honest = fit_model(blocks[1:]) if older >= MIN_ITEMS else None
-        weights = replace(defaults, model=honest) if honest else defaults
+        honest = fit_history(frames[1:], defaults) if older >= MIN_ITEMS else None
+        weights = honest or defaults
         (h1,), (h5,) = frames[0].hits([weights])
         base = replace(base, nested=Score(float(h1.mean()), float(h5.mean())),
                        nested_held_out=len(h1),
@@ -289,7 +291,40 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
                    reason=f"a ranker fitted by likelihood: the real answerers of "
                           f"{model.questions} newer questions over {len(hits)} time split(s), "
                           f"each ranked from the entries before it; {entries} answered "
-                          f"entries, penalty {model.penalty:g}")
+                          f"entries, penalty {model.penalty:g}; {_half_life_said(fitted, frames)}")
+
+
+def fit_history(frames: Sequence[EvidenceFrame | None],
+                defaults: RoutingWeights) -> RoutingWeights | None:
+    """The defaults with a model fitted on the frames (newest first; routing_model.fit_choosing
+    chooses its penalty) and, when the history has dates, the evidence half-life (HALF_LIVES)
+    whose model predicts newer folds best; None without a usable question."""
+    dated = any(frame is not None and frame.dated for frame in frames)
+    candidates = [replace(defaults, half_life_days=h) for h in (
+        (defaults.half_life_days, *(h for h in HALF_LIVES if h != defaults.half_life_days))
+        if dated else (defaults.half_life_days,))]
+
+    def variant(w: RoutingWeights):
+        def blocks() -> list[Block]:
+            for frame in frames:
+                if frame is not None:
+                    frame.forget()  # one half-life's shares held at a time
+            return [frame.block(w) if frame else _EMPTY for frame in frames]
+        return blocks
+
+    chosen = fit_choosing([variant(w) for w in candidates])
+    if chosen is None:
+        return None
+    k, model = chosen
+    return replace(candidates[k], model=model, outcomes=MODEL_OUTCOMES)
+
+
+def _half_life_said(weights: RoutingWeights, frames: Sequence[EvidenceFrame | None]) -> str:
+    if any(frame is not None and frame.dated for frame in frames):
+        return (f"an answer's evidence halves over {weights.half_life_days:g} days (chosen "
+                f"among {', '.join(f'{h:g}' for h in HALF_LIVES)})")
+    return (f"an answer's evidence halves over {weights.half_life_days:g} days (the default: "
+            "the history's answers are all of one date)")
 
 
 def fold_frames(folds: Sequence[Fold], weights: RoutingWeights) -> list[EvidenceFrame | None]:
@@ -496,6 +531,22 @@ class EvidenceFrame:
         shape = sharp.shape
         return np.stack([sharp, broad, topics, np.broadcast_to(self.popularity, shape),
                          np.broadcast_to(self.recent, shape)], axis=2)
+
+    @property
+    def dated(self) -> bool:
+        """Whether some question's evidence differs in age (a history imported without dates
+        is all of one date: then only a constant per question, which the shares cancel)."""
+        if self.age_days.size == 0:
+            return False
+        oldest = np.full(self.n_items, -np.inf)
+        newest = np.full(self.n_items, np.inf)
+        np.maximum.at(oldest, self.item, self.age_days)
+        np.minimum.at(newest, self.item, self.age_days)
+        return bool((oldest - newest > 1e-6).any())
+
+    def forget(self) -> None:
+        """Drop the cached components (they are recomputed when needed)."""
+        self._cache.clear()
 
     def block(self, w: RoutingWeights) -> Block:
         """What the model is fitted on: the shares, who may be suggested, and the answerer."""

@@ -21,7 +21,9 @@ The probability that a person answers is the softmax of the scores over everyone
 before (and may be asked). The coefficients maximise the likelihood of the real answerers of the
 organisation's newer questions, each ranked from its older history (the time folds of
 knowledge/routing_fit.py), with an L2 penalty chosen among PENALTIES by fitting on the older
-folds and scoring the likelihood on the newer ones (ORIGINS).
+folds and scoring the likelihood on the newer ones (ORIGINS). `fit_choosing` chooses the same
+way among variants of the shares: with dates, the evidence half-life (HALF_LIVES), since how
+fast expertise moves on is the organisation's own.
 
 Measured by bench.routing (docs/benchmarks.md): on the same folds as the former choice among 68
 fixed blends, 95 of 108 cells at least the better reference (the blends: 92), mean hit@1 0.346
@@ -36,16 +38,19 @@ No index and no model here: the shares come from EvidenceFrame (the fit) or the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import logsumexp
 
 SHARES = ("sharp vote", "broad vote", "topics", "volume", "latest")
 FLOOR = 1e-3  # log(share + FLOOR): nobody's log share is minus infinity
 PENALTIES = (0.3, 3.0, 30.0)  # L2 penalties tried (per question, see `loss`)
+# How fast an answer's evidence fades (RoutingWeights.half_life_days: its similarity vote halves
+# over this age), tried by the fit beside the penalties when the history has dates (an
+# organisation's experts change at their own pace): from six weeks to four years, doubling.
+HALF_LIVES = (45.0, 90.0, 180.0, 365.0, 730.0, 1460.0)
 # Time origins the penalty is chosen on: fit on the oldest fold and score the middle one, fit
 # on the two older and score the newest, the likelihoods summed. Chosen over one origin (the
 # newest fold only) and a stronger penalty on offer by bench.routing_penalty, leaving one site
@@ -151,15 +156,17 @@ UNFITTED = HistoryModel((), (), (), 0.0)  # how the shares are computed before a
 
 def loss(w: np.ndarray, blocks: Sequence[Block], penalty: float) -> tuple[float, np.ndarray]:
     """Mean negative log-likelihood of the answerers (+ the L2 penalty) and its gradient;
-    `blocks` hold standardised features."""
+    `blocks` hold standardised features (and every question's answerer is allowed)."""
     total, grad = 0.0, np.zeros_like(w)
     for x, allowed, truth in blocks:
         s = np.where(allowed, x @ w, -np.inf)
-        lse = logsumexp(s, axis=1)
+        top = s.max(axis=1, keepdims=True)
+        e = np.exp(s - top)
+        z = e.sum(axis=1, keepdims=True)
         rows = np.arange(len(truth))
-        total -= (s[rows, truth] - lse).sum()
-        p = np.exp(s - lse[:, None])
-        grad -= (x[rows, truth] - np.einsum("ij,ijk->ik", p, x)).sum(axis=0)
+        total -= (s[rows, truth] - top[:, 0] - np.log(z[:, 0])).sum()
+        p = e / z
+        grad -= (x[rows, truth] - np.matmul(p[:, None, :], x)[:, 0, :]).sum(axis=0)
     count = sum(len(t) for _, _, t in blocks)
     return (total / count + penalty / 2 * w @ w / count,
             grad / count + penalty * w / count)
@@ -194,22 +201,42 @@ def fit_model(blocks: Sequence[Block], penalties: Sequence[float] = PENALTIES,
     question. The penalty: the one whose fits on older blocks give the newer ones the highest
     likelihood, over `origins` time origins (1: fit on blocks[1:], score blocks[0]; 2: also fit
     on blocks[2:] and score blocks[1]); the middle one with a single block."""
-    blocks = usable(blocks)
-    if not blocks:
-        return None
-    penalty = penalties[len(penalties) // 2]
-    pairs = [(blocks[k + 1:], blocks[k]) for k in range(min(origins, len(blocks) - 1))]
-    if pairs:
-        def held_out_loss(lam: float) -> float:
-            total = 0.0
-            for older, newer in pairs:
-                scaled, center, scale = _standardised(older)
-                (target,), _, _ = _standardised([newer], center, scale)
-                total += loss(_solve(scaled, lam), [target], 0.0)[0] * len(newer[2])
-            return total
-        penalty = min(penalties, key=held_out_loss)
+    chosen = fit_choosing([lambda: blocks], penalties, origins)
+    return chosen[1] if chosen else None
+
+
+def fit_choosing(variants: Sequence[Callable[[], Sequence[Block]]],
+                 penalties: Sequence[float] = PENALTIES, origins: int = ORIGINS
+                 ) -> tuple[int, HistoryModel] | None:
+    """fit_model, choosing also among `variants`: the same questions' shares computed in
+    different ways (e.g. with different evidence half-lives), each built when called so that
+    one is held at a time. The variant and penalty whose fits on older blocks give the newer
+    ones the highest likelihood win (ties: the first variant, then the first penalty); the
+    model is fitted on the winner. (its index, the model); None without a usable question."""
+    best: tuple[float, int, float] | None = None
+    for k, make in enumerate(variants):
+        blocks = usable(make())
+        if not blocks:
+            return None  # (the variants share their questions: none is usable in any)
+        pairs = [(blocks[j + 1:], blocks[j]) for j in range(min(origins, len(blocks) - 1))]
+        if not pairs:  # a single block: nothing newer to choose by
+            best = best or (0.0, k, penalties[len(penalties) // 2])
+            continue
+        prepared = []
+        for older, newer in pairs:
+            scaled, center, scale = _standardised(older)
+            (target,), _, _ = _standardised([newer], center, scale)
+            prepared.append((scaled, target, len(newer[2])))
+        for lam in penalties:
+            held_out = sum(loss(_solve(scaled, lam), [target], 0.0)[0] * n
+                           for scaled, target, n in prepared)
+            if best is None or held_out < best[0] - 1e-9 * abs(best[0]):  # (rounding: a tie)
+                best = (held_out, k, lam)
+    assert best is not None
+    _, k, penalty = best
+    blocks = usable(variants[k]())
     scaled, center, scale = _standardised(blocks)
     w = _solve(scaled, penalty)
-    return HistoryModel(tuple(float(c) for c in w), tuple(float(c) for c in center),
-                        tuple(float(c) for c in scale), penalty,
-                        questions=sum(len(t) for _, _, t in blocks))
+    return k, HistoryModel(tuple(float(c) for c in w), tuple(float(c) for c in center),
+                           tuple(float(c) for c in scale), penalty,
+                           questions=sum(len(t) for _, _, t in blocks))

@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from knowledge.expert_profiles import ExpertBook
 from knowledge.expert_ranking import ExpertRanker, RoutingWeights
 from knowledge.models import EntryDraft
 from knowledge.routing_fit import load_fit, save_fit
+from knowledge.routing_model import HALF_LIVES
 from knowledge.store import Store
 from switchboard.cli import main
 
@@ -184,6 +186,42 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
     assert "Routing weights:" in report and "held-out hit@1 / hit@5, defaults" in report
     assert "honest estimate" in report
     assert "outcomes of similar routed questions" in report and "half-life 90 days" in report
+    # imported without dates: every answer is of one day, so the half-life stays the default
+    assert payload["routing_weights"]["half_life_days"] == 730.0
+    assert "the history's answers are all of one date" in payload["reason"]
+
+
+def test_imported_dates_let_the_fit_choose_how_fast_evidence_fades(run, tmp_path: Path) -> None:
+    """Each system's questions changed hands two years ago: its old owner now answers the next
+    system's. Imported with `created_at`, the fit tries the evidence half-lives and keeps a
+    short one; route --explain says so. (Without dates, the same history keeps the default
+    and says why: see test_route_explain_shows_the_weights_and_their_figures.)"""
+    rows = []
+    for i in range(160):
+        k = i % 8
+        recent = i >= 80  # the older half first
+        ask = ASKS[(i // 8) % len(ASKS)]
+        system = SYSTEMS[k]
+        question = ask.format(system) + " my team" if "{}" in ask else f"{ask} {system}?"
+        day = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=2 * i) if recent else \
+            datetime(2023, 1, 1, tzinfo=UTC) + timedelta(days=2 * i)
+        rows.append({"id": f"q{i}", "question": f"{question} (case {i})",
+                     "answer": f"Steps for {system}.", "created_at": day.isoformat(),
+                     "answered_by": f"owner{(k + 1) % 8 if recent else k}"})
+    history = tmp_path / "dated.jsonl"
+    history.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    assert run("import", str(history)).exit_code == 0
+    payload = json.loads(run("route", "--explain", "--json").stdout)
+    assert payload["fitted"] and payload["model"] is not None
+    assert payload["routing_weights"]["half_life_days"] in HALF_LIVES
+    assert payload["routing_weights"]["half_life_days"] <= 365
+    assert "chosen among 45, 90, 180, 365, 730, 1460" in payload["reason"]
+    text = run("route", "--explain", "Why does the VPN keep failing for my team").output
+    assert "an answer's evidence halves over" in text
+    ranked = json.loads(run("route", "--json", "--k", "5",
+                            "Why does the VPN keep failing for my team").stdout)["experts"]
+    assert ranked[0]["user"] == "owner1"  # the VPN's new owner; its old one has moved on
+    assert "owner0" not in [e["user"] for e in ranked[:2]]
 
 
 def test_route_fits_a_stale_history_before_ranking_and_not_again(run, tmp_path: Path) -> None:

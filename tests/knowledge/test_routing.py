@@ -30,7 +30,14 @@ from knowledge.routing_fit import (
     score_grid,
     within_memory,
 )
-from knowledge.routing_model import PENALTIES, HistoryModel, fit_model, loss
+from knowledge.routing_model import (
+    HALF_LIVES,
+    PENALTIES,
+    HistoryModel,
+    fit_choosing,
+    fit_model,
+    loss,
+)
 from knowledge.routing_policy import RoutingPolicy
 from knowledge.store import Store
 
@@ -398,6 +405,93 @@ def test_the_penalty_follows_the_evidence_noise_is_shrunk_a_strong_signal_is_not
     assert noise is not None and signal is not None
     assert noise.penalty == max(PENALTIES) and signal.penalty < max(PENALTIES)
     assert max(abs(c) for c in noise.coefficients) < max(abs(c) for c in signal.coefficients)
+
+
+def _topics_change_hands(store: Store, dated: bool) -> list[Fold]:
+    """Four topics; whoever answered topic k 8 months ago (u{k}) now answers topic k + 1, so
+    everyone is as busy, lately and overall, and a question's similar entries are half the old
+    owner's, half the new one's. Only their age tells who answers now: the new owner. Without
+    dates every entry is of one day. Three folds of newer questions, newest first."""
+    rng = random.Random(11)
+    rows = []
+    for k in range(4):
+        for _ in range(15):
+            rows.append((f"u{k}", k, NOW - timedelta(days=220 + rng.randrange(40))))
+            rows.append((f"u{(k - 1) % 4}", k, NOW - timedelta(days=100 + rng.randrange(40))))
+    ids = store.upsert_entries([EntryDraft(
+        question=f"topic {k} question {i}", answer="a", answered_by=who, tags=(f"t{k}",),
+        created_at=when if dated else NOW - timedelta(days=400))
+        for i, (who, k, when) in enumerate(rows)]).created
+    found = store.get_entries(ids)
+    past = [PastAnswer(i, found[i].answered_by, found[i].tags, found[i].created_at)
+            for i in ids]
+    folds = []
+    for f in range(3):
+        held = []
+        for _ in range(40):
+            k = rng.randrange(4)
+            near = sorted(((p.entry_id, rng.uniform(0.5, 0.95)) for p in past
+                           if p.tags == (f"t{k}",)), key=lambda n: -n[1])
+            held.append(HeldOut(f"u{(k - 1) % 4}",
+                                NOW - timedelta(days=30 * f + rng.randrange(30)), tuple(near)))
+        folds.append(Fold(past, held))
+    return folds
+
+
+def test_with_dates_the_fit_chooses_how_fast_an_answers_evidence_fades(store: Store) -> None:
+    """Who answers a topic changes hands: with dates, the fit tries each evidence half-life
+    beside the penalties and keeps the one whose fits on older folds predict newer ones best, a
+    short one here; the ranker ranks with it (the fit's scores are the ranker's)."""
+    folds = _topics_change_hands(store, dated=True)
+    fit = fit_weights(folds, entries=120, now=NOW)
+    assert fit.fitted and fit.weights.model is not None
+    assert fit.weights.half_life_days in HALF_LIVES and fit.weights.half_life_days <= 180
+    assert "chosen among 45, 90, 180, 365, 730, 1460" in fit.reason
+    assert fit.score is not None and fit.defaults_score is not None
+    assert fit.score.hit1 > 0.9 > 0.8 > fit.defaults_score.hit1  # the defaults: 730 days
+    slow = replace(fit.weights, half_life_days=1460.0)
+    newest = folds[0]
+    fast_hits, slow_hits = (score_grid(newest.past, newest.held_out, [w]).sum()
+                            for w in (fit.weights, slow))
+    assert fast_hits > slow_hits
+    for h in newest.held_out[:10]:  # the ranker ranks with the half-life chosen
+        ranked = ExpertRanker(store, fit.weights).rank(h.neighbours, k=1, now=h.asked_at)
+        assert ranked[0].user == h.answered_by
+    assert RoutingFit.from_json(fit.to_json()).weights == fit.weights  # stored as chosen
+
+
+def test_without_dates_the_evidence_half_life_stays_the_default(store: Store) -> None:
+    fit = fit_weights(_topics_change_hands(store, dated=False), entries=120, now=NOW)
+    assert fit.fitted and fit.weights.half_life_days == RoutingWeights().half_life_days
+    assert "the history's answers are all of one date" in fit.reason
+
+
+def test_choosing_among_variants_keeps_the_one_that_predicts_newer_folds() -> None:
+    """fit_choosing: of two ways to compute the same questions' shares, the one the answerers
+    follow wins wherever it is listed, and each variant is built only when needed."""
+    rng = np.random.default_rng(9)
+    strong = HistoryModel((0.0,) * 5 + (3.0, 0.0, 0.0, 2.0, 0.0), (0.0,) * 10, (1.0,) * 10, 0.0)
+    informative, noise = [], []
+    for _ in range(3):
+        shares = rng.dirichlet(np.ones(6) * 0.5, size=(200, 5)).transpose(0, 2, 1)
+        allowed = np.ones((200, 6), dtype=bool)
+        p = strong.probabilities(shares, allowed)
+        truth = np.array([rng.choice(6, p=row) for row in p])
+        informative.append((shares, allowed, truth))
+        noise.append((rng.permuted(shares, axis=1), allowed, truth))
+    built: list[str] = []
+
+    def variant(name: str, blocks):
+        return lambda: built.append(name) or blocks
+
+    for order in (["noise", "informative"], ["informative", "noise"]):
+        built.clear()
+        blocks = {"noise": noise, "informative": informative}
+        chosen = fit_choosing([variant(name, blocks[name]) for name in order])
+        assert chosen is not None and order[chosen[0]] == "informative"
+        assert built == [*order, "informative"]  # each scored once, the winner built again
+    assert fit_choosing([lambda: [(np.zeros((0, 6, 5)), np.zeros((0, 6), dtype=bool),
+                                   np.zeros(0, dtype=int))]]) is None
 
 
 def test_a_large_organisation_fits_on_its_newest_questions_within_the_memory_bound(
