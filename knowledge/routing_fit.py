@@ -45,8 +45,9 @@ from knowledge.store import Store
 MIN_ENTRIES = 50  # answered entries needed before a fit is trusted at all
 MIN_ITEMS = 10  # scorable held-out questions needed
 # (question, person) pairs a fit holds at most: more answerers mean fewer questions per fold
-# (3,000 people: about 130). bench.routing_fit_memory, 3,000 people: 424 MiB peak and 13 s at
-# this bound, against 1,455 MiB and 65 s for all 1,500 held-out questions.
+# (3,000 people: about 130). bench.routing_fit_memory, 3,000 people, dated (six half-lives
+# tried): 449 MiB peak and 48 s at this bound, against 1,438 MiB and 147 s for all 1,500
+# held-out questions (one date: 424 MiB and 13 s, against 1,455 MiB and 65 s).
 MAX_CELLS = 1_000_000
 Z = 1.0  # candidates within this many paired standard errors of the best count as tied
 META_KEY = "routing_fit"

@@ -222,16 +222,17 @@ def fit_choosing(variants: Sequence[Callable[[], Sequence[Block]]],
         if not pairs:  # a single block: nothing newer to choose by
             best = best or (0.0, k, penalties[len(penalties) // 2])
             continue
-        prepared = []
-        for older, newer in pairs:
+        totals = dict.fromkeys(penalties, 0.0)
+        for older, newer in pairs:  # (one origin's standardised copy held at a time)
             scaled, center, scale = _standardised(older)
             (target,), _, _ = _standardised([newer], center, scale)
-            prepared.append((scaled, target, len(newer[2])))
+            for lam in penalties:
+                totals[lam] += loss(_solve(scaled, lam), [target], 0.0)[0] * len(newer[2])
+            del scaled, target
         for lam in penalties:
-            held_out = sum(loss(_solve(scaled, lam), [target], 0.0)[0] * n
-                           for scaled, target, n in prepared)
-            if best is None or held_out < best[0] - 1e-9 * abs(best[0]):  # (rounding: a tie)
-                best = (held_out, k, lam)
+            if best is None or totals[lam] < best[0] - 1e-9 * abs(best[0]):  # (rounding: a tie)
+                best = (totals[lam], k, lam)
+        del blocks, pairs
     assert best is not None
     _, k, penalty = best
     blocks = usable(variants[k]())
