@@ -251,8 +251,9 @@ def fit_weights(folds: Sequence[Fold], *, entries: int, now: datetime,
     past (knowledge/routing_model.py), or keep the defaults while the history is too small.
 
     `entries` is the size of the whole answered history (for the "too small" rule and the
-    record). `folds` come newest first: the model's penalty is chosen by fitting on older folds
-    and scoring newer ones (routing_model.fit_model); the honest estimate (`nested`) is the
+    record). `folds` come newest first: the model's penalty (and, when the history has dates,
+    the evidence half-life) is chosen by fitting on older folds and scoring newer ones
+    (fit_history, routing_model.fit_choosing); the honest estimate (`nested`) is the
     whole fit run on folds[1:] and scored on folds[0]; `score` and `defaults_score` pool every
     fold's questions.
     The fit holds every (question, person) pair of a fold in memory: past `max_cells` pairs
