@@ -192,10 +192,10 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
 
 
 def test_imported_dates_let_the_fit_choose_how_fast_evidence_fades(run, tmp_path: Path) -> None:
-    """Each system's questions changed hands two years ago: its old owner now answers the next
-    system's. Imported with `created_at`, the fit tries the evidence half-lives and keeps a
-    short one; route --explain says so. (Without dates, the same history keeps the default
-    and says why: see test_route_explain_shows_the_weights_and_their_figures.)"""
+    """Each system's questions changed hands three years ago: its old owner now answers the
+    next system's. Imported with `created_at`, the fit tries the evidence half-lives and keeps
+    a short one; route --explain says so. (An undated import keeps the default and says why:
+    see test_route_explain_shows_the_weights_and_their_figures.)"""
     rows = []
     for i in range(160):
         k = i % 8
