@@ -122,7 +122,7 @@ def main() -> None:
         n, h1, h5 = summary(held, best)
         p_n, p_h1, p_h5 = summary(held, "newest")
         lines.append(f"left out {site}: chose {best!r} on the others; on {site} {n} of "
-                     f"{2 * len(held)} cells, {h1:.3f} / {h5:.3f} (the product: {p_n}, "
+                     f"{2 * len(held)} cells, {h1:.3f} / {h5:.3f} (one origin, 'newest': {p_n}, "
                      f"{p_h1:.3f} / {p_h5:.3f})")
     print("\n".join(lines))
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ model) ranks until the history is large enough: MIN_ENTRIES answered entries and
 newer questions answered by someone seen before.
 
 No model and no index here: the caller (index/routing_fit.py) passes each held-out question's
-nearest older entries. `score_grid` and `EvidenceFrame.history` are the ranker's own formula
+nearest older entries. `EvidenceFrame.history` and `.hits` are the ranker's own formula
 (ExpertRanker.rank) evaluated for many questions at once with numpy; tests hold them to the
 ranker on seeded data. `choose` and `nested_estimate` (the one-standard-error rule) serve the
 outcome term's fit (knowledge/outcome_fit.py).
@@ -166,7 +166,7 @@ class RoutingFit:
                                               "topic_share", "popularity", "recent",
                                               "half_life_days"),
                                      compare=False)
-    name: str = ""  # "likelihood" (the fitted model), "defaults"; before issue 10 a blend's
+    name: str = ""  # "likelihood" (the fitted model), "defaults"; before issue 10 a blend's name
     # An honest estimate (`score` is in-sample: the model was fitted on the same folds): the
     # same fit run on the older folds only, scored on the newest fold.
     nested: Score | None = None
@@ -301,10 +301,9 @@ def fit_history(frames: Sequence[EvidenceFrame | None],
     """The defaults with a model fitted on the frames (newest first; routing_model.fit_choosing
     chooses its penalty) and, when the history has dates, the evidence half-life (HALF_LIVES)
     whose model predicts newer folds best; None without a usable question."""
-    dated = any(frame is not None and frame.dated for frame in frames)
     candidates = [replace(defaults, half_life_days=h) for h in (
         (defaults.half_life_days, *(h for h in HALF_LIVES if h != defaults.half_life_days))
-        if dated else (defaults.half_life_days,))]
+        if _dated(frames) else (defaults.half_life_days,))]
 
     def variant(w: RoutingWeights):
         def blocks() -> list[Block]:
@@ -321,8 +320,12 @@ def fit_history(frames: Sequence[EvidenceFrame | None],
     return replace(candidates[k], model=model, outcomes=MODEL_OUTCOMES)
 
 
+def _dated(frames: Sequence[EvidenceFrame | None]) -> bool:
+    return any(frame is not None and frame.dated for frame in frames)
+
+
 def _half_life_said(weights: RoutingWeights, frames: Sequence[EvidenceFrame | None]) -> str:
-    if any(frame is not None and frame.dated for frame in frames):
+    if _dated(frames):
         return (f"an answer's evidence halves over {weights.half_life_days:g} days (chosen "
                 f"among {', '.join(f'{h:g}' for h in HALF_LIVES)})")
     return (f"an answer's evidence halves over {weights.half_life_days:g} days (the default: "
@@ -386,13 +389,6 @@ def choose(per_item: np.ndarray, terms: Sequence[int],
     chosen = min(tied, key=lambda row: (terms[row], preferred.get(row, len(first)),
                                         -means[row], row))
     return int(chosen), best
-
-
-def score_grid(past: Sequence[PastAnswer], items: Sequence[HeldOut],
-               grid: Sequence[RoutingWeights]) -> np.ndarray:
-    """hit@1 + hit@5 (0, 1 or 2) of each weights (rows) on each held-out question (columns)."""
-    hit1, hit5 = EvidenceFrame.build(past, items, _recent_answers(grid)).hits(grid)
-    return hit1.astype(np.int8) + hit5.astype(np.int8)
 
 
 def history_scores(past: Sequence[PastAnswer], items: Sequence[HeldOut],

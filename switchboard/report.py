@@ -36,7 +36,7 @@ def routing_lines(fit: RoutingFit) -> list[str]:
     model = fit.weights.model
     lines = [f"Routing weights: {kind} ({fit.reason})",
              "what decides here: " + ", ".join(
-                 f"{kind} {share:.0%}" for kind, share in model.evidence_shares().items())
+                 f"{evidence} {share:.0%}" for evidence, share in model.evidence_shares().items())
              + f" (per standard deviation: {model.describe()})" if model else
              ", ".join(f"{name} {getattr(fit.weights, name):g}" for name in fit.tunable)]
     for label, score in (("in use", fit.score), ("defaults", fit.defaults_score)):

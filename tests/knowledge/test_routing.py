@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -27,7 +28,6 @@ from knowledge.routing_fit import (
     fit_weights,
     load_fit,
     save_fit,
-    score_grid,
     within_memory,
 )
 from knowledge.routing_model import (
@@ -222,6 +222,14 @@ def _history(store: Store, authors: list[str], tags: list[tuple[str, ...]]) -> l
     found = store.get_entries(ids)
     return [PastAnswer(i, found[i].answered_by, found[i].tags, found[i].created_at)
             for i in ids]
+
+
+def score_grid(past: Sequence[PastAnswer], items: Sequence[HeldOut],
+               grid: Sequence[RoutingWeights]) -> np.ndarray:
+    """hit@1 + hit@5 (0, 1 or 2) of each weights (rows) on each held-out question (columns),
+    as the fit scores them (EvidenceFrame)."""
+    hit1, hit5 = EvidenceFrame.build(past, items, grid[0].recent_answers).hits(grid)
+    return hit1.astype(np.int8) + hit5.astype(np.int8)
 
 
 def _random_model(rng: random.Random) -> HistoryModel:
