@@ -3,6 +3,7 @@
     HF_HUB_OFFLINE=1 python -m bench.routing [--sites android,dba,history]
         [--shapes all,team3,team5,team10,leaves,team5-leaves] [--splits 0.6,0.7,0.8]
         [--json bench/out/routing.json] [--fit-folds 3 --fit-share 0.2] [--rolling] [--dated]
+    HF_HUB_OFFLINE=1 python -m bench.routing --report bench/out/routing.json  # a stored run
 
 `--rolling` (rolling_cell): the history grows through the test period, as the product's does
 when answers are captured and published; the fit is redone when stale and the references are
@@ -20,6 +21,10 @@ Shapes (data README: no dates, question ids grow with time):
   (a company where a handful of people answer everything);
 - recentN: only the site's newest N questions, with everyone who answered them (a small
   site: the issue's four small Q&A sites had 150-500 answered questions);
+- slicesN: every whole run of N consecutive questions, each its own small site (sliceN.0 is
+  the oldest), with everyone who answered them: many small sites from each, so that figures
+  pooled over them are not one test part's luck (run with --splits 0.8: each slice's newest
+  fifth is its test part);
 - one90: the busiest answerer's questions and, evenly spread over time, just enough of the
   others' that the busiest answers nine in ten (the issue's vendor support forum, where "ask
   whoever answers most" was right eleven times in twelve);
@@ -46,6 +51,11 @@ accepted answerer, per method:
   folds of the history; the test part is never seen), as the product does: since issue 10 a
   ranker fitted by likelihood (knowledge/routing_model.py), before it one of 68 fixed blends.
 
+Each cell keeps every method's hits per test question ("hits"). The report counts the
+cell-metrics below and above the better reference and how many of those differences are more
+than chance (an exact McNemar test, `against_best`), and pools every method over the run's test
+questions. `--report JSON` prints the report of a stored run.
+
 Embeddings are cached per site in bench/out/cache/ (the first run embeds, later runs do not).
 """
 
@@ -62,6 +72,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from scipy.stats import binom
 
 from bench.common import load_jsonl, onnx_embedder
 from bench.embedding_cache import CachedEmbedder
@@ -90,6 +101,9 @@ def shape_rows(rows: list[dict], shape: str) -> list[dict]:
         rows = [r for r in rows if r["accepted_answerer"] in busiest]
     elif team.startswith("recent"):  # a small site: its newest N questions, everyone
         rows = rows[-int(team.removeprefix("recent")):]
+    elif team.startswith("slice"):  # sliceN.k: the k-th run of N consecutive questions
+        size, k = (int(x) for x in team.removeprefix("slice").split("."))
+        rows = rows[k * size:(k + 1) * size]
     elif team == "one90":  # one person answers nine questions in ten (a vendor's support forum)
         top = Counter(r["accepted_answerer"] for r in rows).most_common(1)[0][0]
         others = [r for r in rows if r["accepted_answerer"] != top]
@@ -181,6 +195,7 @@ def evaluate_cell(site: str, shape: str, old_share: float, rows: list[dict],
         "site": site, "shape": shape, "old_share": old_share, "history": len(old),
         "test_questions": len(new), "left": leaver,
         "methods": {name: rates(v) for name, v in results.items()},
+        "hits": per_question(results),
         "rank_ms": {name: round(1000 * t, 3) for name, t in seconds.items()},
         "fit": {"fitted": fit.fitted, "reason": fit.reason, "held_out": fit.held_out,
                 "seconds": round(fit_seconds, 2),
@@ -249,6 +264,7 @@ def rolling_cell(site: str, shape: str, old_share: float, rows: list[dict],
         "site": site, "shape": shape, "old_share": old_share, "history": len(old),
         "test_questions": len(new), "left": leaver, "rolling": True,
         "methods": {name: rates(v) for name, v in results.items()},
+        "hits": per_question(results),
         "fit": {"fitted": True, "refits": refits, "candidate": " → ".join(candidates),
                 "weights": {"similarity": w.similarity, "neighbours": w.neighbours,
                             "temperature": w.temperature, "topic_share": w.topic_share,
@@ -282,11 +298,36 @@ def each_cell(sites: str, shapes: str, splits: str, dated: bool = False
         rows = load_jsonl(ROUTING / f"stackexchange-{site}.jsonl")
         if dated:
             rows = with_dates(site, rows)
-        for shape in shapes.split(","):
+        for shape in expand_shapes(shapes, len(rows)):
             kept = shape_rows(rows, shape)
             for old_share in (float(s) for s in splits.split(",")):
                 yield site, shape, old_share, kept, embedder
         embedder.save()
+
+
+def expand_shapes(shapes: str, questions: int) -> list[str]:
+    """The comma-separated shapes, `slicesN` expanded to every whole run of N consecutive
+    questions of a site of `questions` (sliceN.0, sliceN.1, ...)."""
+    expanded = []
+    for shape in shapes.split(","):
+        if shape.startswith("slices"):
+            size = int(shape.removeprefix("slices"))
+            expanded += [f"slice{size}.{k}" for k in range(questions // size)]
+        else:
+            expanded.append(shape)
+    return expanded
+
+
+def per_question(results: dict[str, list[tuple[int, int]]]) -> dict[str, dict[str, str]]:
+    """Each method's hits per test question, in order, as strings of 0 and 1 per metric (for
+    significance tests on stored runs, `against_best`)."""
+    return {name: {metric: "".join(str(p[col]) for p in pairs)
+                   for col, metric in enumerate(("hit@1", "hit@5"))}
+            for name, pairs in results.items()}
+
+
+def question_hits(cell: dict, method: str, metric: str) -> list[int]:
+    return [int(c) for c in cell["hits"][method][metric]]
 
 
 def rates(pairs: list[tuple[int, int]]) -> dict[str, float]:
@@ -302,6 +343,30 @@ def verdict(cell: dict, method: str) -> str:
         best = max(m["popularity"][metric], m["nn-vote"][metric])
         marks.append("W" if m[method][metric] >= best - 1e-9 else "L")
     return "".join(marks)
+
+
+def mcnemar_p(mine: list[int], theirs: list[int]) -> float:
+    """The exact two-sided McNemar p-value of two methods' hits on the same questions: the
+    chance of so lopsided a split of the questions only one of them hits, if neither were
+    better."""
+    only_theirs = sum(t and not o for o, t in zip(mine, theirs, strict=True))
+    only_mine = sum(o and not t for o, t in zip(mine, theirs, strict=True))
+    return min(1.0, 2 * binom.cdf(min(only_mine, only_theirs), only_mine + only_theirs, 0.5))
+
+
+def against_best(cell: dict, method: str, metric: str) -> tuple[int, float] | None:
+    """`method` against the better reference on `metric`: the sign of the difference (-1
+    below, 0 level, 1 above both references) and its exact two-sided McNemar p-value (the
+    questions one hits and the other misses); None for a cell stored without its per-question
+    hits. The better reference is picked after the fact, so a small p below it is, if
+    anything, too easily reached, and one above it too hard."""
+    if "hits" not in cell:
+        return None
+    m = cell["methods"]
+    best = max(("popularity", "nn-vote"), key=lambda r: m[r][metric])
+    diff = m[method][metric] - m[best][metric]
+    return (0 if abs(diff) < 1e-9 else 1 if diff > 0 else -1,
+            mcnemar_p(question_hits(cell, method, metric), question_hits(cell, best, metric)))
 
 
 def print_report(cells: list[dict]) -> None:
@@ -326,6 +391,33 @@ def print_report(cells: list[dict]) -> None:
         marks = "".join(verdict(c, method) for c in cells)
         console.print(f"{method}: {marks.count('W')} of {len(marks)} site x shape x split x "
                       "metric cells at least the better reference")
+    for method in ("defaults", "fitted"):
+        compared = [(c, metric, *versus) for c in cells for metric in ("hit@1", "hit@5")
+                    if (versus := against_best(c, method, metric)) is not None]
+        for sign, side in ((-1, "below"), (1, "above")):
+            these = [(c, metric, p) for c, metric, s, p in compared if s == sign]
+            clear = [f"{c['site']} {c['shape']} {c['old_share']} {metric} (p={p:.3g})"
+                     for c, metric, p in these if p < 0.05]
+            if these:
+                console.print(
+                    f"{method}: {len(these)} cell-metrics {side} the better reference, "
+                    f"{len(clear)} by more than chance (exact McNemar, p < 0.05)"
+                    + (f": {', '.join(clear)}" if clear and sign < 0 else ""))
+    asked = sum(c["test_questions"] for c in cells)
+    if asked:
+        pooled = {method: [sum(c["methods"][method][metric] * c["test_questions"] for c in cells)
+                           / asked for metric in ("hit@1", "hit@5")] for method in METHODS}
+        console.print(f"pooled over the {asked} test questions (hit@1 / hit@5): " + ", ".join(
+            f"{method} {h1:.3f} / {h5:.3f}" for method, (h1, h5) in pooled.items()))
+        if all("hits" in c for c in cells):
+            def p(other: str, metric: str) -> str:
+                fitted, theirs = ([h for c in cells for h in question_hits(c, m, metric)]
+                                  for m in ("fitted", other))
+                return f"{mcnemar_p(fitted, theirs):.3g}"
+
+            console.print("fitted against each, pooled (exact McNemar p, hit@1 / hit@5): "
+                          + ", ".join(f"{other} {p(other, 'hit@1')} / {p(other, 'hit@5')}"
+                                      for other in METHODS if other != "fitted"))
     timed = [c for c in cells if "rank_ms" in c]
     if timed:
         for site in dict.fromkeys(c["site"] for c in timed):
@@ -362,7 +454,12 @@ def main() -> None:
     parser.add_argument("--rolling", action="store_true",
                         help="the history grows through the test period (answers captured and "
                              "published, refits when stale); see rolling_cell")
+    parser.add_argument("--report", type=Path, metavar="JSON",
+                        help="print the report of a stored run (its --json file) and stop")
     args = parser.parse_args()
+    if args.report:
+        print_report(json.loads(args.report.read_text()))
+        return
     cells = []
     for site, shape, old_share, kept, embedder in each_cell(args.sites, args.shapes, args.splits,
                                                                args.dated):
