@@ -121,6 +121,17 @@ class Score:
         return self.hit1 + self.hit5
 
 
+def interval(rate: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95% by default) of a hit rate measured on n questions: how
+    far the rate of the next questions of the same kind may fall from it by chance alone.
+    (0, 1) on no questions."""
+    if n <= 0:
+        return 0.0, 1.0
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 @dataclass(frozen=True)
 class OutcomeFit:
     """The outcome term's weight and sharpness in use, and the evidence behind them: this

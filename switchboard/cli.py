@@ -572,6 +572,7 @@ def _route_lines(lines, asker: str | None) -> list[tuple[str, str | None]]:
 
 
 def _print_fit(fit, as_json: bool) -> None:
+    from knowledge.routing_fit import interval
     from switchboard.report import routing_lines
 
     if as_json:
@@ -593,6 +594,10 @@ def _print_fit(fit, as_json: bool) -> None:
             "fitted_at": fit.fitted_at.isoformat() if fit.fitted_at else None,
             "answered_entries": fit.entries, "held_out_questions": fit.held_out,
             "held_out": figures, "nested_questions": fit.nested_held_out,
+            "nested_interval": ({metric: [round(x, 4) for x in interval(rate, fit.nested_held_out)]
+                                 for metric, rate in (("hit@1", fit.nested.hit1),
+                                                      ("hit@5", fit.nested.hit5))}
+                                if fit.nested else None),
             "nested_candidate": fit.nested_name or None, "outcomes": _outcome_json(fit)}))
         return
     first, *rest = routing_lines(fit)

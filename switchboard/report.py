@@ -14,7 +14,7 @@ from rich.table import Table
 
 from index.gaps import Gap
 from knowledge.analytics import OUTCOMES, Report
-from knowledge.routing_fit import OutcomeFit, RoutingFit
+from knowledge.routing_fit import OutcomeFit, RoutingFit, interval
 
 LABELS = {"self_serve": "Self-serve (bot alone)", "expert": "Answered by an expert",
           "suggested": "Suggestions, unconfirmed", "unanswered": "Unanswered"}
@@ -46,8 +46,11 @@ def routing_lines(fit: RoutingFit) -> list[str]:
                          + (" (the questions it was fitted on: optimistic)"
                             if label == "in use" and fit.nested is not None else ""))
     if fit.nested is not None:
+        (lo1, hi1), (lo5, hi5) = (interval(rate, fit.nested_held_out)
+                                  for rate in (fit.nested.hit1, fit.nested.hit5))
         lines.append(f"honest estimate, hit@1 / hit@5: {fit.nested.hit1:.3f} / "
-                     f"{fit.nested.hit5:.3f} on the newest {fit.nested_held_out} questions, "
+                     f"{fit.nested.hit5:.3f} on the newest {fit.nested_held_out} questions "
+                     f"(by chance alone, 95% between {lo1:.2f}–{hi1:.2f} / {lo5:.2f}–{hi5:.2f}), "
                      f"fitted on the older ones only ({fit.nested_name} there)")
     if fit.fitted_at:
         lines.append(f"fitted {fit.fitted_at:%Y-%m-%d %H:%M} UTC on {fit.entries} answered "

@@ -172,6 +172,9 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
     # the honest figure: chosen on the two older folds, scored on the newest 24
     assert set(payload["held_out"]["nested"]) == {"hit@1", "hit@5"}
     assert payload["nested_questions"] == 24 and payload["nested_candidate"] == "likelihood"
+    for metric in ("hit@1", "hit@5"):  # with how far 24 questions' chance may move it
+        lo, hi = payload["nested_interval"][metric]
+        assert lo <= payload["held_out"]["nested"][metric] <= hi and hi - lo > 0.1
     text = run("route", "--explain", "How do I reset the VPN?").output
     assert "Routing weights:" in text and "held-out hit@1 / hit@5" in text
     assert "a ranker fitted by likelihood: the real answerers of 72 newer questions" in text
@@ -181,6 +184,7 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
     assert max(shares, key=shares.get) == "similar questions"
     assert abs(sum(shares.values()) - 1) < 1e-3
     assert "honest estimate, hit@1 / hit@5" in text and "on the newest 24 questions" in text
+    assert "(by chance alone, 95% between " in text
     assert "Who to ask" in text
     report = run("report").output  # the report shows the same
     assert "Routing weights:" in report and "held-out hit@1 / hit@5, defaults" in report

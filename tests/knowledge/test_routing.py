@@ -26,6 +26,7 @@ from knowledge.routing_fit import (
     RoutingFit,
     choose,
     fit_weights,
+    interval,
     load_fit,
     save_fit,
     within_memory,
@@ -536,3 +537,14 @@ def test_a_fit_changes_rankings_only_once_stored(store: Store) -> None:
     save_fit(store, fit)
     assert ranker.fit == fit and load_fit(store) == fit
     assert ranker.rank(question)[0].user == "boss"
+
+
+def test_a_hit_rates_interval_is_wilsons_and_narrows_with_more_questions() -> None:
+    """The honest estimate is shown with how far chance alone may move it (Wilson, 95%)."""
+    lo, hi = interval(0.5, 100)
+    assert abs(lo - 0.4038) < 1e-3 and abs(hi - 0.5962) < 1e-3
+    assert interval(0.0, 10) == (0.0, pytest.approx(0.2775, abs=1e-4))  # never below 0
+    assert interval(1.0, 10) == (pytest.approx(0.7225, abs=1e-4), 1.0)  # nor above 1
+    assert interval(0.3, 0) == (0.0, 1.0)  # no questions: nothing is known
+    small, large = interval(0.3, 20), interval(0.3, 2000)
+    assert small[0] < large[0] < 0.3 < large[1] < small[1]
