@@ -25,6 +25,8 @@ Shapes (data README: no dates, question ids grow with time):
   the oldest), with everyone who answered them: many small sites from each, so that figures
   pooled over them are not one test part's luck (run with --splits 0.8: each slice's newest
   fifth is its test part);
+- a+b: shape b of shape a, e.g. slices600+team3: in every run of 600 questions, only those
+  its 3 busiest answerers answered (many small companies where a few people answer all);
 - one90: the busiest answerer's questions and, evenly spread over time, just enough of the
   others' that the busiest answers nine in ten (the issue's vendor support forum, where "ask
   whoever answers most" was right eleven times in twelve);
@@ -92,8 +94,12 @@ console = Console(width=200)
 
 
 def shape_rows(rows: list[dict], shape: str) -> list[dict]:
-    """The site's questions, oldest first, kept for this shape."""
+    """The site's questions, oldest first, kept for this shape (`a+b`: shape b of shape a)."""
     rows = sorted(rows, key=lambda r: int(r["question_id"]))
+    if "+" in shape:
+        for part in shape.split("+"):
+            rows = shape_rows(rows, part)
+        return rows
     team = shape.removesuffix("-leaves")
     if team.startswith("team"):
         busiest = {u for u, _ in Counter(r["accepted_answerer"] for r in rows)
@@ -310,9 +316,10 @@ def expand_shapes(shapes: str, questions: int) -> list[str]:
     questions of a site of `questions` (sliceN.0, sliceN.1, ...)."""
     expanded = []
     for shape in shapes.split(","):
-        if shape.startswith("slices"):
-            size = int(shape.removeprefix("slices"))
-            expanded += [f"slice{size}.{k}" for k in range(questions // size)]
+        first, plus, rest = shape.partition("+")
+        if first.startswith("slices"):
+            size = int(first.removeprefix("slices"))
+            expanded += [f"slice{size}.{k}{plus}{rest}" for k in range(questions // size)]
         else:
             expanded.append(shape)
     return expanded
