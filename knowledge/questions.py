@@ -336,6 +336,13 @@ class QuestionBook:
             )
         return cursor.rowcount == 1
 
+    def reply_pending(self, question_id: int) -> bool:
+        """Whether a reply to the question is claimed but not recorded yet: Slack may already
+        show the card (it is posted before it is recorded), so a click on it can come first."""
+        return bool(self.store.query(
+            "SELECT 1 FROM questions WHERE id = ? AND reply_claimed_at IS NOT NULL "
+            "AND reply_ts IS NULL AND first_reply_at IS NULL", [question_id]))
+
     def release_reply(self, question_id: int) -> None:
         """Give back a claim (after a failed reply) so a retry may try again."""
         with self.store.transaction():

@@ -10,6 +10,7 @@ phrasing of it (knowledge.phrasings), so the click must name an entry that card 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -35,6 +36,7 @@ THANKS = {
     Verdict.ASK_EXPERT: "Noted: you'd like an expert on this too.",
 }
 ECHOED = (QuestionSource.COMMAND, QuestionSource.SHORTCUT, QuestionSource.HOME)
+CARD_RECORD_WAIT = 10.0  # seconds a click on a card just posted waits for its record (recorded)
 
 
 def register(app: App, deps: BotDeps) -> None:
@@ -77,7 +79,7 @@ def clicked_card(deps: BotDeps, press: ButtonPress) -> tuple[Question, CardMessa
     ever saw it), and a named entry must be one the card showed.
     """
     try:
-        question = deps.questions.get(press.question_id)
+        question = recorded(deps, deps.questions.get(press.question_id))
     except NotFound:
         return None
     pressed = press.click
@@ -93,6 +95,17 @@ def clicked_card(deps: BotDeps, press: ButtonPress) -> tuple[Question, CardMessa
     if press.entry_id is not None and press.entry_id not in shown:
         return None
     return question, where
+
+
+def recorded(deps: BotDeps, question: Question) -> Question:
+    """The question once its card is recorded. Slack shows a card the moment it is posted, and
+    the answering process (this one or another replica) records where it is just after: a
+    quick click can arrive in between, and would be taken for a click on no card. So while a
+    reply is claimed and not yet recorded, wait for it, at most CARD_RECORD_WAIT seconds."""
+    deadline = time.monotonic() + CARD_RECORD_WAIT
+    while deps.questions.reply_pending(question.id) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return deps.questions.get(question.id) if question.first_reply_at is None else question
 
 
 def handle_verdict(deps: BotDeps, client: WebClient, press: ButtonPress,

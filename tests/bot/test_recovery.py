@@ -25,7 +25,7 @@ from knowledge.recovery import EXPIRED, RecoveryPolicy
 from knowledge.store import Store
 from sandbox.slack_api import signing
 from sandbox.slack_api.server import FakeSlack
-from tests.bot.conftest import Bot, blocks_text
+from tests.bot.conftest import Bot, blocks_text, button_values
 from tests.bot.test_run import FIXTURE, ROOT, env_for, free_port, switchboard, wait_for_health
 from tests.clock import ManualClock
 
@@ -252,3 +252,44 @@ def test_a_card_slack_took_before_the_crash_is_found_not_posted_again(clocked: C
     assert bot.questions.shown_hits(question.id)  # the card's buttons can be used
     clocked.clock.advance(minutes=5)
     assert bot.app.recover().answered == 0 and len(answers_in(bot, "C123")) == 1
+
+
+@dataclass
+class HoldAt:
+    """A fault hook that holds the answering worker at `point` (Slack has the card, the database
+    does not know yet) until `release` is set."""
+
+    point: str
+    reached: threading.Event
+    release: threading.Event
+
+    def __call__(self, point: str, question_id: int) -> None:
+        if point == self.point:
+            self.reached.set()
+            assert self.release.wait(30), "the test never released the worker"
+
+
+def test_a_click_that_beats_the_cards_record_is_not_lost(make_bot: Callable[..., Bot]) -> None:
+    """Slack shows the card as soon as it is posted; the worker records it just after. A quick
+    "This solved it" in between waits for the record instead of being taken for a click on no
+    card (as a replica under load once did with "Ask an expert")."""
+    hold = HoldAt("sent", threading.Event(), threading.Event())
+    bot = make_bot(faults=hold)
+    mention = signing.app_mention(STRIKE)
+    assert bot.send(mention)[0] == 200
+    assert hold.reached.wait(30)
+    [card] = bot.posted("C123")  # on Slack already
+    question = bot.question(message_ts=mention.data["event"]["ts"])
+    assert question.reply_ts is None  # ...and not in the database yet
+    card_ts = next(m["ts"] for m in bot.fake.history["C123"]
+                   if m.get("bot_id") == bot.fake.bot_id)
+    click = signing.block_actions("answer_solved", button_values(card.args["blocks"])[
+        "answer_solved"], user_id="U123", channel_id="C123", message_ts=card_ts)
+    assert bot.send(click)[0] == 200
+    time.sleep(0.5)  # the click's worker reads the question while the card is unrecorded
+    assert bot.search.store.query("SELECT count(*) AS n FROM feedback")[0]["n"] == 0
+    hold.release.set()
+    bot.settle()
+    verdicts = bot.search.store.query("SELECT user, verdict FROM feedback")
+    assert verdicts == [{"user": "U123", "verdict": "solved"}]
+    assert bot.questions.get(question.id).status is QuestionStatus.SOLVED
