@@ -50,7 +50,7 @@ def routing_lines(fit: RoutingFit) -> list[str]:
                                   for rate in (fit.nested.hit1, fit.nested.hit5))
         lines.append(f"honest estimate, hit@1 / hit@5: {fit.nested.hit1:.3f} / "
                      f"{fit.nested.hit5:.3f} on the newest {fit.nested_held_out} questions "
-                     f"(by chance alone, 95% between {lo1:.2f}–{hi1:.2f} / {lo5:.2f}–{hi5:.2f}), "
+                     f"(95% intervals on that many: {lo1:.2f}–{hi1:.2f} / {lo5:.2f}–{hi5:.2f}), "
                      f"fitted on the older ones only ({fit.nested_name} there)")
     if fit.fitted_at:
         lines.append(f"fitted {fit.fitted_at:%Y-%m-%d %H:%M} UTC on {fit.entries} answered "

@@ -184,7 +184,7 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
     assert max(shares, key=shares.get) == "similar questions"
     assert abs(sum(shares.values()) - 1) < 1e-3
     assert "honest estimate, hit@1 / hit@5" in text and "on the newest 24 questions" in text
-    assert "(by chance alone, 95% between " in text
+    assert "(95% intervals on that many: " in text
     assert "Who to ask" in text
     report = run("report").output  # the report shows the same
     assert "Routing weights:" in report and "held-out hit@1 / hit@5, defaults" in report
