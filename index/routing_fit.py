@@ -47,7 +47,7 @@ from knowledge.routing_fit import (
     load_fit,
     save_fit,
 )
-from knowledge.routing_model import UNFITTED
+from knowledge.routing_model import SHARES, UNFITTED
 from knowledge.store import Store
 
 
@@ -188,14 +188,17 @@ class RoutingFitter:
         return fit
 
     def staleness(self) -> Staleness:
-        """Whether the stored fit should be redone: none yet, a blend fitted by an earlier
-        version, the history grew or shrank by a tenth (at least 10 entries), someone left or
-        came back, or it is older than `max_age`."""
+        """Whether the stored fit should be redone: none yet, a blend or a model fitted by an
+        earlier version, the history grew or shrank by a tenth (at least 10 entries), someone
+        left or came back, or it is older than `max_age`."""
         stored = load_fit(self.store)
         if stored.fitted_at is None:
             return Staleness(True, "never fitted")
         if stored.fitted and stored.weights.model is None:
             return Staleness(True, "fitted as a blend by an earlier version")
+        if stored.weights.model is not None and stored.weights.model.shares_used < len(SHARES):
+            return Staleness(True, "fitted by an earlier version (without the default blend "
+                                   "as evidence)")
         departed = ExpertBook(self.store).departed()
         # (a fit stored before `departed` was kept names nobody: compare the counts then)
         changed = (departed != set(stored.departed) if stored.departed or not stored.left

@@ -24,7 +24,7 @@ import numpy as np
 from knowledge.expert_profiles import ExpertBook
 from knowledge.outcomes import Outcomes, PersonEvidence
 from knowledge.routing_fit import RoutingFit, RoutingWeights, load_fit
-from knowledge.routing_model import HistoryModel
+from knowledge.routing_model import SHARES, HistoryModel
 from knowledge.store import Store
 
 __all__ = ["Evidence", "ExpertRanker", "ExpertScore", "Ranked", "RoutingWeights",
@@ -192,11 +192,15 @@ class ExpertRanker:
             m = w.model
             tag_weights = _tag_weights(near[: m.sharp_neighbours][: m.tag_neighbours], entries,
                                        m.sharp_temperature)
+            default_topics = _topic_shares(_tag_weights(
+                near[: w.neighbours][: w.tag_neighbours], entries, w.temperature), history)
             probability = _model_scores(
                 m, history, excluded | departed,
                 _votes(near[: m.sharp_neighbours], entries, w, m.sharp_temperature, now),
                 _votes(near[: m.broad_neighbours], entries, w, m.broad_temperature, now),
-                _topic_shares(tag_weights, history))
+                _topic_shares(tag_weights, history),
+                _votes(near[: w.neighbours], entries, w, w.temperature, now), default_topics,
+                w)
             # only the likeliest can rank (the bonuses below are scored for anyone they name)
             likeliest = np.argsort(-probability, kind="stable")[: k + len(excluded | departed)
                                                                   + 20]
@@ -337,18 +341,25 @@ def _topic_shares(tag_weights: dict[str, float], history: _History) -> dict[str,
 
 
 def _model_scores(model: HistoryModel, history: _History, barred: set[str],
-                  sharp: dict[str, float], broad: dict[str, float],
-                  topics: dict[str, float]) -> np.ndarray:
+                  sharp: dict[str, float], broad: dict[str, float], topics: dict[str, float],
+                  votes: dict[str, float], default_topics: dict[str, float],
+                  w: RoutingWeights) -> np.ndarray:
     """Per person who answered before (history.people), the model's probability that they
     answer, among those not `barred` (the barred get theirs on the same scale: people who left
-    are listed as left)."""
+    are listed as left). `votes` and `default_topics` are the default blend's, weighed by `w`."""
     people = history.people
-    shares = np.zeros((len(people), 5))
+    shares = np.zeros((len(people), len(SHARES)))
     for column, share in enumerate((sharp, broad, topics)):
         for user, value in share.items():
             if user in history.column:
                 shares[history.column[user], column] = value
     shares[:, 3], shares[:, 4] = history.volume, history.latest
+    blend = w.popularity * history.volume + w.recent * history.latest
+    for weight, share in ((w.similarity, votes), (w.topic_share, default_topics)):
+        for user, value in share.items():
+            if user in history.column:
+                blend[history.column[user]] += weight * value
+    shares[:, 5] = blend
     return model.probabilities(shares, np.array([u not in barred for u in people], dtype=bool))
 
 

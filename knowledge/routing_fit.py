@@ -35,6 +35,7 @@ from knowledge.models import format_time, parse_time
 from knowledge.routing_model import (
     HALF_LIVES,
     MODEL_OUTCOMES,
+    SHARES,
     UNFITTED,
     Block,
     HistoryModel,
@@ -362,7 +363,8 @@ def within_memory(folds: Sequence[Fold], max_cells: int = MAX_CELLS) -> list[Fol
     return kept
 
 
-_EMPTY: Block = (np.zeros((0, 0, 5)), np.zeros((0, 0), dtype=bool), np.zeros(0, dtype=int))
+_EMPTY: Block = (np.zeros((0, 0, len(SHARES))), np.zeros((0, 0), dtype=bool),
+                 np.zeros(0, dtype=int))
 
 
 def nested_estimate(scored: Sequence[tuple[np.ndarray, np.ndarray]], terms: Sequence[int],
@@ -531,15 +533,19 @@ class EvidenceFrame:
 
     def shares(self, w: RoutingWeights) -> np.ndarray:
         """Per item and person, the model's shares (routing_model.SHARES, last axis), computed
-        as `w.model` says (before a fit: as any model does)."""
+        as `w.model` says (before a fit: as any model does); the default blend's as `w`'s
+        blend weights say."""
         m = w.model or UNFITTED
         sharp, topics = self._components(m.sharp_temperature, w.half_life_days, w.rating,
                                           m.tag_neighbours, m.sharp_neighbours)
         broad, _ = self._components(m.broad_temperature, w.half_life_days, w.rating,
                                     m.tag_neighbours, m.broad_neighbours)
+        votes, by_topic = self._components(w.temperature, w.half_life_days, w.rating,
+                                           w.tag_neighbours, w.neighbours)
         shape = sharp.shape
         return np.stack([sharp, broad, topics, np.broadcast_to(self.popularity, shape),
-                         np.broadcast_to(self.recent, shape)], axis=2)
+                         np.broadcast_to(self.recent, shape), self.blend(w, votes, by_topic)],
+                        axis=2)
 
     @property
     def dated(self) -> bool:

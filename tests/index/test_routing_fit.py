@@ -94,6 +94,20 @@ def test_a_blend_fitted_by_an_earlier_version_is_refitted_as_a_model(
     assert refit is not None and refit.weights.model is not None
     assert ExpertRanker(store).weights.model == refit.weights.model
     assert not fitter.staleness().stale
+    # a model of the five shares, before the default blend was one: it still ranks (with
+    # the shares it knows), and is refitted at the next check
+    model = refit.weights.model
+    old = replace(model, coefficients=model.coefficients[:5] + model.coefficients[6:11],
+                  center=model.center[:5] + model.center[6:11],
+                  scale=model.scale[:5] + model.scale[6:11])
+    save_fit(store, replace(refit, weights=replace(refit.weights, model=old)))
+    assert old.names[-1] == "log latest" and len(old.names) == 10
+    near = EntryIndex.open(store, embedder, None).nearest(
+        embedder.embed(["How do I reset the VPN?"])[0], 100)
+    assert ExpertRanker(store, cache_seconds=0).rank(near)  # still ranks
+    assert fitter.staleness().reason == ("fitted by an earlier version (without the default "
+                                         "blend as evidence)")
+    assert fitter.refit_if_stale().weights.model.shares_used == 6
 
 
 def test_people_who_left_are_neither_suggested_nor_targets_of_the_fit(
@@ -165,7 +179,8 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
     assert model["kind"] == "conditional logit, fitted by likelihood"
     assert list(model["coefficients"])[:5] == ["sharp vote", "broad vote", "topics", "volume",
                                                "latest"]
-    assert len(model["coefficients"]) == 10 and model["questions"] == 72
+    assert len(model["coefficients"]) == 12 and model["questions"] == 72
+    assert list(model["coefficients"])[5] == "default blend"
     assert model["coefficients"] == after_import["model"]["coefficients"]  # deterministic
     assert model["penalty"] in (0.3, 3.0, 30.0)
     assert set(payload["held_out"]["defaults"]) == {"hit@1", "hit@5"}
@@ -178,10 +193,14 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
     text = run("route", "--explain", "How do I reset the VPN?").output
     assert "Routing weights:" in text and "held-out hit@1 / hit@5" in text
     assert "a ranker fitted by likelihood: the real answerers of 72 newer questions" in text
-    assert "what decides here: similar questions" in text  # ada answers nine in ten, but
-    assert "(per standard deviation: " in text and "log volume" in text  # the helpers' own
-    shares = payload["model"]["evidence_shares"]  # questions go to them: similarity decides
-    assert max(shares, key=shares.get) == "similar questions"
+    assert "what decides here: " in text and "similar questions" in text
+    assert "(per standard deviation: " in text and "log volume" in text
+    # ada answers nine in ten, but the helpers' own questions go to them: the similar questions
+    # decide, on their own and through the default blend (its vote of the nearest entries),
+    # not the volume
+    shares = payload["model"]["evidence_shares"]
+    assert max(shares, key=shares.get) in ("similar questions", "the default blend")
+    assert shares["similar questions"] + shares["the default blend"] > 2 * shares["volume"]
     assert abs(sum(shares.values()) - 1) < 1e-3
     assert "honest estimate, hit@1 / hit@5" in text and "on the newest 24 questions" in text
     assert "(95% intervals on that many: " in text

@@ -26,6 +26,7 @@ from knowledge.routing_fit import (
     RoutingFit,
     choose,
     fit_weights,
+    fold_frames,
     interval,
     load_fit,
     save_fit,
@@ -233,10 +234,12 @@ def score_grid(past: Sequence[PastAnswer], items: Sequence[HeldOut],
     return hit1.astype(np.int8) + hit5.astype(np.int8)
 
 
-def _random_model(rng: random.Random) -> HistoryModel:
-    return HistoryModel(tuple(rng.gauss(0, 1) for _ in range(10)),
-                        tuple(rng.uniform(-1, 1) for _ in range(10)),
-                        tuple(rng.uniform(0.5, 2) for _ in range(10)), 3.0)
+def _random_model(rng: random.Random, n: int = 12) -> HistoryModel:
+    """A model of all six shares (12 coefficients), or of the first five (10: as fitted before
+    the default blend was a share)."""
+    return HistoryModel(tuple(rng.gauss(0, 1) for _ in range(n)),
+                        tuple(rng.uniform(-1, 1) for _ in range(n)),
+                        tuple(rng.uniform(0.5, 2) for _ in range(n)), 3.0)
 
 
 def test_the_fit_scores_every_blend_and_model_exactly_as_the_ranker_ranks(store: Store) -> None:
@@ -256,7 +259,7 @@ def test_the_fit_scores_every_blend_and_model_exactly_as_the_ranker_ranks(store:
             replace(defaults, neighbours=20, temperature=0.5, topic_share=0.0, popularity=1e-3),
             replace(defaults, temperature=0.1, topic_share=0.8, popularity=3.0, recent=1.0,
                     half_life_days=90.0),
-            *(replace(defaults, model=_random_model(rng)) for _ in range(4))]
+            *(replace(defaults, model=_random_model(rng, n)) for n in (12, 12, 12, 10))]
     fitted = fit_weights([Fold(past, held)], entries=150, now=NOW)
     assert fitted.weights.model is not None
     grid.append(fitted.weights)
@@ -501,6 +504,38 @@ def test_choosing_among_variants_keeps_the_one_that_predicts_newer_folds() -> No
         assert built == [*order, "informative"]  # each scored once, the winner built again
     assert fit_choosing([lambda: [(np.zeros((0, 6, 5)), np.zeros((0, 6), dtype=bool),
                                    np.zeros(0, dtype=int))]]) is None
+
+
+def test_the_penalty_shrinks_the_model_towards_the_defaults_ranking(store: Store) -> None:
+    """The default blend is a share whose logarithm the penalty spares: under a penalty strong
+    enough to silence every other coefficient, the fitted ranker ranks as the defaults do (not
+    everyone alike); under a weak one, the history moves it away."""
+    rng = random.Random(21)
+    people = [f"u{i}" for i in range(6)]
+    past = _history(store, [rng.choice(people) for _ in range(80)],
+                    [tuple(rng.sample(["db", "vpn", "mail"], 1)) for _ in range(80)])
+
+    def held(n: int) -> list[HeldOut]:  # u0 answers whatever the evidence says
+        return [HeldOut("u0", NOW, tuple(sorted(
+            ((p.entry_id, rng.uniform(0.3, 0.9)) for p in rng.sample(past, 40)),
+            key=lambda x: -x[1]))) for _ in range(n)]
+
+    frames = fold_frames([Fold(past, held(20)) for _ in range(3)], RoutingWeights())
+
+    def ranking(penalty: float) -> list[list[str]]:
+        model = fit_model([f.block(RoutingWeights()) for f in frames], penalties=(penalty,))
+        assert model is not None and model.names[-1] == "log default blend"
+        weights = replace(RoutingWeights(), model=model)
+        return [[e.user for e in ExpertRanker(store, weights).rank(h.neighbours, now=NOW)]
+                for h in later]
+
+    later = held(20)
+    defaults = [[e.user for e in ExpertRanker(store, RoutingWeights()).rank(h.neighbours,
+                                                                             now=NOW)]
+                for h in later]
+    assert ranking(1e9) == defaults
+    weak = ranking(0.01)
+    assert weak != defaults and all(r[0] == "u0" for r in weak)
 
 
 def test_a_large_organisation_fits_on_its_newest_questions_within_the_memory_bound(
