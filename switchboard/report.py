@@ -37,7 +37,10 @@ def routing_lines(fit: RoutingFit) -> list[str]:
     lines = [f"Routing weights: {kind} ({fit.reason})",
              "what decides here: " + ", ".join(
                  f"{evidence} {share:.0%}" for evidence, share in model.evidence_shares().items())
-             + f" (per standard deviation: {model.describe()})" if model else
+             + f" (per standard deviation: {model.describe()})"
+             + ("; the default blend: the fixed mix of similar questions, topics and volume "
+                "that ranks before a fit" if "default blend" in model.names else "")
+             if model else
              ", ".join(f"{name} {getattr(fit.weights, name):g}" for name in fit.tunable)]
     for label, score in (("in use", fit.score), ("defaults", fit.defaults_score)):
         if score is not None:

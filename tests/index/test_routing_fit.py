@@ -194,6 +194,7 @@ def test_route_explain_shows_the_weights_and_their_figures(run, tmp_path: Path) 
     assert "Routing weights:" in text and "held-out hit@1 / hit@5" in text
     assert "a ranker fitted by likelihood: the real answerers of 72 newer questions" in text
     assert "what decides here: " in text and "similar questions" in text
+    assert "the default blend: the fixed mix of similar questions, topics and volume" in text
     assert "(per standard deviation: " in text and "log volume" in text
     # ada answers nine in ten, but the helpers' own questions go to them: the similar questions
     # decide, on their own and through the default blend (its vote of the nearest entries),
