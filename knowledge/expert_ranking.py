@@ -170,21 +170,20 @@ class ExpertRanker:
             if entry is not None and entry.answered_by and similarity >= w.evidence_floor:
                 evidence[entry.answered_by].append(Evidence(entry_id, entry.question,
                                                             similarity))
+        # the default blend: what ranks before a fit, and one of a fitted model's shares
+        votes = _votes(near[: w.neighbours], entries, w, w.temperature, now)
+        tag_weights = _tag_weights(near[: w.neighbours][: w.tag_neighbours], entries,
+                                   w.temperature)  # (a model names the tags its own way)
+        by_topic = _topic_shares(tag_weights, history)
+        blended = _blend_scores(w, history, votes, by_topic)
         if w.model is None:
-            votes = _votes(near[: w.neighbours], entries, w, w.temperature, now)
-            tag_weights = _tag_weights(near[: w.neighbours][: w.tag_neighbours], entries,
-                                       w.temperature)
-            by_topic = _topic_shares(tag_weights, history)
-            latest = sum(history.recent.values())
-
             def blend(user: str) -> float:
-                answers = history.profiles.get(user, _Profile(0, 0, 0)).answers
-                score = w.similarity * votes.get(user, 0.0) + w.topic_share * by_topic.get(
+                column = history.column.get(user)
+                if column is not None:
+                    return float(blended[column])
+                # answered since the history was read (it is cached): no volume counted yet
+                return w.similarity * votes.get(user, 0.0) + w.topic_share * by_topic.get(
                     user, 0.0)
-                score += w.popularity * (answers / history.total if history.total else 0.0)
-                if w.recent and latest:
-                    score += w.recent * history.recent.get(user, 0) / latest
-                return score
 
             speaks = (set(votes) | set(by_topic) | set(history.recent)
                       | {u for u, _ in _most(history.profiles, 30)})
@@ -192,15 +191,11 @@ class ExpertRanker:
             m = w.model
             tag_weights = _tag_weights(near[: m.sharp_neighbours][: m.tag_neighbours], entries,
                                        m.sharp_temperature)
-            default_topics = _topic_shares(_tag_weights(
-                near[: w.neighbours][: w.tag_neighbours], entries, w.temperature), history)
             probability = _model_scores(
                 m, history, excluded | departed,
                 _votes(near[: m.sharp_neighbours], entries, w, m.sharp_temperature, now),
                 _votes(near[: m.broad_neighbours], entries, w, m.broad_temperature, now),
-                _topic_shares(tag_weights, history),
-                _votes(near[: w.neighbours], entries, w, w.temperature, now), default_topics,
-                w)
+                _topic_shares(tag_weights, history), blended)
             # only the likeliest can rank (the bonuses below are scored for anyone they name)
             likeliest = np.argsort(-probability, kind="stable")[: k + len(excluded | departed)
                                                                   + 20]
@@ -340,26 +335,35 @@ def _topic_shares(tag_weights: dict[str, float], history: _History) -> dict[str,
     return dict(shares)
 
 
+def _blend_scores(w: RoutingWeights, history: _History, votes: dict[str, float],
+                  by_topic: dict[str, float]) -> np.ndarray:
+    """Per person who answered before (history.people), their score under the default blend
+    of `w` (RoutingWeights: similarity x vote + topic_share x topics + popularity x volume +
+    recent x latest; summed in that order, as EvidenceFrame.blend does)."""
+    similar, topical = np.zeros(len(history.people)), np.zeros(len(history.people))
+    for spread, share in ((similar, votes), (topical, by_topic)):
+        for user, value in share.items():
+            if user in history.column:
+                spread[history.column[user]] = value
+    scores = w.similarity * similar + w.topic_share * topical + w.popularity * history.volume
+    if w.recent and history.latest.any():
+        scores += w.recent * history.latest
+    return scores
+
+
 def _model_scores(model: HistoryModel, history: _History, barred: set[str],
                   sharp: dict[str, float], broad: dict[str, float], topics: dict[str, float],
-                  votes: dict[str, float], default_topics: dict[str, float],
-                  w: RoutingWeights) -> np.ndarray:
+                  blended: np.ndarray) -> np.ndarray:
     """Per person who answered before (history.people), the model's probability that they
     answer, among those not `barred` (the barred get theirs on the same scale: people who left
-    are listed as left). `votes` and `default_topics` are the default blend's, weighed by `w`."""
+    are listed as left). `blended`: their default blend scores (_blend_scores)."""
     people = history.people
     shares = np.zeros((len(people), len(SHARES)))
     for column, share in enumerate((sharp, broad, topics)):
         for user, value in share.items():
             if user in history.column:
                 shares[history.column[user], column] = value
-    shares[:, 3], shares[:, 4] = history.volume, history.latest
-    blend = w.popularity * history.volume + w.recent * history.latest
-    for weight, share in ((w.similarity, votes), (w.topic_share, default_topics)):
-        for user, value in share.items():
-            if user in history.column:
-                blend[history.column[user]] += weight * value
-    shares[:, 5] = blend
+    shares[:, 3], shares[:, 4], shares[:, 5] = history.volume, history.latest, blended
     return model.probabilities(shares, np.array([u not in barred for u in people], dtype=bool))
 
 
