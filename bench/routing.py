@@ -4,6 +4,7 @@
         [--shapes all,team3,team5,team10,leaves,team5-leaves] [--splits 0.6,0.7,0.8]
         [--json bench/out/routing.json] [--fit-folds 3 --fit-share 0.2] [--rolling] [--dated]
     HF_HUB_OFFLINE=1 python -m bench.routing --report bench/out/routing.json  # a stored run
+    HF_HUB_OFFLINE=1 python -m bench.routing --compare BEFORE.json AFTER.json  # a change
 
 `--rolling` (rolling_cell): the history grows through the test period, as the product's does
 when answers are captured and published; the fit is redone when stale and the references are
@@ -56,7 +57,9 @@ accepted answerer, per method:
 Each cell keeps every method's hits per test question ("hits"). The report counts the
 cell-metrics below and above the better reference and how many of those differences are more
 than chance (an exact McNemar test, `against_best`), and pools every method over the run's test
-questions. `--report JSON` prints the report of a stored run.
+questions. `--report JSON` prints the report of a stored run; `--compare BEFORE AFTER` weighs a
+change: the fit's pooled hits in two stored runs of the same cells, the McNemar p of the
+difference, and every cell whose verdict changed (print_comparison).
 
 Embeddings are cached per site in bench/out/cache/ (the first run embeds, later runs do not).
 """
@@ -437,6 +440,34 @@ def print_report(cells: list[dict]) -> None:
                           f"a fit {fits:.1f} s (mean over its cells)")
 
 
+def print_comparison(before: list[dict], after: list[dict], method: str = "fitted") -> None:
+    """Two stored runs of the same cells (a change's before and after): `method`'s pooled hits
+    in each with the exact McNemar p of the change (the same questions, one run each), the
+    cells at least the better reference, and every cell whose verdict changed."""
+    def key(c: dict) -> tuple:
+        return c["site"], c["shape"], c["old_share"]
+
+    old = {key(c): c for c in before}
+    pairs = [(old[key(c)], c) for c in after if key(c) in old]
+    if not pairs:
+        console.print("no cell of the second run is in the first")
+        return
+    for metric in ("hit@1", "hit@5"):
+        was, now = ([h for pair in pairs for h in question_hits(pair[i], method, metric)]
+                    for i in (0, 1))
+        console.print(f"{method} {metric}: {sum(was) / len(was):.4f} -> {sum(now) / len(now):.4f}"
+                      f" (exact McNemar p {mcnemar_p(now, was):.3g}, {len(was)} test questions)")
+    marks = [(verdict(a, method), verdict(b, method)) for a, b in pairs]
+    console.print(f"cells at least the better reference: {sum(a.count('W') for a, _ in marks)} "
+                  f"-> {sum(b.count('W') for _, b in marks)} of {2 * len(pairs)}")
+    for (a, b), (was_mark, now_mark) in zip(pairs, marks, strict=True):
+        if was_mark != now_mark:
+            was, now = a["methods"][method], b["methods"][method]
+            figures = ", ".join(f"{m} {was[m]:.3f} -> {now[m]:.3f}" for m in ("hit@1", "hit@5"))
+            console.print(f"  {b['site']} {b['shape']} {b['old_share']}: {was_mark} -> "
+                          f"{now_mark} ({figures})")
+
+
 def cell_parser(doc: str | None, shapes: str = "all,team3,team5,team10,leaves,team5-leaves",
                 splits: str = "0.6,0.7,0.8") -> argparse.ArgumentParser:
     """The command line every routing bench shares: which sites, shapes and splits to run."""
@@ -463,7 +494,12 @@ def main() -> None:
                              "published, refits when stale); see rolling_cell")
     parser.add_argument("--report", type=Path, metavar="JSON",
                         help="print the report of a stored run (its --json file) and stop")
+    parser.add_argument("--compare", type=Path, nargs=2, metavar=("BEFORE", "AFTER"),
+                        help="compare two stored runs of the same cells and stop")
     args = parser.parse_args()
+    if args.compare:
+        print_comparison(*(json.loads(path.read_text()) for path in args.compare))
+        return
     if args.report:
         print_report(json.loads(args.report.read_text()))
         return
