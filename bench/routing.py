@@ -20,6 +20,9 @@ Shapes (data README: no dates, question ids grow with time):
 - all: every question of the site;
 - teamN: only the questions whose accepted answerer is one of the site's N busiest answerers
   (a company where a handful of people answer everything);
+- specN: specialists, a company split into areas: of the questions the N busiest answered,
+  only those carrying a tag on which their answerer is the busiest of the N (each tag then has
+  one owner, who answers it; a question may carry tags of several areas);
 - recentN: only the site's newest N questions, with everyone who answered them (a small
   site: the issue's four small Q&A sites had 150-500 answered questions);
 - slicesN: every whole run of N consecutive questions, each its own small site (sliceN.0 is
@@ -108,6 +111,16 @@ def shape_rows(rows: list[dict], shape: str) -> list[dict]:
         busiest = {u for u, _ in Counter(r["accepted_answerer"] for r in rows)
                    .most_common(int(team.removeprefix("team")))}
         rows = [r for r in rows if r["accepted_answerer"] in busiest]
+    elif team.startswith("spec"):  # specialists: each of the N busiest keeps their own tags
+        busiest = {u for u, _ in Counter(r["accepted_answerer"] for r in rows)
+                   .most_common(int(team.removeprefix("spec")))}
+        rows = [r for r in rows if r["accepted_answerer"] in busiest]
+        by_tag: dict[str, Counter] = defaultdict(Counter)
+        for r in rows:
+            for tag in r["tags"]:
+                by_tag[tag][r["accepted_answerer"]] += 1
+        owner = {tag: counts.most_common(1)[0][0] for tag, counts in by_tag.items()}
+        rows = [r for r in rows if any(owner[t] == r["accepted_answerer"] for t in r["tags"])]
     elif team.startswith("recent"):  # a small site: its newest N questions, everyone
         rows = rows[-int(team.removeprefix("recent")):]
     elif team.startswith("slice"):  # sliceN.k: the k-th run of N consecutive questions
