@@ -39,6 +39,31 @@ class ExpertLoad:
     response_p50: float | None  # seconds from being asked to answering or passing
 
 
+# Who answered a routed question, by where they stood in the asking order (RoutingResult).
+ANSWERED_BY = ("first", "first_round", "later", "suggested", "not_asked")
+
+
+@dataclass(frozen=True)
+class RoutingResult:
+    """The routed questions of the period (asked then, routed to someone) and, of those a person
+    answered, who did, by where they stood in the asking order: the first person asked (the
+    ranker's top choice: the first round's highest score), someone else of the first round,
+    someone the escalation ladder asked later, someone a colleague suggested, or someone never
+    asked (from the fallback channel or the thread). The live counterpart of the routing fit's
+    held-out hit@1: how often the first person asked is the one who answers."""
+
+    routed: int = 0
+    answered_by: dict[str, int] = field(default_factory=dict)  # ANSWERED_BY -> questions
+
+    @property
+    def answered(self) -> int:
+        return sum(self.answered_by.values())
+
+    def share(self, kind: str) -> float:
+        """`kind`'s share of the routed questions a person answered."""
+        return self.answered_by.get(kind, 0) / self.answered if self.answered else 0.0
+
+
 @dataclass(frozen=True)
 class EntryUse:
     entry_id: int
@@ -67,6 +92,7 @@ class Report:
     most_used: list[EntryUse]
     least_helpful: list[EntryUse]
     unanswered: list[Unanswered] = field(default_factory=list)
+    routing: RoutingResult = field(default_factory=RoutingResult)
 
     @property
     def total(self) -> int:
@@ -158,6 +184,7 @@ class Analytics:
             least_helpful=self._entries("not_helpful_count DESC, helpful_count",
                                         "not_helpful_count > 0", top),
             unanswered=unanswered,
+            routing=self._routing(start, end),
         )
 
     def unanswered(self, days: int = 7, limit: int = 200, max_chars: int = 2_000,
@@ -192,6 +219,29 @@ class Analytics:
                                     statuses["asked"] + statuses["snoozed"],
                                     percentile(waits, 50)))
         return sorted(loads, key=lambda e: (-e.asked, e.expert))
+
+    def _routing(self, start: datetime, end: datetime) -> RoutingResult:
+        rows = self.store.query(
+            "SELECT q.id, q.expert_answered_by AS answerer, r.expert, r.round, r.score, "
+            "r.suggested_by FROM questions q JOIN routes r ON r.question_id = q.id "
+            "WHERE q.created_at >= ? AND q.created_at <= ? AND q.status != 'withdrawn' "
+            "ORDER BY q.id, r.round, r.score DESC, r.id",
+            [format_time(start), format_time(end)],
+        )
+        asked: dict[int, list[dict]] = {}
+        for row in rows:
+            asked.setdefault(row["id"], []).append(row)
+        kinds: Counter = Counter({kind: 0 for kind in ANSWERED_BY})
+        for routes in asked.values():
+            answerer = routes[0]["answerer"]
+            if not answerer:
+                continue
+            mine = next((r for r in routes if r["expert"] == answerer), None)
+            kinds["not_asked" if mine is None else
+                  "first" if mine is routes[0] else
+                  "suggested" if mine["suggested_by"] else
+                  "first_round" if mine["round"] == routes[0]["round"] else "later"] += 1
+        return RoutingResult(len(asked), dict(kinds))
 
     def _entries(self, order: str, where: str, top: int) -> list[EntryUse]:
         rows = self.store.query(

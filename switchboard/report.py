@@ -13,11 +13,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from index.gaps import Gap
-from knowledge.analytics import OUTCOMES, Report
+from knowledge.analytics import ANSWERED_BY, OUTCOMES, Report, RoutingResult
 from knowledge.routing_fit import OutcomeFit, RoutingFit, interval
 
 LABELS = {"self_serve": "Self-serve (bot alone)", "expert": "Answered by an expert",
           "suggested": "Suggestions, unconfirmed", "unanswered": "Unanswered"}
+ANSWERED_LABELS = {"first": "the first person asked", "first_round": "another person of the "
+                   "first round", "later": "someone the escalation ladder asked later",
+                   "suggested": "someone a colleague suggested",
+                   "not_asked": "someone never asked (fallback channel, thread)"}
 COLOURS = {"self_serve": "#2a9d8f", "expert": "#457b9d", "suggested": "#e9c46a",
            "unanswered": "#e76f51"}
 
@@ -131,6 +135,18 @@ def print_report(full: FullReport, console: Console) -> None:
     if not report.experts:
         experts.add_row("nobody routed yet", "", "", "", "", "")
     console.print(experts)
+    routed = Table(title="Who answered routed questions", title_justify="left",
+                   caption=routed_caption(report.routing, full.routing is not None),
+                   caption_justify="left")
+    for column in ("answered by", "questions", "share"):
+        routed.add_column(column, justify="left" if column == "answered by" else "right")
+    if report.routing.answered:
+        for kind in ANSWERED_BY:
+            routed.add_row(ANSWERED_LABELS[kind], str(report.routing.answered_by.get(kind, 0)),
+                           f"{report.routing.share(kind):.0%}")
+    else:
+        routed.add_row("no routed question answered yet", "", "")
+    console.print(routed)
     for title, rows in (("Most used entries", report.most_used),
                         ("Most often not helpful", report.least_helpful)):
         table = Table(title=title, title_justify="left")
@@ -154,6 +170,15 @@ def print_report(full: FullReport, console: Console) -> None:
         console.print(f"[bold]{escape(first)}[/bold]")
         for line in rest:
             console.print(f"  {escape(line)}")
+
+
+def routed_caption(routing: RoutingResult, fit_shown: bool) -> str:
+    """How many questions were routed and answered by a person, and what the first row means
+    (`fit_shown`: the routing weights' section follows, with the fit's held-out hit@1)."""
+    return (f"{routing.routed} questions routed, {routing.answered} answered by a person. "
+            "The first person asked is the ranker's top choice"
+            + (": how often they answer is the live counterpart of the routing fit's hit@1 "
+               "below." if fit_shown else "."))
 
 
 def _svg(figure) -> str:
@@ -223,5 +248,7 @@ def html_report(full: FullReport) -> str:
     env.filters["duration"] = duration
     return env.get_template("report.html").render(
         full=full, report=full.report, charts=charts(full.report), labels=LABELS,
+        answered_labels=ANSWERED_LABELS, answered_by=ANSWERED_BY,
+        routed_caption=routed_caption(full.report.routing, full.routing is not None),
         colours=COLOURS, outcomes=OUTCOMES,
         routing=routing_lines(full.routing) if full.routing is not None else [])

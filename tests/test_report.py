@@ -34,6 +34,10 @@ def test_terminal_report(home: dict[str, str]) -> None:
     assert re.search(r"Answered by an expert\s+│\s+3\s+│\s+30%", out)
     assert re.search(r"time to first answer\s+│\s+6\s+│\s+5.0 min", out)
     assert re.search(r"UOMAR\s+│\s+2\s+│\s+1\s+│\s+1\s+│\s+0", out)
+    # the three routed questions were all answered by the first person asked
+    assert re.search(r"the first person asked\s+│\s+3\s+│\s+100%", out)
+    assert re.search(r"someone the escalation ladder asked later\s+│\s+0\s+│\s+0%", out)
+    assert "3 questions routed, 3 answered by a person" in out
     # the two parking questions are one gap
     assert re.search(r"│\s+2\s+│ (parking at the Lisbon office|where can I park)", out)
 
@@ -63,6 +67,9 @@ def test_html_report_opens_in_headless_chromium(home: dict[str, str], tmp_path: 
         box = page.locator("svg").first.bounding_box()
         assert box and box["width"] > 300 and box["height"] > 100
         assert "parking" in page.locator("body").inner_text()
+        first = page.locator("#routed tbody tr").first.locator("td")
+        assert first.all_inner_texts() == ["the first person asked", "3", "100%"]
+        assert page.locator("#routed tbody tr").count() == 5
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         browser.close()
     assert problems == []

@@ -95,6 +95,11 @@ def admin_blocks(admin: AdminHome) -> list[dict]:
                f"{report.share('expert'):.0%} by experts · "
                f"{report.share('unanswered'):.0%} unanswered · first answer p50 "
                f"{_duration(report.first_answer.p50)} · {admin.pending} waiting for review")
+    routed = report.routing
+    if routed.answered:  # how often the ranker's top choice is the one who answers
+        summary += (f"\n*Routing:* the first person asked answered {routed.answered_by['first']}"
+                    f" of the {routed.answered} routed questions a person answered "
+                    f"({routed.share('first'):.0%})")
     blocks: list[dict] = [
         {"type": "divider"},
         _header("Admin"),

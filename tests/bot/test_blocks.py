@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.blocks.answer import AnswerCard, CardHit, answer_blocks, answer_text, posted_card
-from bot.blocks.home import RecentQuestion, ask_modal, home_view
+from bot.blocks.home import AdminHome, RecentQuestion, ask_modal, home_view
 from bot.slack_text import escape, mentions_someone, question_from_message, safe_answer, trim
 from sandbox.slack_api.blockkit import blocks_text, validate_message, validate_view
 
@@ -124,6 +124,24 @@ def solved_buttons(blocks: list[dict]) -> list[str]:
     """The values of the related answers' own "This solved it", in card order."""
     return [b["accessory"]["value"] for b in blocks
             if b.get("accessory", {}).get("action_id") == "answer_solved_this"]
+
+
+def test_the_admin_home_says_how_often_the_first_person_asked_answers(tmp_path) -> None:
+    from knowledge.analytics import Analytics
+    from tests.report_fixture import END, build
+
+    store, _ = build(tmp_path / "fixture.db")
+    report = Analytics(store).report(days=7, now=END, top=3, list_unanswered=False)
+    before = Analytics(store).report(days=7, now=END - timedelta(days=30), top=3,
+                                     list_unanswered=False)
+    store.close()
+    view = home_view([], admin=AdminHome(report, pending=0))
+    validate_view(view)
+    text = blocks_text(view["blocks"])
+    assert "the first person asked answered 3 of the 3 routed questions a person answered " \
+           "(100%)" in text
+    quiet = home_view([], admin=AdminHome(before, pending=0))
+    assert "Routing:" not in blocks_text(quiet["blocks"])  # nothing routed then: no line
 
 
 def test_every_answer_shown_can_be_marked_as_the_one_that_solved_it() -> None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from knowledge.analytics import Analytics, percentile
+from knowledge.analytics import ANSWERED_BY, Analytics, percentile
+from knowledge.escalation import Routes
+from knowledge.questions import AskInput, QuestionBook, QuestionSource
+from knowledge.store import Store
+from tests.clock import ManualClock
 from tests.report_fixture import END, build
 
 
@@ -45,6 +50,56 @@ def test_expert_load(report) -> None:
     assert (loads["UERIN"].asked, loads["UERIN"].answered) == (2, 2)
     assert (loads["UOMAR"].asked, loads["UOMAR"].answered, loads["UOMAR"].passed) == (2, 1, 1)
     assert loads["UERIN"].response_p50 == pytest.approx(1200)
+
+
+def test_routing_in_the_fixture(report) -> None:
+    # three routed questions, each answered by the first person asked (Erin's 0.5 before
+    # Omar's 0.4 in the one where Omar passed)
+    assert report.routing.routed == 3
+    assert report.routing.answered_by == {**dict.fromkeys(ANSWERED_BY, 0), "first": 3}
+    assert report.routing.share("first") == 1.0
+
+
+def test_who_answered_routed_questions_by_their_place_in_the_asking_order(
+        tmp_path: Path) -> None:
+    clock = ManualClock(END - timedelta(days=1))
+    store = Store.open(tmp_path / "routing.db", clock=clock)
+    book, routes = QuestionBook(store), Routes(store)
+
+    def routed(asked: list[tuple[str, int, float, str | None]], answerer: str | None) -> None:
+        clock.now += timedelta(minutes=30)
+        q, _ = book.receive(AskInput("UASK", f"question {clock.now}", QuestionSource.DM,
+                                     channel="D1", message_ts=f"{clock.now.timestamp():.6f}"))
+        routes.start(q.id, 15)
+        for expert, round_, score, suggested_by in asked:
+            routes.add(q.id, expert, round_, score, ["x"], suggested_by=suggested_by)
+        if answerer:
+            book.record_expert_answer(q.id, answerer, "the answer")
+
+    first_round = [("UA", 1, 0.3, None), ("UB", 1, 0.6, None)]  # UB is the top choice
+    routed(first_round, "UB")  # first (asked in the same round, but the higher score)
+    routed(first_round, "UA")  # another person of the first round
+    routed([*first_round, ("UC", 2, 0.2, None)], "UC")  # the ladder's second round
+    routed([*first_round, ("UD", 2, 0.1, "UA")], "UD")  # suggested by UA, who passed
+    routed(first_round, "UZ")  # answered from the fallback channel, never asked
+    routed(first_round, None)  # nobody answered yet
+    routed([("UE", 1, 0.9, None)], "UE")
+    clock.now += timedelta(minutes=1)
+    withdrawn, _ = book.receive(AskInput("UASK", "never mind", QuestionSource.DM,
+                                         channel="D1", message_ts="1.000001"))
+    routes.start(withdrawn.id, 15)
+    routes.add(withdrawn.id, "UA", 1, 0.5, ["x"])
+    book.withdraw(withdrawn.id)
+
+    found = Analytics(store).report(days=7, now=clock.now).routing
+    assert found.routed == 7  # the withdrawn question is left out, as everywhere
+    assert found.answered == 6
+    assert found.answered_by == {"first": 2, "first_round": 1, "later": 1, "suggested": 1,
+                                 "not_asked": 1}
+    assert found.share("first") == pytest.approx(2 / 6)
+    # a period before any of them has none
+    assert Analytics(store).report(days=7, now=END - timedelta(days=2)).routing.routed == 0
+    store.close()
 
 
 def test_entries_and_gaps(report) -> None:
