@@ -455,8 +455,8 @@ def print_report(cells: list[dict]) -> None:
 
 def print_comparison(before: list[dict], after: list[dict], method: str = "fitted") -> None:
     """Two stored runs of the same cells (a change's before and after): `method`'s pooled hits
-    in each with the exact McNemar p of the change (the same questions, one run each), the
-    cells at least the better reference, and every cell whose verdict changed."""
+    in each with the exact McNemar p of the change (the same questions, one run each), then per
+    site, the cells at least the better reference, and every cell whose verdict changed."""
     def key(c: dict) -> tuple:
         return c["site"], c["shape"], c["old_share"]
 
@@ -470,6 +470,15 @@ def print_comparison(before: list[dict], after: list[dict], method: str = "fitte
                     for i in (0, 1))
         console.print(f"{method} {metric}: {sum(was) / len(was):.4f} -> {sum(now) / len(now):.4f}"
                       f" (exact McNemar p {mcnemar_p(now, was):.3g}, {len(was)} test questions)")
+    for site in dict.fromkeys(b["site"] for _, b in pairs):
+        mine = [(a, b) for a, b in pairs if b["site"] == site]
+        figures = []
+        for metric in ("hit@1", "hit@5"):
+            was, now = ([h for pair in mine for h in question_hits(pair[i], method, metric)]
+                        for i in (0, 1))
+            figures.append(f"{metric} {sum(was) / len(was):.3f} -> {sum(now) / len(now):.3f} "
+                           f"(p {mcnemar_p(now, was):.2g})")
+        console.print(f"  {site}: " + ", ".join(figures))
     marks = [(verdict(a, method), verdict(b, method)) for a, b in pairs]
     console.print(f"cells at least the better reference: {sum(a.count('W') for a, _ in marks)} "
                   f"-> {sum(b.count('W') for _, b in marks)} of {2 * len(pairs)}")
