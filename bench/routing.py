@@ -31,9 +31,10 @@ Shapes (data README: no dates, question ids grow with time):
   fifth is its test part);
 - a+b: shape b of shape a, e.g. slices600+team3: in every run of 600 questions, only those
   its 3 busiest answerers answered (many small companies where a few people answer all);
-- one90: the busiest answerer's questions and, evenly spread over time, just enough of the
-  others' that the busiest answers nine in ten (the issue's vendor support forum, where "ask
-  whoever answers most" was right eleven times in twelve);
+- oneP: the busiest answerer's questions and, evenly spread over time, just enough of the
+  others' that the busiest answers P% of them: one90, nine in ten (the issue's vendor support
+  forum, where "ask whoever answers most" was right eleven times in twelve); one50 or one70, a
+  main expert with helpers who take their own share;
 - leaves / team5-leaves: the busiest answerer of the old part leaves: their answers are dropped
   from the new part's targets, and they are marked deactivated in the history store before
   anything is fitted or ranked (as Slack's `user_change` event tells the product). The product
@@ -126,10 +127,11 @@ def shape_rows(rows: list[dict], shape: str) -> list[dict]:
     elif team.startswith("slice"):  # sliceN.k: the k-th run of N consecutive questions
         size, k = (int(x) for x in team.removeprefix("slice").split("."))
         rows = rows[k * size:(k + 1) * size]
-    elif team == "one90":  # one person answers nine questions in ten (a vendor's support forum)
+    elif team.startswith("one"):  # oneP: one person answers P% (one90: a vendor's forum)
+        share = int(team.removeprefix("one")) / 100
         top = Counter(r["accepted_answerer"] for r in rows).most_common(1)[0][0]
         others = [r for r in rows if r["accepted_answerer"] != top]
-        keep = round((len(rows) - len(others)) / 9)
+        keep = min(len(others), round((len(rows) - len(others)) * (1 - share) / share))
         chosen = {id(others[round(i * len(others) / keep)]) for i in range(keep)}
         rows = [r for r in rows if r["accepted_answerer"] == top or id(r) in chosen]
     return rows
