@@ -184,7 +184,7 @@ class Analytics:
             least_helpful=self._entries("not_helpful_count DESC, helpful_count",
                                         "not_helpful_count > 0", top),
             unanswered=unanswered,
-            routing=self._routing(start, end),
+            routing=self.routing_between(start, end),
         )
 
     def unanswered(self, days: int = 7, limit: int = 200, max_chars: int = 2_000,
@@ -220,7 +220,13 @@ class Analytics:
                                     percentile(waits, 50)))
         return sorted(loads, key=lambda e: (-e.asked, e.expert))
 
-    def _routing(self, start: datetime, end: datetime) -> RoutingResult:
+    def routing(self, days: int = 30, now: datetime | None = None) -> RoutingResult:
+        """Who answered the routed questions of the last `days` (see RoutingResult)."""
+        end = now or self.store.clock()
+        return self.routing_between(end - timedelta(days=days), end)
+
+    def routing_between(self, start: datetime, end: datetime) -> RoutingResult:
+        """Who answered the routed questions asked between `start` and `end`."""
         rows = self.store.query(
             "SELECT q.id, q.expert_answered_by AS answerer, r.expert, r.round, r.score, "
             "r.suggested_by FROM questions q JOIN routes r ON r.question_id = q.id "

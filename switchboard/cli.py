@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -22,6 +23,11 @@ from rich.table import Table
 from knowledge.database import redact_url
 from knowledge.errors import ImportRejected, SwitchboardError
 from switchboard.settings import Settings
+
+if TYPE_CHECKING:
+    from knowledge.analytics import RoutingResult
+
+IN_PRACTICE_DAYS = 30  # `route --explain`: who answered the routed questions of this many days
 
 console = Console(stderr=True)
 
@@ -519,6 +525,7 @@ def route(question: str | None, k: int, as_json: bool, asker: str | None, explai
           refit: bool) -> None:
     """Show who would be asked about QUESTION (or each line of stdin); nothing is sent."""
     from index.expert_finder import ExpertFinder
+    from knowledge.analytics import Analytics
     from knowledge.expert_ranking import ExpertRanker
 
     settings = load_settings()
@@ -532,7 +539,8 @@ def route(question: str | None, k: int, as_json: bool, asker: str | None, explai
         elif questions or explain:
             refit_routing_if_stale(services)
         if explain:
-            _print_fit(ExpertRanker(services.store).fit, as_json)
+            _print_fit(ExpertRanker(services.store).fit, as_json,
+                       Analytics(services.store).routing(days=IN_PRACTICE_DAYS))
         finder = ExpertFinder(services.search) if questions else None
         for text, who in questions:
             ranking = finder.rank(text, k=k, exclude=[who] if who else [])
@@ -571,9 +579,10 @@ def _route_lines(lines, asker: str | None) -> list[tuple[str, str | None]]:
     return questions
 
 
-def _print_fit(fit, as_json: bool) -> None:
+def _print_fit(fit, as_json: bool, practice: RoutingResult) -> None:
+    from knowledge.analytics import ANSWERED_BY
     from knowledge.routing_fit import interval
-    from switchboard.report import routing_lines
+    from switchboard.report import in_practice_line, routing_lines
 
     if as_json:
         figures = {name: ({"hit@1": round(score.hit1, 4), "hit@5": round(score.hit5, 4)}
@@ -598,11 +607,15 @@ def _print_fit(fit, as_json: bool) -> None:
                                  for metric, rate in (("hit@1", fit.nested.hit1),
                                                       ("hit@5", fit.nested.hit5))}
                                 if fit.nested else None),
-            "nested_candidate": fit.nested_name or None, "outcomes": _outcome_json(fit)}))
+            "nested_candidate": fit.nested_name or None, "outcomes": _outcome_json(fit),
+            "in_practice": {"days": IN_PRACTICE_DAYS, "routed": practice.routed,
+                            "answered": practice.answered,
+                            "answered_by": {kind: practice.answered_by.get(kind, 0)
+                                            for kind in ANSWERED_BY}}}))
         return
     first, *rest = routing_lines(fit)
     click.echo(first)
-    for line in rest:
+    for line in [*rest, in_practice_line(practice, IN_PRACTICE_DAYS)]:
         click.echo(f"  {line}")
 
 

@@ -172,6 +172,19 @@ def print_report(full: FullReport, console: Console) -> None:
             console.print(f"  {escape(line)}")
 
 
+def in_practice_line(routing: RoutingResult, days: int) -> str:
+    """One line for `route --explain`: how often the first person asked was the one who
+    answered, over the routed questions of the last `days`."""
+    if not routing.answered:
+        return (f"in practice, last {days} days: {routing.routed} questions routed, none "
+                "answered by a person yet")
+    others = ", ".join(f"{ANSWERED_LABELS[kind]} {routing.answered_by.get(kind, 0)}"
+                       for kind in ANSWERED_BY[1:])
+    return (f"in practice, last {days} days: the first person asked answered "
+            f"{routing.answered_by.get('first', 0)} of the {routing.answered} routed questions "
+            f"a person answered ({routing.share('first'):.0%}); {others}")
+
+
 def routed_caption(routing: RoutingResult, fit_shown: bool) -> str:
     """How many questions were routed and answered by a person, and what the first row means
     (`fit_shown`: the routing weights' section follows, with the fit's held-out hit@1)."""

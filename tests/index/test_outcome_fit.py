@@ -119,7 +119,12 @@ def test_route_explain_and_the_report_show_the_outcome_weight(run, tmp_path: Pat
     history = tmp_path / "team.jsonl"
     history.write_text("\n".join(json.dumps(r) for r in team_history(120)), encoding="utf-8")
     assert run("import", str(history)).exit_code == 0
-    few = json.loads(run("route", "--explain", "--json").stdout)["outcomes"]
+    before = json.loads(run("route", "--explain", "--json").stdout)
+    assert before["in_practice"] == {"days": 30, "routed": 0, "answered": 0, "answered_by": {
+        "first": 0, "first_round": 0, "later": 0, "suggested": 0, "not_asked": 0}}
+    assert "in practice, last 30 days: 0 questions routed, none answered by a person yet" \
+        in run("route", "--explain").stdout
+    few = before["outcomes"]
     # the history is ranked by a fitted model: the outcome constants on its scale
     assert json.loads(run("route", "--explain", "--json").stdout)["model"] is not None
     assert few["weight"] == MODEL_OUTCOMES == 0.5 and few["temperature"] == 0.5
@@ -135,10 +140,17 @@ def test_route_explain_and_the_report_show_the_outcome_weight(run, tmp_path: Pat
     assert "outcome weight: " in text.stdout
     assert "held-out hit@1 / hit@5 on 36 answered routed questions" in text.stdout
     assert "without" in text.stdout and "at the constants" in text.stdout
+    # helper1 was asked first each time and passed; the answerer was asked second
+    assert ("in practice, last 30 days: the first person asked answered 0 of the 48 routed "
+            "questions a person answered (0%); another person of the first round 48") \
+        in text.stdout
     payload = json.loads(run("route", "--explain", "--json").stdout)["outcomes"]
     assert payload["fitted"] and payload["answered_routed_questions"] == 48
     assert payload["held_out_questions"] == 36
     assert set(payload["held_out"]["without"]) == {"hit@1", "hit@5"}
     assert payload["weight"] in (0.0, 0.5, 1.0, 2.0)
+    practice = json.loads(run("route", "--explain", "--json").stdout)["in_practice"]
+    assert (practice["routed"], practice["answered"]) == (48, 48)
+    assert practice["answered_by"]["first_round"] == 48
     report = run("report").output
     assert "outcome weight: " in report and "answered routed questions" in report
