@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from knowledge.analytics import Analytics
 from knowledge.escalation import LadderState, Routes, RouteStatus
 from knowledge.models import EntryKind, EntryStatus
 from knowledge.questions import AskInput, QuestionSource, QuestionStatus, Verdict
@@ -178,6 +179,9 @@ def test_escalation_ladder_with_a_controlled_clock(world: World) -> None:
     assert "*bystander* answered" in thread_texts(bot, event["ts"])[-1]
     updated = bot.fake.find_message("CFALL", bot.fake.history["CFALL"][-1]["ts"])
     assert "Answered by bystander" in blocks_text(updated["blocks"])
+    # nobody the ladder asked answered: the report counts someone never asked
+    practice = Analytics(world.store).routing(days=7)
+    assert practice.answered_by["not_asked"] == practice.answered == 1
 
 
 def test_a_restart_in_the_middle_of_the_ladder_resumes_once(world: World) -> None:
@@ -236,6 +240,14 @@ def test_pass_with_a_suggestion_asks_that_colleague(world: World) -> None:
     assert routes["UERIN"].status is RouteStatus.PASSED
     assert routes["U456"].suggested_by == "UERIN"
     assert "*erin* thought you could help" in blocks_text(dm_card(bot, "U456")["blocks"])
+    # the colleague answers: the report counts the question as answered on a suggestion
+    submit_answer(bot, "U456", open_modal(bot, "U456", "expert_answer"), "Refund it.")
+    bot.settle()
+    assert world.store.query("SELECT expert_answered_by FROM questions WHERE id = ?",
+                             [question_id])[0]["expert_answered_by"] == "U456"
+    practice = Analytics(world.store).routing(days=7)
+    assert (practice.routed, practice.answered) == (1, 1)
+    assert practice.answered_by["suggested"] == 1
 
 
 def test_a_deactivated_expert_is_skipped_and_replaced(world: World) -> None:
