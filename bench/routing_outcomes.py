@@ -57,7 +57,7 @@ from bench.embedding_cache import CachedEmbedder
 from bench.routing import asked_text, cell_parser, each_cell, history_store, hits, rates, split
 from index.routed_questions import RoutedQuestions
 from index.routing_fit import RoutingFitter
-from knowledge.escalation import LadderState, Routes, RouteStatus
+from knowledge.escalation import FALLBACK_ANSWER, LadderState, Routes, RouteStatus
 from knowledge.expert_ranking import ExpertRanker, RoutingWeights
 from knowledge.outcome_fit import OUTCOME_Z
 from knowledge.questions import AskInput, QuestionBook, QuestionSource, Verdict
@@ -202,7 +202,7 @@ def simulate(store: Store, clock: ManualClock, rng: random.Random, question_id: 
             break
         clock.advance(15)
     route = answer_route or routes.find(question_id, truth) or routes.add(
-        question_id, truth, ROUNDS, 0.0, ("answered from the fallback channel",))
+        question_id, truth, ROUNDS, 0.0, (FALLBACK_ANSWER,))
     clock.advance(rng.expovariate(1 / ANSWER_MINUTES))
     book.record_expert_answer(question_id, answerer, "answered")
     routes.respond(route.id, RouteStatus.ANSWERED)

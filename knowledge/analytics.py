@@ -12,10 +12,12 @@ Outcome of a question (withdrawn ones are left out):
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from knowledge.escalation import asked_by_the_ladder
 from knowledge.models import format_time, parse_time
 from knowledge.store import Store
 
@@ -229,17 +231,20 @@ class Analytics:
         """Who answered the routed questions asked between `start` and `end`."""
         rows = self.store.query(
             "SELECT q.id, q.expert_answered_by AS answerer, r.expert, r.round, r.score, "
-            "r.suggested_by FROM questions q JOIN routes r ON r.question_id = q.id "
+            "r.suggested_by, r.reasons FROM questions q JOIN routes r ON r.question_id = q.id "
             "WHERE q.created_at >= ? AND q.created_at <= ? AND q.status != 'withdrawn' "
             "ORDER BY q.id, r.round, r.score DESC, r.id",
             [format_time(start), format_time(end)],
         )
         asked: dict[int, list[dict]] = {}
-        for row in rows:
-            asked.setdefault(row["id"], []).append(row)
+        for row in rows:  # a route the ladder did not ask (a fallback answer) is no ask
+            asked.setdefault(row["id"], [])
+            if asked_by_the_ladder(row["round"], json.loads(row["reasons"] or "[]")):
+                asked[row["id"]].append(row)
+        answerers = {row["id"]: row["answerer"] for row in rows}
         kinds: Counter = Counter({kind: 0 for kind in ANSWERED_BY})
-        for routes in asked.values():
-            answerer = routes[0]["answerer"]
+        for question_id, routes in asked.items():
+            answerer = answerers[question_id]
             if not answerer:
                 continue
             mine = next((r for r in routes if r["expert"] == answerer), None)

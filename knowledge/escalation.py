@@ -31,6 +31,18 @@ class RouteStatus(StrEnum):
 
 OPEN = (RouteStatus.ASKED, RouteStatus.SNOOZED)
 
+# Routes recorded for people the ladder did not ask, and why (their reasons): someone who
+# answered from the fallback channel (recorded in the ladder's round), and someone asked for more
+# detail on an answer they gave without a route (round 0).
+FALLBACK_ANSWER = "answered from the fallback channel"
+ANSWERED_BEFORE = "answered it before"
+
+
+def asked_by_the_ladder(round_: int, reasons: Sequence[str]) -> bool:
+    """Whether a route (its round and reasons) is one the ladder asked before any answer: not
+    an answer from the fallback channel, not a request for more detail."""
+    return round_ >= 1 and FALLBACK_ANSWER not in reasons
+
 
 class LadderState(StrEnum):
     ROUTING = "routing"  # experts asked; waiting until next_at

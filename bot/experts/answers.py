@@ -13,7 +13,13 @@ from bot.experts.asking import RoutingStep
 from bot.outbox import PostFailed
 from bot.slack_text import escape, trim
 from knowledge.capture import capture_answer
-from knowledge.escalation import LadderState, Route, RouteStatus
+from knowledge.escalation import (
+    ANSWERED_BEFORE,
+    FALLBACK_ANSWER,
+    LadderState,
+    Route,
+    RouteStatus,
+)
 from knowledge.models import EntryStatus
 from knowledge.questions import Question, Verdict
 
@@ -71,7 +77,7 @@ class Answers(RoutingStep):
                 return Submitted.REFUSED  # only questions in the fallback channel take anyone's
             question_id = ladder.question_id
             route = self.routes.find(question_id, user) or self.routes.add(
-                question_id, user, ladder.round, 0.0, ("answered from the fallback channel",))
+                question_id, user, ladder.round, 0.0, (FALLBACK_ANSWER,))
         delivered = self.deliver(question_id, user, text, route)
         return Submitted.DELIVERED if delivered.first else Submitted.TOO_LATE
 
@@ -179,7 +185,7 @@ class Answers(RoutingStep):
             return False
         expert = answered.expert
         route = self.routes.find(question.id, expert)
-        route = (self.routes.add(question.id, expert, 0, 0.0, ("answered it before",))
+        route = (self.routes.add(question.id, expert, 0, 0.0, (ANSWERED_BEFORE,))
                  if route is None else self.routes.reopen(route.id))
         if route is None:
             return False

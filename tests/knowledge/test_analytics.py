@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.analytics import ANSWERED_BY, Analytics, percentile
-from knowledge.escalation import Routes
+from knowledge.escalation import ANSWERED_BEFORE, FALLBACK_ANSWER, Routes
 from knowledge.questions import AskInput, QuestionBook, QuestionSource
 from knowledge.store import Store
 from tests.clock import ManualClock
@@ -66,13 +66,13 @@ def test_who_answered_routed_questions_by_their_place_in_the_asking_order(
     store = Store.open(tmp_path / "routing.db", clock=clock)
     book, routes = QuestionBook(store), Routes(store)
 
-    def routed(asked: list[tuple[str, int, float, str | None]], answerer: str | None) -> None:
+    def routed(asked: list[tuple], answerer: str | None) -> None:
         clock.now += timedelta(minutes=30)
         q, _ = book.receive(AskInput("UASK", f"question {clock.now}", QuestionSource.DM,
                                      channel="D1", message_ts=f"{clock.now.timestamp():.6f}"))
         routes.start(q.id, 15)
-        for expert, round_, score, suggested_by in asked:
-            routes.add(q.id, expert, round_, score, ["x"], suggested_by=suggested_by)
+        for expert, round_, score, suggested_by, *why in asked:
+            routes.add(q.id, expert, round_, score, why or ["x"], suggested_by=suggested_by)
         if answerer:
             book.record_expert_answer(q.id, answerer, "the answer")
 
@@ -82,6 +82,11 @@ def test_who_answered_routed_questions_by_their_place_in_the_asking_order(
     routed([*first_round, ("UC", 2, 0.2, None)], "UC")  # the ladder's second round
     routed([*first_round, ("UD", 2, 0.1, "UA")], "UD")  # suggested by UA, who passed
     routed(first_round, "UZ")  # answered from the fallback channel, never asked
+    # the bot records a route for someone who answers from the fallback channel (the
+    # ladder's round), and one in round 0 when someone who answered without a route is asked
+    # for more: neither was asked before the answer
+    routed([*first_round, ("UY", 1, 0.0, None, FALLBACK_ANSWER)], "UY")
+    routed([*first_round, ("UX", 0, 0.0, None, ANSWERED_BEFORE)], "UX")
     routed(first_round, None)  # nobody answered yet
     routed([("UE", 1, 0.9, None)], "UE")
     clock.now += timedelta(minutes=1)
@@ -92,11 +97,11 @@ def test_who_answered_routed_questions_by_their_place_in_the_asking_order(
     book.withdraw(withdrawn.id)
 
     found = Analytics(store).report(days=7, now=clock.now).routing
-    assert found.routed == 7  # the withdrawn question is left out, as everywhere
-    assert found.answered == 6
+    assert found.routed == 9  # the withdrawn question is left out, as everywhere
+    assert found.answered == 8
     assert found.answered_by == {"first": 2, "first_round": 1, "later": 1, "suggested": 1,
-                                 "not_asked": 1}
-    assert found.share("first") == pytest.approx(2 / 6)
+                                 "not_asked": 3}
+    assert found.share("first") == pytest.approx(2 / 8)
     # a period before any of them has none
     assert Analytics(store).report(days=7, now=END - timedelta(days=2)).routing.routed == 0
     store.close()
