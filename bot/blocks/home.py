@@ -97,7 +97,8 @@ def admin_blocks(admin: AdminHome) -> list[dict]:
                f"{_duration(report.first_answer.p50)} · {admin.pending} waiting for review")
     routed = report.routing
     if routed.answered:  # how often the ranker's top choice is the one who answers
-        summary += (f"\n*Routing:* the first person asked answered {routed.answered_by['first']}"
+        summary += (f"\n*Routing:* the first person asked answered "
+                    f"{routed.answered_by.get('first', 0)}"
                     f" of the {routed.answered} routed questions a person answered "
                     f"({routed.share('first'):.0%})")
     blocks: list[dict] = [
