@@ -60,10 +60,11 @@ accepted answerer, per method:
 
 Each cell keeps every method's hits per test question ("hits"). The report counts the
 cell-metrics below and above the better reference and how many of those differences are more
-than chance (an exact McNemar test, `against_best`), and pools every method over the run's test
-questions. `--report JSON` prints the report of a stored run; `--compare BEFORE AFTER` weighs a
-change: the fit's pooled hits in two stored runs of the same cells, the McNemar p of the
-difference, and every cell whose verdict changed (print_comparison).
+than chance (an exact McNemar test, `against_best`; then with Holm's correction over the run's
+cell-metrics, `holm_losses`), and pools every method over the run's test questions.
+`--report JSON` prints the report of a stored run; `--compare BEFORE AFTER` weighs a change:
+the fit's pooled hits in two stored runs of the same cells, the McNemar p of the difference,
+and every cell whose verdict changed (print_comparison).
 
 Embeddings are cached per site in bench/out/cache/ (the first run embeds, later runs do not).
 """
@@ -394,6 +395,30 @@ def against_best(cell: dict, method: str, metric: str) -> tuple[int, float] | No
             mcnemar_p(question_hits(cell, method, metric), question_hits(cell, best, metric)))
 
 
+def holm_losses(cells: list[dict], method: str, alpha: float = 0.05
+                ) -> tuple[int, list[str]] | None:
+    """`method`'s cell-metrics below the better reference that stay beyond chance when the
+    run's every cell-metric is one family of tests (Holm's step-down correction: with some
+    hundred cell-metrics, a few p < 0.05 are expected by chance alone): how many tests, and the
+    losses that survive. None for a run stored without per-question hits."""
+    tests = []
+    for c in cells:
+        for metric in ("hit@1", "hit@5"):
+            versus = against_best(c, method, metric)
+            if versus is None:
+                return None
+            tests.append((versus[1], versus[0], f"{c['site']} {c['shape']} {c['old_share']} "
+                                                f"{metric} (p={versus[1]:.3g})"))
+    tests.sort(key=lambda t: t[0])
+    losses = []
+    for i, (p, sign, name) in enumerate(tests):
+        if p > alpha / (len(tests) - i):
+            break
+        if sign < 0:
+            losses.append(name)
+    return len(tests), losses
+
+
 def print_report(cells: list[dict]) -> None:
     table = Table(title="Routing: hit@1 / hit@5 of the accepted answerer "
                         "(W/L: fitted vs the better reference, hit@1 then hit@5)")
@@ -428,6 +453,12 @@ def print_report(cells: list[dict]) -> None:
                     f"{method}: {len(these)} cell-metrics {side} the better reference, "
                     f"{len(clear)} by more than chance (exact McNemar, p < 0.05)"
                     + (f": {', '.join(clear)}" if clear and sign < 0 else ""))
+    for method in ("defaults", "fitted"):
+        held = holm_losses(cells, method)
+        if held is not None:
+            console.print(f"{method}: {len(held[1])} losses beyond chance after Holm's correction "
+                          f"over the run's {held[0]} cell-metrics (family-wise 5%)"
+                          + (": " + ", ".join(held[1]) if held[1] else ""))
     asked = sum(c["test_questions"] for c in cells)
     if asked:
         pooled = {method: [sum(c["methods"][method][metric] * c["test_questions"] for c in cells)
