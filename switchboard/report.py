@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -118,13 +118,14 @@ def print_report(full: FullReport, console: Console) -> None:
                           ("time to resolution", report.resolution)):
         speed.add_row(label, str(spread.count), duration(spread.p50), duration(spread.p90))
     console.print(speed)
-    days = Table(title="Questions per day", title_justify="left")
-    days.add_column("day")
+    unit, buckets = volume_buckets(report.per_day)
+    days = Table(title=f"Questions per {unit}", title_justify="left")
+    days.add_column(unit)
     days.add_column("questions", justify="right")
     days.add_column("")
-    most = max((n for _, n in report.per_day), default=0) or 1
-    for day, count in report.per_day:
-        days.add_row(f"{day:%a %-d %b}", str(count), "█" * round(20 * count / most))
+    most = max((n for _, _, n in buckets), default=0) or 1
+    for label, _, count in buckets:
+        days.add_row(label, str(count), "█" * round(20 * count / most))
     console.print(days)
     experts = Table(title="Expert load", title_justify="left")
     for column in ("expert", "asked", "answered", "passed", "open", "response p50"):
@@ -172,6 +173,24 @@ def print_report(full: FullReport, console: Console) -> None:
             console.print(f"  {escape(line)}")
 
 
+def volume_buckets(per_day: list[tuple[date, int]]) -> tuple[str, list[tuple[str, str, int]]]:
+    """The questions per day, as the period's length reads best: per day up to a month, per
+    week (from Monday) up to half a year, per month up to three years, per year beyond. The
+    unit and, per bucket (oldest first), its label, a short label for the chart's axis, and its
+    count."""
+    if len(per_day) <= 31:
+        return "day", [(f"{d:%a %-d %b}", f"{d:%-d %b}", n) for d, n in per_day]
+    unit = "week" if len(per_day) <= 183 else "month" if len(per_day) <= 1096 else "year"
+    counts: dict[date, int] = {}
+    for d, n in per_day:
+        start = (d - timedelta(days=d.weekday()) if unit == "week" else
+                 d.replace(day=1) if unit == "month" else d.replace(month=1, day=1))
+        counts[start] = counts.get(start, 0) + n
+    label, short = {"week": ("week of %-d %b %Y", "%-d %b"), "month": ("%b %Y", "%b %y"),
+                    "year": ("%Y", "%Y")}[unit]
+    return unit, [(f"{d:{label}}", f"{d:{short}}", n) for d, n in counts.items()]
+
+
 def in_practice_line(routing: RoutingResult, days: int) -> str:
     """One line for `route --explain`: how often the first person asked was the one who
     answered, over the routed questions of the last `days`."""
@@ -215,10 +234,14 @@ def charts(report: Report) -> dict[str, str]:
 
     out: dict[str, str] = {}
     figure, axes = plt.subplots(figsize=(7, 2.4))
-    days = [f"{d:%-d %b}" for d, _ in report.per_day]
-    axes.bar(days, [n for _, n in report.per_day], color="#457b9d")
+    _, buckets = volume_buckets(report.per_day)
+    days = [short for _, short, _ in buckets]
+    axes.bar(days, [n for _, _, n in buckets], color="#457b9d")
     axes.set_ylabel("questions")
     axes.tick_params(axis="x", labelrotation=45 if len(days) > 10 else 0)
+    step = -(-len(days) // 16)  # at most 16 labels on the axis
+    if step > 1:
+        axes.set_xticks(range(0, len(days), step), days[::step])
     axes.yaxis.get_major_locator().set_params(integer=True)
     out["per_day"] = _svg(figure)
 
@@ -261,6 +284,7 @@ def html_report(full: FullReport) -> str:
     env.filters["duration"] = duration
     return env.get_template("report.html").render(
         full=full, report=full.report, charts=charts(full.report), labels=LABELS,
+        volume_unit=volume_buckets(full.report.per_day)[0],
         answered_labels=ANSWERED_LABELS, answered_by=ANSWERED_BY,
         routed_caption=routed_caption(full.report.routing, full.routing is not None),
         colours=COLOURS, outcomes=OUTCOMES,

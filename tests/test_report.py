@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from switchboard.cli import main
+from switchboard.report import volume_buckets
 from tests.report_fixture import build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +40,9 @@ def test_terminal_report(home: dict[str, str]) -> None:
     assert re.search(r"the first person asked\s+│\s+3\s+│\s+100%", out)
     assert re.search(r"someone the escalation ladder asked later\s+│\s+0\s+│\s+0%", out)
     assert "3 questions routed, 3 answered by a person" in out
+    # ten years: questions per year, not 3,650 rows of days
+    assert "Questions per year" in out and re.search(r"2026\s+│\s+10\s+│", out)
+    assert "Thu 19 Nov" not in out
     # the two parking questions are one gap
     assert re.search(r"│\s+2\s+│ (parking at the Lisbon office|where can I park)", out)
 
@@ -62,6 +67,7 @@ def test_html_report_opens_in_headless_chromium(home: dict[str, str], tmp_path: 
         page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
         page.goto(target.as_uri())
         assert page.title().startswith("Switchboard report")
+        assert page.locator("h2", has_text="Questions per year").count() == 1
         assert page.locator("#total").inner_text() == "10"
         assert page.locator("svg").count() == 3
         box = page.locator("svg").first.bounding_box()
@@ -74,3 +80,21 @@ def test_html_report_opens_in_headless_chromium(home: dict[str, str], tmp_path: 
         browser.close()
     assert problems == []
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_question_volume_reads_per_day_week_month_or_year_by_the_period() -> None:
+    end = date(2026, 11, 20)  # a Friday
+
+    def period(days: int) -> list[tuple[date, int]]:
+        return [(end - timedelta(days=days - 1 - i), i % 3) for i in range(days)]
+
+    for days, unit, buckets in ((7, "day", 7), (31, "day", 31), (32, "week", 5),
+                                (183, "week", 27), (184, "month", 7), (1096, "month", 37),
+                                (3650, "year", 11)):
+        found, rows = volume_buckets(period(days))
+        assert (found, len(rows)) == (unit, buckets), days
+        assert sum(n for _, _, n in rows) == sum(n for _, n in period(days))  # nothing lost
+    _, weeks = volume_buckets(period(60))
+    assert weeks[-1][0] == "week of 16 Nov 2026"  # weeks start on Monday
+    _, months = volume_buckets(period(400))
+    assert [label for label, _, _ in months[-2:]] == ["Oct 2026", "Nov 2026"]
