@@ -22,6 +22,7 @@ ANSWERED_LABELS = {"first": "the first person asked", "first_round": "another pe
                    "first round", "later": "someone the escalation ladder asked later",
                    "suggested": "someone a colleague suggested",
                    "not_asked": "someone never asked (fallback channel, thread)"}
+TERMINAL_EXPERTS = 25  # the terminal's expert load lists the most asked; --html everyone
 COLOURS = {"self_serve": "#2a9d8f", "expert": "#457b9d", "suggested": "#e9c46a",
            "unanswered": "#e76f51"}
 
@@ -130,9 +131,14 @@ def print_report(full: FullReport, console: Console) -> None:
     experts = Table(title="Expert load", title_justify="left")
     for column in ("expert", "asked", "answered", "passed", "open", "response p50"):
         experts.add_column(column, justify="left" if column == "expert" else "right")
-    for load in report.experts:
+    for load in report.experts[:TERMINAL_EXPERTS]:
         experts.add_row(load.expert, str(load.asked), str(load.answered), str(load.passed),
                         str(load.open), duration(load.response_p50))
+    if len(report.experts) > TERMINAL_EXPERTS:
+        more = report.experts[TERMINAL_EXPERTS:]
+        experts.add_row(f"… {len(more)} more (--html lists everyone)",
+                        *(str(sum(getattr(load, name) for load in more))
+                          for name in ("asked", "answered", "passed", "open")), "")
     if not report.experts:
         experts.add_row("nobody routed yet", "", "", "", "", "")
     console.print(experts)

@@ -98,3 +98,25 @@ def test_question_volume_reads_per_day_week_month_or_year_by_the_period() -> Non
     assert weeks[-1][0] == "week of 16 Nov 2026"  # weeks start on Monday
     _, months = volume_buckets(period(400))
     assert [label for label, _, _ in months[-2:]] == ["Oct 2026", "Nov 2026"]
+
+
+def test_the_terminal_lists_the_25_most_asked_experts_and_sums_the_rest(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from knowledge.analytics import Analytics, ExpertLoad
+    from switchboard.report import FullReport, print_report
+    from tests.report_fixture import END
+
+    store, _ = build(tmp_path / "many.db")
+    report = Analytics(store).report(days=7, now=END)
+    store.close()
+    loads = [ExpertLoad(f"U{i:03d}", 40 - i, 1, 2, 1, 60.0) for i in range(30)]
+    console = Console(record=True, width=140)
+    print_report(FullReport(replace(report, experts=loads), [], END), console)
+    text = console.export_text()
+    assert "U024" in text and "U025" not in text
+    # the five left out: asked 15 + 14 + 13 + 12 + 11, each answered 1, passed 2, open 1
+    assert re.search(r"… 5 more \(--html lists everyone\)\s+│\s+65\s+│\s+5\s+│\s+10\s+│\s+5",
+                     text)
