@@ -519,8 +519,10 @@ class EvidenceFrame:
                                 where=totals > 0)
         return votes, tag_weights @ self.tag_share
 
-    def blend(self, w: RoutingWeights, votes: np.ndarray, topics: np.ndarray) -> np.ndarray:
-        """Per item and person, the default blend's score under `w` (from `components`)."""
+    def blend(self, w: RoutingWeights) -> np.ndarray:
+        """Per item and person, the default blend's score under `w`."""
+        votes, topics = self._components(w.temperature, w.half_life_days, w.rating,
+                                         w.tag_neighbours, w.neighbours)
         return (w.similarity * votes + w.topic_share * topics
                 + w.popularity * self.popularity + w.recent * self.recent)
 
@@ -540,12 +542,9 @@ class EvidenceFrame:
                                           m.tag_neighbours, m.sharp_neighbours)
         broad, _ = self._components(m.broad_temperature, w.half_life_days, w.rating,
                                     m.tag_neighbours, m.broad_neighbours)
-        votes, by_topic = self._components(w.temperature, w.half_life_days, w.rating,
-                                           w.tag_neighbours, w.neighbours)
         shape = sharp.shape
         return np.stack([sharp, broad, topics, np.broadcast_to(self.popularity, shape),
-                         np.broadcast_to(self.recent, shape), self.blend(w, votes, by_topic)],
-                        axis=2)
+                         np.broadcast_to(self.recent, shape), self.blend(w)], axis=2)
 
     @property
     def dated(self) -> bool:
@@ -572,9 +571,7 @@ class EvidenceFrame:
         among those who may be suggested, or the default blend."""
         if w.model is not None:
             return w.model.probabilities(self.shares(w), self.allowed())
-        votes, topics = self._components(w.temperature, w.half_life_days, w.rating,
-                                         w.tag_neighbours, w.neighbours)
-        return self.blend(w, votes, topics)
+        return self.blend(w)
 
     def hits(self, grid: Sequence[RoutingWeights]) -> tuple[np.ndarray, np.ndarray]:
         """Whether the answerer is first / in the top five, for every weights (rows) and

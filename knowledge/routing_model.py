@@ -111,8 +111,6 @@ class HistoryModel:
 
     @property
     def names(self) -> tuple[str, ...]:
-        if self.shares_used == len(SHARES):
-            return FEATURES
         used = SHARES[: self.shares_used]
         return (*used, *(f"log {name}" for name in used))
 
